@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Makes sure the Redis and RabbitMQ that Parley (and its tests) use are answering.
+# Installed but stopped -> start them. Missing, as root on Debian/Ubuntu -> apt-get install.
+# Otherwise -> say exactly what to run. Remote URLs (REDIS_URL / AMQP_URL) are only checked.
+set -euo pipefail
+
+redis_url=${REDIS_URL:-redis://127.0.0.1:6379}
+amqp_url=${AMQP_URL:-amqp://guest:guest@127.0.0.1:5672}
+
+host_port() { # url default_port -> "host port"
+  local rest=${1#*://}; rest=${rest#*@}; rest=${rest%%/*}
+  local host=${rest%%:*} port=${rest##*:}
+  [ "$port" = "$rest" ] && port=$2
+  echo "${host:-127.0.0.1} $port"
+}
+read -r redis_host redis_port <<<"$(host_port "$redis_url" 6379)"
+read -r amqp_host amqp_port <<<"$(host_port "$amqp_url" 5672)"
+is_local() { [[ $1 == 127.* || $1 == localhost || $1 == ::1 ]]; }
+
+redis_up() {
+  timeout 2 bash -c "exec 3<>/dev/tcp/$redis_host/$redis_port; printf 'PING\r\n' >&3; head -c 5 <&3" 2>/dev/null | grep -q PONG
+}
+amqp_up() {
+  # An AMQP 0-9-1 server answers the protocol header with a Connection.Start frame.
+  timeout 3 bash -c "exec 3<>/dev/tcp/$amqp_host/$amqp_port; printf 'AMQP\x00\x00\x09\x01' >&3; head -c 1 <&3" 2>/dev/null | od -An -tx1 | grep -q 01
+}
+wait_for() { # check seconds
+  local deadline=$((SECONDS + $2))
+  until $1; do
+    ((SECONDS < deadline)) || return 1
+    sleep 0.5
+  done
+}
+can_apt() { [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; }
+apt_install() {
+  echo "services: installing $* with apt-get" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get -o DPkg::Lock::Timeout=600 update -qq >&2
+  apt-get -o DPkg::Lock::Timeout=600 install -y -qq "$@" >&2
+}
+
+ensure_redis() {
+  redis_up && return 0
+  if ! is_local "$redis_host"; then echo "services: Redis at $redis_url is not answering" >&2; return 1; fi
+  if ! command -v redis-server >/dev/null; then
+    if can_apt; then apt_install redis-server
+    else echo "services: Redis is not installed. Run: sudo apt-get install -y redis-server" >&2; return 1; fi
+  fi
+  redis_up && return 0
+  echo "services: starting redis-server on port $redis_port" >&2
+  redis-server --daemonize yes --port "$redis_port" --save '' --appendonly no >&2
+  wait_for redis_up 15 || { echo "services: redis-server did not come up on port $redis_port" >&2; return 1; }
+}
+
+ensure_rabbitmq() {
+  amqp_up && return 0
+  if ! is_local "$amqp_host"; then echo "services: RabbitMQ at $amqp_host:$amqp_port is not answering" >&2; return 1; fi
+  if ! command -v rabbitmq-server >/dev/null; then
+    if can_apt; then apt_install rabbitmq-server
+    else echo "services: RabbitMQ is not installed. Run: sudo apt-get install -y rabbitmq-server" >&2; return 1; fi
+  fi
+  amqp_up && return 0
+  echo "services: starting rabbitmq-server" >&2
+  rabbitmq-server -detached >&2 || true
+  # await_startup fails at once while the node is still registering, so poll it.
+  local deadline=$((SECONDS + 90))
+  until rabbitmqctl -q await_startup >/dev/null 2>&1; do
+    ((SECONDS < deadline)) || { echo "services: RabbitMQ did not start within 90 s" >&2; return 1; }
+    sleep 0.5
+  done
+  wait_for amqp_up 30 || { echo "services: RabbitMQ started but port $amqp_port is not answering" >&2; return 1; }
+}
+
+ensure_redis
+ensure_rabbitmq
+echo "services: Redis ($redis_host:$redis_port) and RabbitMQ ($amqp_host:$amqp_port) are up" >&2

@@ -1,0 +1,133 @@
+import { z } from 'zod';
+import { Cron } from 'croner';
+
+/**
+ * Every setting Parley reads, parsed once at start-up. Nothing else reads process.env.
+ * `.env.example` lists the same variables with their defaults.
+ */
+
+const DEV_ACCESS_SECRET = 'parley-development-access-secret-do-not-use-in-production';
+const DEV_REFRESH_SECRET = 'parley-development-refresh-secret-do-not-use-in-production';
+
+const duration = z
+  .string()
+  .regex(/^\d+(ms|s|m|h|d)?$/, 'a duration like 900, 15m, 30d')
+  .transform(parseDurationSeconds);
+
+const cron = z.string().refine(isValidCron, 'not a valid cron expression (5 or 6 fields)');
+
+const positiveInt = z.coerce.number().int().positive();
+
+const csv = z
+  .string()
+  .transform((s) =>
+    s
+      .split(',')
+      .map((v) => v.trim())
+      .filter(Boolean),
+  );
+
+export const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().default('0.0.0.0'),
+  ROLE: z.enum(['all', 'api', 'worker', 'scheduler']).default('all'),
+  MONGODB_URI: z.string().regex(/^mongodb(\+srv)?:\/\//, 'must start with mongodb://').optional(),
+  MONGODB_DB: z.string().regex(/^[A-Za-z0-9_-]+$/).optional(),
+  EMBEDDED_MONGO_DIR: z.string().optional(),
+  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must start with redis://').default('redis://127.0.0.1:6379'),
+  REDIS_KEY_PREFIX: z.string().default(''),
+  AMQP_URL: z.string().regex(/^amqps?:\/\//, 'must start with amqp://').default('amqp://guest:guest@127.0.0.1:5672'),
+  AMQP_QUEUE_PREFIX: z.string().default(''),
+  JWT_ACCESS_SECRET: z.string().min(32, 'at least 32 characters').optional(),
+  JWT_REFRESH_SECRET: z.string().min(32, 'at least 32 characters').optional(),
+  ACCESS_TOKEN_TTL: duration.default(15 * 60),
+  REFRESH_TOKEN_TTL: duration.default(30 * 24 * 3600),
+  ADMIN_EMAILS: csv.default([]).transform((emails) => emails.map((e) => e.toLowerCase())),
+  AUTO_MESSAGE_PLAN_CRON: cron.default('0 2 * * *'),
+  AUTO_MESSAGE_QUEUE_CRON: cron.default('* * * * *'),
+  AUTO_MESSAGE_MAX_ATTEMPTS: positiveInt.default(5),
+  SCHEDULER_TZ: z.string().refine(isValidTimeZone, 'unknown IANA time zone').default('UTC'),
+  CORS_ORIGINS: csv.default(['http://localhost:3000']),
+  TRUST_PROXY: z.coerce.number().int().min(0).default(0),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  SENTRY_DSN: z.url().optional(),
+  ELASTICSEARCH_URL: z.url().optional(),
+  BODY_LIMIT: z.string().regex(/^\d+(b|kb|mb)$/i).default('100kb'),
+  RATE_LIMIT_AUTH_PER_MINUTE: positiveInt.default(30),
+  RATE_LIMIT_LOGIN_FAILURES_PER_15_MIN: positiveInt.default(10),
+  RATE_LIMIT_API_PER_MINUTE: positiveInt.default(600),
+  RATE_LIMIT_MESSAGES_PER_MINUTE: positiveInt.default(120),
+  RATE_LIMIT_SOCKET_PER_SECOND: positiveInt.default(20),
+  RATE_LIMIT_SOCKET_BURST: positiveInt.default(40),
+  SHUTDOWN_TIMEOUT_MS: positiveInt.default(10_000),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+export interface Config extends Omit<Env, 'JWT_ACCESS_SECRET' | 'JWT_REFRESH_SECRET'> {
+  JWT_ACCESS_SECRET: string;
+  JWT_REFRESH_SECRET: string;
+  /** True when development secrets stand in for real ones. */
+  usingDevSecrets: boolean;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses the environment. Empty strings count as unset, as in most .env tooling. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Config> {
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = envSchema.safeParse(present);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((i) => `${i.path.join('.') || '(env)'}: ${i.message}`),
+    );
+  }
+  const e = parsed.data;
+  const missingSecrets = !e.JWT_ACCESS_SECRET || !e.JWT_REFRESH_SECRET;
+  if (missingSecrets && e.NODE_ENV === 'production') {
+    throw new ConfigError([
+      'JWT_ACCESS_SECRET and JWT_REFRESH_SECRET are required when NODE_ENV=production',
+    ]);
+  }
+  return Object.freeze({
+    ...e,
+    JWT_ACCESS_SECRET: e.JWT_ACCESS_SECRET ?? DEV_ACCESS_SECRET,
+    JWT_REFRESH_SECRET: e.JWT_REFRESH_SECRET ?? DEV_REFRESH_SECRET,
+    usingDevSecrets: missingSecrets,
+  });
+}
+
+export function parseDurationSeconds(text: string): number {
+  const match = /^(\d+)(ms|s|m|h|d)?$/.exec(text);
+  if (!match) throw new Error(`bad duration: ${text}`);
+  const n = Number(match[1]);
+  const unit = match[2] ?? 's';
+  const factor = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86400 }[unit] ?? 1;
+  return Math.max(1, Math.round(n * factor));
+}
+
+function isValidCron(expression: string): boolean {
+  const fields = expression.trim().split(/\s+/).length;
+  if (fields !== 5 && fields !== 6) return false;
+  try {
+    new Cron(expression, { paused: true }).stop();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function isValidTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,46 @@
+import { ConfigError, loadConfig } from '../config.js';
+import { createLogger } from '../logger.js';
+import { StartupError } from '../infra/startup-error.js';
+import { startParley } from '../app.js';
+
+/** `npm start`: ROLE=all|api|worker|scheduler picks what this process runs. */
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger(config.LOG_LEVEL);
+  if (config.usingDevSecrets) {
+    logger.warn(
+      'JWT_ACCESS_SECRET / JWT_REFRESH_SECRET not set: using fixed DEVELOPMENT secrets. Never run like this in production.',
+    );
+  }
+  const parley = await startParley(config, logger);
+  logger.info({ role: config.ROLE }, 'Parley started');
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    const deadline = setTimeout(() => {
+      logger.error('shutdown timed out; exiting');
+      process.exit(1);
+    }, config.SHUTDOWN_TIMEOUT_MS);
+    deadline.unref();
+    parley.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+main().catch((error: unknown) => {
+  if (error instanceof ConfigError || error instanceof StartupError) {
+    process.stderr.write(`parley: ${error.message}\n`);
+  } else {
+    process.stderr.write(`parley: failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  }
+  process.exit(1);
+});

@@ -1,0 +1,84 @@
+/**
+ * The error catalog. Services throw these; the HTTP error middleware and the socket ack
+ * wrapper map them to `{error: {code, message, details?}}` in one place each.
+ * Anything that is not an AppError is an unexpected failure: logged with its stack, and
+ * the client sees only a generic 500.
+ */
+
+export type ErrorCode =
+  | 'validation_failed'
+  | 'malformed_json'
+  | 'unauthorized'
+  | 'invalid_credentials'
+  | 'forbidden'
+  | 'not_found'
+  | 'conflict'
+  | 'payload_too_large'
+  | 'rate_limited'
+  | 'unavailable'
+  | 'internal';
+
+const STATUS: Record<ErrorCode, number> = {
+  validation_failed: 400,
+  malformed_json: 400,
+  unauthorized: 401,
+  invalid_credentials: 401,
+  forbidden: 403,
+  not_found: 404,
+  conflict: 409,
+  payload_too_large: 413,
+  rate_limited: 429,
+  unavailable: 503,
+  internal: 500,
+};
+
+export class AppError extends Error {
+  readonly status: number;
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: unknown,
+    /** Seconds a client should wait before retrying (429, 503). */
+    readonly retryAfter?: number,
+  ) {
+    super(message);
+    this.name = 'AppError';
+    this.status = STATUS[code];
+  }
+
+  toBody(): { error: { code: ErrorCode; message: string; details?: unknown } } {
+    return {
+      error: {
+        code: this.code,
+        message: this.message,
+        ...(this.details === undefined ? {} : { details: this.details }),
+      },
+    };
+  }
+}
+
+export const errors = {
+  validation: (details: unknown, message = 'Request validation failed') =>
+    new AppError('validation_failed', message, details),
+  malformedJson: () => new AppError('malformed_json', 'Request body is not valid JSON'),
+  unauthorized: (message = 'Authentication required') => new AppError('unauthorized', message),
+  invalidCredentials: () => new AppError('invalid_credentials', 'Invalid login or password'),
+  forbidden: (message = 'You are not allowed to do this') => new AppError('forbidden', message),
+  notFound: (what = 'Resource') => new AppError('not_found', `${what} not found`),
+  conflict: (message: string, details?: unknown) => new AppError('conflict', message, details),
+  tooLarge: (message = 'Request body too large') => new AppError('payload_too_large', message),
+  rateLimited: (retryAfterSeconds: number) =>
+    new AppError('rate_limited', 'Too many requests, slow down', undefined, retryAfterSeconds),
+  unavailable: (message = 'Service temporarily unavailable') =>
+    new AppError('unavailable', message, undefined, 1),
+  internal: () => new AppError('internal', 'Internal server error'),
+};
+
+export function isAppError(error: unknown): error is AppError {
+  return error instanceof AppError;
+}
+
+/** The body and status a client sees for any thrown value. */
+export function toClientError(error: unknown): AppError {
+  return isAppError(error) ? error : errors.internal();
+}

@@ -1,0 +1,129 @@
+import { randomUUID } from 'node:crypto';
+import cors from 'cors';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import helmet from 'helmet';
+import { pinoHttp } from 'pino-http';
+import swaggerUi from 'swagger-ui-express';
+import type { z } from 'zod';
+import { errors, isAppError, toClientError, type AppError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { LimitKind } from '../infra/rate-limits.js';
+import { buildOpenApi } from './openapi.js';
+import type { AuthContext, RouteDef } from './route.js';
+
+export interface HttpAppDeps {
+  logger: Logger;
+  routes: RouteDef[];
+  corsOrigins: readonly string[];
+  bodyLimit: string;
+  trustProxy: number;
+  authenticate(token: string): Promise<AuthContext>;
+  requireAdmin(auth: AuthContext): Promise<void>;
+  rateLimit(kind: LimitKind, key: string): Promise<void>;
+  health: { live(): Promise<unknown>; ready(): Promise<{ ok: boolean }> };
+  /** Reported to Sentry when configured. */
+  reportError?: (error: unknown) => void;
+}
+
+export function buildHttpApp(deps: HttpAppDeps): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', deps.trustProxy);
+  app.use(requestLogging(deps.logger));
+  app.use(helmet());
+  app.use(cors({ origin: [...deps.corsOrigins], credentials: true }));
+  app.use(express.json({ limit: deps.bodyLimit }));
+
+  app.get('/health/live', async (_req, res) => void res.json(await deps.health.live()));
+  app.get('/health/ready', async (_req, res) => {
+    const report = await deps.health.ready();
+    res.status(report.ok ? 200 : 503).json(report);
+  });
+
+  const openApi = buildOpenApi(deps.routes);
+  app.get('/api/openapi.json', (_req, res) => void res.json(openApi));
+  app.use('/api/docs', swaggerUi.serve, swaggerUi.setup(openApi));
+
+  for (const def of deps.routes) app[def.method](def.path, handle(def, deps));
+
+  app.use((_req, _res, next) => next(errors.notFound('Route')));
+  app.use(errorHandler(deps));
+  return app;
+}
+
+function requestLogging(logger: Logger) {
+  return pinoHttp({
+    logger,
+    genReqId(req, res) {
+      const given = req.headers['x-request-id'];
+      const id = typeof given === 'string' && /^[\w-]{1,64}$/.test(given) ? given : randomUUID();
+      res.setHeader('x-request-id', id);
+      return id;
+    },
+    customLogLevel: (_req, res, error) =>
+      error || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'info' : 'debug',
+    serializers: {
+      req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }),
+      res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+    },
+  });
+}
+
+/** auth → rate limits → validation → handler → response, the same for every route. */
+function handle(def: RouteDef, deps: HttpAppDeps) {
+  return async (req: Request, res: Response) => {
+    const auth = def.access === 'public' ? null : await deps.authenticate(bearerToken(req));
+    if (auth && def.access === 'admin') await deps.requireAdmin(auth);
+    const ip = req.ip ?? 'unknown';
+    await deps.rateLimit('api', auth ? `u:${auth.userId}` : `ip:${ip}`);
+    if (def.limit) await deps.rateLimit(def.limit, def.limit === 'auth' || !auth ? `ip:${ip}` : `u:${auth.userId}`);
+    const reply = await def.handler({
+      body: parse(def.body, req.body, 'body'),
+      query: parse(def.query, req.query, 'query'),
+      params: parse(def.params, req.params, 'params'),
+      auth: auth as AuthContext,
+      ip,
+      log: req.log,
+    });
+    res.status(reply.status);
+    if (reply.body === undefined) res.end();
+    else res.json(reply.body);
+  };
+}
+
+function parse(schema: z.ZodType | undefined, value: unknown, where: string): unknown {
+  if (!schema) return undefined;
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  throw errors.validation(
+    result.error.issues.map((i) => ({ in: where, path: i.path.join('.'), message: i.message })),
+  );
+}
+
+export function bearerToken(req: Pick<Request, 'headers'>): string {
+  const header = req.headers.authorization;
+  const match = typeof header === 'string' ? /^Bearer ([\w.-]+)$/i.exec(header) : null;
+  if (!match?.[1]) throw errors.unauthorized();
+  return match[1];
+}
+
+/** The one place errors become responses. */
+function errorHandler(deps: HttpAppDeps) {
+  return (error: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const appError = fromBodyParser(error) ?? toClientError(error);
+    if (!isAppError(error) && !fromBodyParser(error)) {
+      req.log.error({ err: error }, 'unhandled error');
+      deps.reportError?.(error);
+    }
+    if (appError.retryAfter) res.setHeader('retry-after', String(appError.retryAfter));
+    res.status(appError.status).json(appError.toBody());
+  };
+}
+
+function fromBodyParser(error: unknown): AppError | null {
+  const type = (error as { type?: unknown } | null)?.type;
+  if (type === 'entity.too.large') return errors.tooLarge();
+  if (type === 'entity.parse.failed') return errors.malformedJson();
+  if (typeof type === 'string' && type.startsWith('encoding.')) return errors.validation(null, 'Unsupported body encoding');
+  return null;
+}

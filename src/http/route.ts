@@ -1,0 +1,66 @@
+import type { z } from 'zod';
+import type { Logger } from '../logger.js';
+
+/** Who may call a route. `user` and `admin` routes receive a verified AuthContext. */
+export type Access = 'public' | 'user' | 'admin';
+
+export interface AuthContext {
+  userId: string;
+  sessionId: string;
+  tokenId: string;
+  /** Access token expiry, seconds since epoch. */
+  expiresAt: number;
+}
+
+export interface Reply {
+  status: number;
+  body?: unknown;
+}
+
+/** Named limiters a route can ask for on top of the API-wide one. */
+export type RouteLimit = 'auth' | 'messages';
+
+export interface RouteContext<A extends Access, B, Q, P> {
+  body: B;
+  query: Q;
+  params: P;
+  auth: A extends 'public' ? AuthContext | null : AuthContext;
+  ip: string;
+  log: Logger;
+}
+
+type Schema = z.ZodType;
+type Out<S> = S extends z.ZodType ? z.output<S> : undefined;
+
+export interface RouteDef<
+  A extends Access = Access,
+  B extends Schema | undefined = Schema | undefined,
+  Q extends Schema | undefined = Schema | undefined,
+  P extends Schema | undefined = Schema | undefined,
+> {
+  method: 'get' | 'post' | 'patch' | 'put' | 'delete';
+  /** Express syntax (`/api/conversations/:id`); OpenAPI paths are derived from it. */
+  path: string;
+  summary: string;
+  tag: string;
+  access: A;
+  limit?: RouteLimit;
+  body?: B;
+  query?: Q;
+  params?: P;
+  responses: Record<number, { description: string; schema?: Schema }>;
+  handler: (ctx: RouteContext<A, Out<B>, Out<Q>, Out<P>>) => Promise<Reply>;
+}
+
+/**
+ * Declares a route once: the same schemas validate input at the edge and describe the route in
+ * OpenAPI. Handlers are parse → service → respond; parsing has already happened when they run.
+ */
+export function route<
+  A extends Access,
+  B extends Schema | undefined = undefined,
+  Q extends Schema | undefined = undefined,
+  P extends Schema | undefined = undefined,
+>(def: RouteDef<A, B, Q, P>): RouteDef {
+  return def as unknown as RouteDef;
+}

@@ -1,0 +1,83 @@
+import { Long } from 'bson';
+import type { CommandContext, Handler } from '../args.js';
+
+/** Wire version 21 = MongoDB 7.0, which Node driver 6 and Mongoose 8 fully support. */
+export const MAX_WIRE_VERSION = 21;
+
+/**
+ * The handshake reply. No topologyVersion on purpose: without it the driver polls with plain
+ * hello every heartbeat instead of holding an awaitable (streaming) hello open.
+ */
+export function helloReply(connectionId: number, legacy: boolean): Record<string, unknown> {
+  return {
+    ...(legacy ? { ismaster: true } : { isWritablePrimary: true }),
+    helloOk: true,
+    maxBsonObjectSize: 16 * 1024 * 1024,
+    maxMessageSizeBytes: 48_000_000,
+    maxWriteBatchSize: 100_000,
+    localTime: new Date(),
+    logicalSessionTimeoutMinutes: 30,
+    connectionId,
+    minWireVersion: 0,
+    maxWireVersion: MAX_WIRE_VERSION,
+    readOnly: false,
+    ok: 1,
+  };
+}
+
+const startedAt = Date.now();
+
+function serverStatus(ctx: CommandContext): Record<string, unknown> {
+  const { scannedObjects, scannedKeys } = ctx.store.stats;
+  return {
+    host: '127.0.0.1',
+    version: '7.0.0',
+    process: 'embedded-mongo',
+    pid: Long.fromNumber(process.pid),
+    uptime: Math.floor((Date.now() - startedAt) / 1000),
+    localTime: new Date(),
+    // Same names as mongod, so index-use tests read the same counters from a real server.
+    metrics: { queryExecutor: { scanned: Long.fromNumber(scannedKeys), scannedObjects: Long.fromNumber(scannedObjects) } },
+    embedded: { openCursors: ctx.store.cursors.size },
+    ok: 1,
+  };
+}
+
+function listDatabases(ctx: CommandContext): Record<string, unknown> {
+  const databases = [...ctx.store.databases.keys()].map((name) => ({ name, sizeOnDisk: 0, empty: false }));
+  if (ctx.cmd.nameOnly === true) return { databases: databases.map(({ name }) => ({ name })), ok: 1 };
+  return { databases, totalSize: 0, totalSizeMb: 0, ok: 1 };
+}
+
+export const adminCommands: Record<string, Handler> = {
+  hello: (ctx) => helloReply(ctx.connectionId, false),
+  isMaster: (ctx) => helloReply(ctx.connectionId, true),
+  ismaster: (ctx) => helloReply(ctx.connectionId, true),
+  ping: () => ({ ok: 1 }),
+  buildInfo: () => buildInfo(),
+  buildinfo: () => buildInfo(),
+  serverStatus,
+  getParameter: () => ({ featureCompatibilityVersion: { version: '7.0' }, ok: 1 }),
+  endSessions: () => ({ ok: 1 }),
+  killSessions: () => ({ ok: 1 }),
+  whatsmyuri: () => ({ you: '127.0.0.1', ok: 1 }),
+  hostInfo: () => ({ system: { hostname: '127.0.0.1' }, os: { type: process.platform }, ok: 1 }),
+  getCmdLineOpts: () => ({ argv: ['embedded-mongo'], parsed: {}, ok: 1 }),
+  listDatabases,
+  dropDatabase: (ctx) => {
+    ctx.store.dropDatabase(ctx.db);
+    return { dropped: ctx.db, ok: 1 };
+  },
+};
+
+function buildInfo(): Record<string, unknown> {
+  return {
+    version: '7.0.0',
+    gitVersion: 'embedded',
+    versionArray: [7, 0, 0, 0],
+    bits: 64,
+    maxBsonObjectSize: 16 * 1024 * 1024,
+    storageEngines: ['embedded'],
+    ok: 1,
+  };
+}

@@ -1,0 +1,138 @@
+import { Query } from 'mingo';
+import { compareValues, idKey, pathValues } from './bson-values.js';
+
+export type Doc = Record<string, unknown>;
+
+/** An index definition as clients send it to `createIndexes` and read it from `listIndexes`. */
+export interface IndexSpec {
+  key: Record<string, number | string>;
+  name: string;
+  unique?: boolean;
+  sparse?: boolean;
+  partialFilterExpression?: Doc;
+  expireAfterSeconds?: number;
+}
+
+/** One index entry; `ik` is the canonical _id key that identifies the document. */
+export interface Entry {
+  k: unknown[];
+  id: unknown;
+  ik: string;
+}
+
+/** Limit on keys per document for compound multikey indexes (MongoDB forbids parallel arrays). */
+const MAX_KEYS_PER_DOC = 10_000;
+
+/**
+ * A secondary (or _id) index stored as an array kept sorted by (key fields with direction, _id).
+ * The _id tie-break makes every index also ordered by _id within equal keys.
+ */
+export class KeyIndex {
+  readonly spec: IndexSpec;
+  readonly fields: string[];
+  readonly dirs: number[];
+  readonly entries: Entry[] = [];
+  readonly multikeyPaths = new Set<string>();
+  private readonly partial: Query | undefined;
+
+  constructor(spec: IndexSpec) {
+    this.spec = spec;
+    this.fields = Object.keys(spec.key);
+    this.dirs = this.fields.map((f) => (spec.key[f] === -1 ? -1 : 1));
+    this.partial = spec.partialFilterExpression ? new Query(spec.partialFilterExpression) : undefined;
+  }
+
+  /** Whether query plans may rely on this index holding every document. */
+  get complete(): boolean {
+    return !this.spec.sparse && this.partial === undefined;
+  }
+
+  /** The keys a document contributes (several when a field holds an array). */
+  keysFor(doc: Doc): unknown[][] {
+    if (this.partial && !this.partial.test(doc)) return [];
+    const perField = this.fields.map((f) => {
+      const values = pathValues(doc, f);
+      if (values.length > 1) this.multikeyPaths.add(f);
+      return values;
+    });
+    if (this.spec.sparse && perField.every((vs) => vs.length === 1 && vs[0] === undefined)) {
+      return [];
+    }
+    let keys: unknown[][] = [[]];
+    for (const values of perField) {
+      const next: unknown[][] = [];
+      for (const prefix of keys) for (const v of values) next.push([...prefix, v]);
+      keys = next.length > MAX_KEYS_PER_DOC ? next.slice(0, MAX_KEYS_PER_DOC) : next;
+    }
+    return keys;
+  }
+
+  compareKeys(a: unknown[], b: unknown[]): number {
+    for (let i = 0; i < this.dirs.length; i++) {
+      const c = compareValues(a[i], b[i]);
+      if (c !== 0) return c * (this.dirs[i] as number);
+    }
+    return 0;
+  }
+
+  private compareEntries(a: Entry, b: Entry): number {
+    return this.compareKeys(a.k, b.k) || compareValues(a.id, b.id);
+  }
+
+  /** First position whose entry satisfies `pred` (which must be monotonic over the order). */
+  firstWhere(pred: (e: Entry) => boolean): number {
+    let lo = 0;
+    let hi = this.entries.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (pred(this.entries[mid] as Entry)) hi = mid;
+      else lo = mid + 1;
+    }
+    return lo;
+  }
+
+  private position(e: Entry): number {
+    return this.firstWhere((x) => this.compareEntries(x, e) >= 0);
+  }
+
+  add(doc: Doc): void {
+    const id = doc._id;
+    const ik = idKey(id);
+    for (const k of this.keysFor(doc)) {
+      const entry = { k, id, ik };
+      this.entries.splice(this.position(entry), 0, entry);
+    }
+  }
+
+  remove(doc: Doc): void {
+    const id = doc._id;
+    const ik = idKey(id);
+    for (const k of this.keysFor(doc)) {
+      const at = this.position({ k, id, ik });
+      const found = this.entries[at];
+      if (found && found.ik === ik && this.compareKeys(found.k, k) === 0) this.entries.splice(at, 1);
+    }
+  }
+
+  /** For unique indexes: a key of `doc` already held by another document, if any. */
+  findDuplicate(doc: Doc): unknown[] | undefined {
+    if (!this.spec.unique) return undefined;
+    const ik = idKey(doc._id);
+    for (const k of this.keysFor(doc)) {
+      let at = this.firstWhere((x) => this.compareKeys(x.k, k) >= 0);
+      for (let e = this.entries[at]; e && this.compareKeys(e.k, k) === 0; e = this.entries[++at]) {
+        if (e.ik !== ik) return k;
+      }
+    }
+    return undefined;
+  }
+
+  /** Field/value object for duplicate-key errors; missing values show as null. */
+  keyValue(k: unknown[]): Doc {
+    const out: Doc = {};
+    this.fields.forEach((f, i) => {
+      out[f] = k[i] === undefined ? null : k[i];
+    });
+    return out;
+  }
+}

@@ -1,0 +1,95 @@
+import net from 'node:net';
+import type { Logger } from '../../logger.js';
+import { executeCommand } from './commands/index.js';
+import type { Store } from './store.js';
+import { encodeReply, HEADER_BYTES, MAX_MESSAGE_BYTES, parseMessage, type WireRequest } from './wire.js';
+import { MongoCommandError } from './errors.js';
+
+/** A client that starts a message and never finishes it is cut off after this long. */
+const PARTIAL_MESSAGE_TIMEOUT_MS = 30_000;
+
+/** Splits a TCP byte stream into whole wire messages without quadratic re-copying. */
+class MessageReader {
+  private chunks: Buffer[] = [];
+  private total = 0;
+  private expected: number | undefined;
+
+  push(chunk: Buffer): void {
+    this.chunks.push(chunk);
+    this.total += chunk.length;
+  }
+
+  get pending(): boolean {
+    return this.total > 0;
+  }
+
+  /** The next complete message, undefined if more bytes are needed; throws on a bad length. */
+  next(): Buffer | undefined {
+    if (this.expected === undefined) {
+      if (this.total < 4) return undefined;
+      const head = this.flatten();
+      const length = head.readInt32LE(0);
+      if (length < HEADER_BYTES || length > MAX_MESSAGE_BYTES) {
+        throw new Error(`message length ${length} outside [${HEADER_BYTES}, ${MAX_MESSAGE_BYTES}]`);
+      }
+      this.expected = length;
+    }
+    if (this.total < this.expected) return undefined;
+    const all = this.flatten();
+    const message = all.subarray(0, this.expected);
+    const rest = all.subarray(this.expected);
+    this.chunks = rest.length > 0 ? [rest] : [];
+    this.total = rest.length;
+    this.expected = undefined;
+    return message;
+  }
+
+  private flatten(): Buffer {
+    if (this.chunks.length > 1) this.chunks = [Buffer.concat(this.chunks, this.total)];
+    return this.chunks[0] as Buffer;
+  }
+}
+
+function respond(store: Store, logger: Logger, request: WireRequest, connectionId: number): Buffer | undefined {
+  const reply = executeCommand({ store, db: request.db, cmd: request.command, connectionId, logger });
+  if (request.moreToCome) return undefined;
+  try {
+    return encodeReply(request, reply);
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    return encodeReply(request, new MongoCommandError('BadValue', `reply could not be encoded: ${message}`).toReply());
+  }
+}
+
+/** Serves the wire protocol; each message is decoded, executed and answered synchronously. */
+export function createWireServer(store: Store, logger: Logger): net.Server {
+  let nextConnectionId = 1;
+  return net.createServer((socket) => {
+    const connectionId = nextConnectionId++;
+    const log = logger.child({ connectionId });
+    const reader = new MessageReader();
+    socket.setNoDelay(true);
+    const fail = (reason: string, err?: unknown): void => {
+      log.warn({ err, remote: socket.remotePort }, `closing connection: ${reason}`);
+      socket.destroy();
+    };
+    socket.on('timeout', () => fail('incomplete message timed out'));
+    socket.on('error', (err) => log.debug({ err }, 'socket error'));
+    socket.on('end', () => {
+      if (reader.pending) fail('connection ended inside a message');
+    });
+    socket.on('data', (chunk: Buffer) => {
+      reader.push(chunk);
+      try {
+        for (let msg = reader.next(); msg; msg = reader.next()) {
+          const out = respond(store, log, parseMessage(msg), connectionId);
+          if (out) socket.write(out);
+        }
+      } catch (err) {
+        fail('malformed message', err);
+        return;
+      }
+      socket.setTimeout(reader.pending ? PARTIAL_MESSAGE_TIMEOUT_MS : 0);
+    });
+  });
+}

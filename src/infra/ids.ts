@@ -1,0 +1,15 @@
+import { ObjectId } from 'mongodb';
+
+/** Parses a client-supplied id; anything that is not a 24-hex ObjectId is simply "not found". */
+export function parseObjectId(id: string): ObjectId | null {
+  return /^[0-9a-fA-F]{24}$/.test(id) ? new ObjectId(id) : null;
+}
+
+export function isDuplicateKeyError(error: unknown): error is { code: 11000; keyPattern?: Record<string, unknown> } {
+  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 11000;
+}
+
+/** The first field of the unique index a duplicate-key error names, e.g. `email`. */
+export function duplicateKeyField(error: { keyPattern?: Record<string, unknown> }): string | undefined {
+  return Object.keys(error.keyPattern ?? {})[0];
+}

@@ -1,0 +1,79 @@
+import {
+  BurstyRateLimiter,
+  RateLimiterRedis,
+  RateLimiterRes,
+  type RateLimiterAbstract,
+} from 'rate-limiter-flexible';
+import type { Config } from '../config.js';
+import { errors } from '../errors.js';
+import type { RedisHandles } from './redis.js';
+
+export type LimitKind = 'api' | 'auth' | 'messages' | 'socket';
+
+/**
+ * Rate limits shared by every instance through Redis. Callers pass the key they limit by
+ * (a user id or a client IP) — keying is explicit here so two clients never share a bucket
+ * by accident.
+ */
+export class RateLimits {
+  private readonly limiters: Record<LimitKind, Pick<RateLimiterAbstract, 'consume'>>;
+  private readonly loginFailures: RateLimiterRedis;
+
+  constructor(redis: RedisHandles, config: Config) {
+    const make = (name: string, points: number, duration: number) =>
+      new RateLimiterRedis({
+        storeClient: redis.client,
+        keyPrefix: redis.key(`rl:${name}`),
+        points,
+        duration,
+      });
+    const socketBurst = Math.max(0, config.RATE_LIMIT_SOCKET_BURST - config.RATE_LIMIT_SOCKET_PER_SECOND);
+    this.limiters = {
+      api: make('api', config.RATE_LIMIT_API_PER_MINUTE, 60),
+      auth: make('auth', config.RATE_LIMIT_AUTH_PER_MINUTE, 60),
+      messages: make('msg', config.RATE_LIMIT_MESSAGES_PER_MINUTE, 60),
+      socket: new BurstyRateLimiter(
+        make('sock', config.RATE_LIMIT_SOCKET_PER_SECOND, 1),
+        make('sockburst', Math.max(1, socketBurst), 2),
+      ),
+    };
+    this.loginFailures = make('loginfail', config.RATE_LIMIT_LOGIN_FAILURES_PER_15_MIN, 15 * 60);
+  }
+
+  /** Counts one event against `key`; throws rate_limited (429) when over the limit. */
+  async consume(kind: LimitKind, key: string): Promise<void> {
+    try {
+      await this.limiters[kind].consume(key);
+    } catch (result) {
+      throw toRateLimitError(result);
+    }
+  }
+
+  /** Throws rate_limited while an account has too many recent failed logins. */
+  async assertLoginAllowed(account: string): Promise<void> {
+    const state = await this.loginFailures.get(account);
+    if (state && state.remainingPoints <= 0) {
+      throw errors.rateLimited(Math.ceil(state.msBeforeNext / 1000));
+    }
+  }
+
+  async recordLoginFailure(account: string): Promise<void> {
+    try {
+      await this.loginFailures.consume(account);
+    } catch (result) {
+      // Reaching the limit here is expected: the next attempt is refused by assertLoginAllowed.
+      if (!(result instanceof RateLimiterRes)) throw result;
+    }
+  }
+
+  async clearLoginFailures(account: string): Promise<void> {
+    await this.loginFailures.delete(account);
+  }
+}
+
+function toRateLimitError(result: unknown): Error {
+  if (result instanceof RateLimiterRes) {
+    return errors.rateLimited(Math.max(1, Math.ceil(result.msBeforeNext / 1000)));
+  }
+  return result instanceof Error ? result : new Error(String(result));
+}

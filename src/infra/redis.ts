@@ -1,0 +1,62 @@
+import { Redis } from 'ioredis';
+import type { Logger } from '../logger.js';
+import { StartupError, errorMessage, redactUrl } from './startup-error.js';
+
+export interface RedisHandles {
+  /** Commands: caches, sessions, presence, rate limits. */
+  client: Redis;
+  /** Prepends the configured prefix, so test runs and tenants never share keys. */
+  key(name: string): string;
+  prefix: string;
+  /** A second connection for subscriber mode (the Socket.IO adapter needs one). */
+  duplicate(): Redis;
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+/**
+ * Connects once, failing fast at start-up with one line naming the URL; afterwards ioredis
+ * reconnects on its own and commands queue until it is back.
+ */
+export async function connectRedis(
+  url: string,
+  prefix: string,
+  logger: Logger,
+): Promise<RedisHandles> {
+  const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 3 });
+  client.on('error', (error: Error) => logger.warn({ err: error }, 'redis connection error'));
+  try {
+    await withTimeout(client.connect(), 5000);
+  } catch (error) {
+    client.disconnect();
+    throw new StartupError(`Cannot reach Redis at ${redactUrl(url)}: ${errorMessage(error)}`, {
+      cause: error,
+    });
+  }
+  const duplicates: Redis[] = [];
+  return {
+    client,
+    prefix,
+    key: (name) => prefix + name,
+    duplicate() {
+      const copy = client.duplicate();
+      copy.on('error', (error: Error) => logger.warn({ err: error }, 'redis connection error'));
+      duplicates.push(copy);
+      return copy;
+    },
+    async ping() {
+      return (await client.ping()) === 'PONG';
+    },
+    async close() {
+      await Promise.allSettled([client, ...duplicates].map((c) => c.quit()));
+    },
+  };
+}
+
+export function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}

@@ -1,0 +1,171 @@
+import { randomUUID } from 'node:crypto';
+import { errors } from '../../errors.js';
+import type { AuthContext } from '../../http/route.js';
+import type { User, UsersRepository } from '../users/users.repository.js';
+import { presentUser, type UserRepresentation } from '../users/users.present.js';
+import { burnPasswordCheck, hashPassword, verifyPassword } from './passwords.js';
+import type { SessionsRepository } from './sessions.repository.js';
+import type { TokenService } from './tokens.js';
+import type { UpdateMe } from './auth.schemas.js';
+
+export interface LoginThrottle {
+  assertLoginAllowed(account: string): Promise<void>;
+  recordLoginFailure(account: string): Promise<void>;
+  clearLoginFailures(account: string): Promise<void>;
+}
+
+export interface AuthServiceDeps {
+  users: UsersRepository;
+  sessions: SessionsRepository;
+  tokens: TokenService;
+  throttle: LoginThrottle;
+  adminEmails: readonly string[];
+  /** Called after a session is revoked, e.g. to disconnect its sockets. */
+  onSessionRevoked: (sessionId: string) => Promise<void>;
+}
+
+export interface TokenPair {
+  accessToken: string;
+  refreshToken: string;
+  expiresIn: number;
+}
+
+export interface AuthResult extends TokenPair {
+  user: UserRepresentation;
+}
+
+export class AuthService {
+  constructor(private readonly deps: AuthServiceDeps) {}
+
+  async register(input: { username: string; email: string; password: string }): Promise<AuthResult> {
+    const user = await this.deps.users.create({
+      username: input.username,
+      email: input.email,
+      passwordHash: await hashPassword(input.password),
+      displayName: input.username,
+      role: this.isAdminEmail(input.email) ? 'admin' : 'user',
+    });
+    return { user: presentUser(user, self(user)), ...(await this.startSession(user.id)) };
+  }
+
+  async login(input: { login: string; password: string }): Promise<AuthResult> {
+    const account = input.login.toLowerCase();
+    await this.deps.throttle.assertLoginAllowed(account);
+    let user = await this.deps.users.findByLogin(account);
+    const valid = user
+      ? user.isActive && (await verifyPassword(user.passwordHash, input.password))
+      : await burnPasswordCheck(input.password).then(() => false);
+    if (!user || !valid) {
+      await this.deps.throttle.recordLoginFailure(account);
+      throw errors.invalidCredentials();
+    }
+    await this.deps.throttle.clearLoginFailures(account);
+    if (user.role !== 'admin' && this.isAdminEmail(user.email)) {
+      user = (await this.deps.users.setRoleByEmail(user.email, 'admin')) ?? user;
+    }
+    return { user: presentUser(user, self(user)), ...(await this.startSession(user.id)) };
+  }
+
+  /** Rotates the refresh token; a token presented twice revokes its whole session. */
+  async refresh(refreshToken: string): Promise<TokenPair> {
+    const { tokens, sessions } = this.deps;
+    const sessionId = tokens.sessionIdOf(refreshToken);
+    if (!sessionId) throw errors.unauthorized('Invalid refresh token');
+    const next = tokens.newRefreshToken(sessionId);
+    const { outcome, userId } = await sessions.rotate(
+      sessionId,
+      tokens.hashRefresh(refreshToken),
+      tokens.hashRefresh(next),
+    );
+    if (outcome === 'reused' && userId) {
+      await sessions.revoke(sessionId, userId);
+      await this.deps.onSessionRevoked(sessionId);
+    }
+    if (outcome !== 'rotated' || !userId) throw errors.unauthorized('Invalid refresh token');
+    const access = await tokens.issueAccess(userId, sessionId);
+    return { accessToken: access.token, refreshToken: next, expiresIn: tokens.accessTtlSeconds };
+  }
+
+  /** Revokes the caller's session (and the one a given refresh token names, if it is theirs). */
+  async logout(auth: AuthContext, refreshToken?: string): Promise<void> {
+    const { sessions, tokens } = this.deps;
+    const sessionIds = new Set([auth.sessionId]);
+    const other = refreshToken ? tokens.sessionIdOf(refreshToken) : null;
+    if (other && (await sessions.userIdOf(other)) === auth.userId) sessionIds.add(other);
+    await sessions.denylist(auth.tokenId, auth.expiresAt);
+    for (const sessionId of sessionIds) {
+      await sessions.revoke(sessionId, auth.userId);
+      await this.deps.onSessionRevoked(sessionId);
+    }
+  }
+
+  /** Verifies an access token and that neither it nor its session has been revoked. */
+  async authenticate(accessToken: string): Promise<AuthContext> {
+    const auth = await this.deps.tokens.verifyAccess(accessToken);
+    if (!(await this.deps.sessions.isAccessAllowed(auth.tokenId, auth.sessionId))) {
+      throw errors.unauthorized('Session revoked');
+    }
+    return auth;
+  }
+
+  async me(auth: AuthContext): Promise<UserRepresentation> {
+    const user = await this.requireUser(auth.userId);
+    return presentUser(user, self(user));
+  }
+
+  async updateMe(auth: AuthContext, patch: UpdateMe): Promise<UserRepresentation> {
+    const user = await this.requireUser(auth.userId);
+    const { currentPassword, newPassword, ...profile } = patch;
+    let passwordHash: string | undefined;
+    if (newPassword) {
+      if (!(await verifyPassword(user.passwordHash, currentPassword ?? ''))) {
+        throw errors.invalidCredentials();
+      }
+      passwordHash = await hashPassword(newPassword);
+    }
+    const updated = await this.deps.users.update(user.id, {
+      ...profile,
+      ...(passwordHash ? { passwordHash } : {}),
+    });
+    if (!updated) throw errors.unauthorized();
+    if (passwordHash) await this.revokeOtherSessions(user.id, auth.sessionId);
+    return presentUser(updated, self(updated));
+  }
+
+  async requireAdmin(auth: AuthContext): Promise<void> {
+    const user = await this.requireUser(auth.userId);
+    if (user.role !== 'admin') throw errors.forbidden('Administrators only');
+  }
+
+  private async startSession(userId: string): Promise<TokenPair> {
+    const { tokens, sessions } = this.deps;
+    const sessionId = randomUUID();
+    const refreshToken = tokens.newRefreshToken(sessionId);
+    await sessions.create(sessionId, userId, tokens.hashRefresh(refreshToken));
+    const access = await tokens.issueAccess(userId, sessionId);
+    return { accessToken: access.token, refreshToken, expiresIn: tokens.accessTtlSeconds };
+  }
+
+  /** A password change signs out every other device. */
+  private async revokeOtherSessions(userId: string, keep: string): Promise<void> {
+    for (const sessionId of await this.deps.sessions.sessionsOf(userId)) {
+      if (sessionId === keep) continue;
+      await this.deps.sessions.revoke(sessionId, userId);
+      await this.deps.onSessionRevoked(sessionId);
+    }
+  }
+
+  private async requireUser(userId: string): Promise<User> {
+    const user = await this.deps.users.findById(userId);
+    if (!user || !user.isActive) throw errors.unauthorized('Account not found or disabled');
+    return user;
+  }
+
+  private isAdminEmail(email: string): boolean {
+    return this.deps.adminEmails.includes(email.toLowerCase());
+  }
+}
+
+function self(user: User) {
+  return { userId: user.id, role: user.role };
+}

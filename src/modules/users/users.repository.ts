@@ -1,0 +1,166 @@
+import type { Collection, Db, ObjectId } from 'mongodb';
+import { parseObjectId, isDuplicateKeyError, duplicateKeyField } from '../../infra/ids.js';
+import { errors } from '../../errors.js';
+
+export type Role = 'user' | 'admin';
+
+export interface User {
+  id: string;
+  username: string;
+  email: string;
+  passwordHash: string;
+  displayName: string;
+  bio: string;
+  avatarUrl: string | null;
+  role: Role;
+  isActive: boolean;
+  lastSeenAt: Date | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export type NewUser = Pick<User, 'username' | 'email' | 'passwordHash' | 'displayName' | 'role'>;
+export type UserPatch = Partial<Pick<User, 'displayName' | 'bio' | 'avatarUrl' | 'passwordHash'>>;
+export type UserSummary = Pick<User, 'id' | 'username' | 'displayName' | 'avatarUrl' | 'lastSeenAt'>;
+
+interface UserDoc extends Omit<User, 'id'> {
+  _id: ObjectId;
+}
+
+const SUMMARY = { username: 1, displayName: 1, avatarUrl: 1, lastSeenAt: 1 } as const;
+
+/**
+ * `users` collection. Indexes:
+ * - `username` unique: usernames are stored lower-cased, which makes uniqueness case-insensitive
+ *   and lets the list's prefix search walk the same index.
+ * - `email` unique (stored lower-cased).
+ * - `isActive, _id`: the nightly planner streams active user ids in `_id` order.
+ */
+export class UsersRepository {
+  private readonly users: Collection<UserDoc>;
+
+  constructor(db: Db) {
+    this.users = db.collection<UserDoc>('users');
+  }
+
+  async ensureIndexes(): Promise<void> {
+    await this.users.createIndexes([
+      { key: { username: 1 }, name: 'username_unique', unique: true },
+      { key: { email: 1 }, name: 'email_unique', unique: true },
+      { key: { isActive: 1, _id: 1 }, name: 'active_by_id' },
+    ]);
+  }
+
+  async create(data: NewUser): Promise<User> {
+    const now = new Date();
+    const doc = {
+      ...data,
+      bio: '',
+      avatarUrl: null,
+      isActive: true,
+      lastSeenAt: null,
+      createdAt: now,
+      updatedAt: now,
+    };
+    try {
+      const { insertedId } = await this.users.insertOne(doc as UserDoc);
+      return toUser({ ...doc, _id: insertedId });
+    } catch (error) {
+      if (isDuplicateKeyError(error)) {
+        const field = duplicateKeyField(error) ?? 'username';
+        throw errors.conflict(`That ${field} is already taken`, { field });
+      }
+      throw error;
+    }
+  }
+
+  async findById(id: string): Promise<User | null> {
+    const _id = parseObjectId(id);
+    if (!_id) return null;
+    const doc = await this.users.findOne({ _id });
+    return doc ? toUser(doc) : null;
+  }
+
+  /** `login` is a username or an email; both are stored lower-cased. */
+  async findByLogin(login: string): Promise<User | null> {
+    const value = login.toLowerCase();
+    const doc = await this.users.findOne(value.includes('@') ? { email: value } : { username: value });
+    return doc ? toUser(doc) : null;
+  }
+
+  async update(id: string, patch: UserPatch): Promise<User | null> {
+    const _id = parseObjectId(id);
+    if (!_id) return null;
+    const doc = await this.users.findOneAndUpdate(
+      { _id },
+      { $set: { ...patch, updatedAt: new Date() } },
+      { returnDocument: 'after' },
+    );
+    return doc ? toUser(doc) : null;
+  }
+
+  async setRoleByEmail(email: string, role: Role): Promise<User | null> {
+    const doc = await this.users.findOneAndUpdate(
+      { email: email.toLowerCase() },
+      { $set: { role, updatedAt: new Date() } },
+      { returnDocument: 'after' },
+    );
+    return doc ? toUser(doc) : null;
+  }
+
+  async setLastSeen(id: string, at: Date): Promise<void> {
+    const _id = parseObjectId(id);
+    if (_id) await this.users.updateOne({ _id }, { $set: { lastSeenAt: at } });
+  }
+
+  /** A page of users ordered by username; `search` is a username prefix. */
+  async list(options: { search?: string; after?: string; limit: number }): Promise<UserSummary[]> {
+    const range: Record<string, string> = {};
+    if (options.search) {
+      range.$gte = options.search;
+      range.$lt = `${options.search}\uffff`;
+    }
+    if (options.after && (!range.$gte || options.after >= range.$gte)) {
+      delete range.$gte;
+      range.$gt = options.after;
+    }
+    const filter = Object.keys(range).length ? { username: range } : {};
+    const docs = await this.users
+      .find(filter, { projection: SUMMARY })
+      .sort({ username: 1 })
+      .limit(options.limit)
+      .toArray();
+    return docs.map(toSummary);
+  }
+
+  async findSummaries(ids: string[]): Promise<UserSummary[]> {
+    const objectIds = ids.map(parseObjectId).filter((id): id is ObjectId => id !== null);
+    if (objectIds.length === 0) return [];
+    const docs = await this.users.find({ _id: { $in: objectIds } }, { projection: SUMMARY }).toArray();
+    return docs.map(toSummary);
+  }
+
+  /** Active user ids in `_id` order, streamed: the planner never holds whole documents. */
+  async *activeUserIds(): AsyncGenerator<string> {
+    const cursor = this.users
+      .find({ isActive: true }, { projection: { _id: 1 } })
+      .sort({ _id: 1 })
+      .batchSize(5000);
+    for await (const doc of cursor) yield doc._id.toHexString();
+  }
+}
+
+function toUser(doc: UserDoc): User {
+  const { _id, ...rest } = doc;
+  return { id: _id.toHexString(), ...rest };
+}
+
+function toSummary(doc: Pick<UserDoc, '_id' | keyof typeof SUMMARY>): UserSummary {
+  return {
+    id: doc._id.toHexString(),
+    username: doc.username,
+    displayName: doc.displayName,
+    avatarUrl: doc.avatarUrl ?? null,
+    lastSeenAt: doc.lastSeenAt ?? null,
+  };
+}

@@ -1,0 +1,88 @@
+import { randomBytes } from 'node:crypto';
+import { after } from 'node:test';
+import { loadConfig, type Config } from '../../src/config.js';
+import { createLogger } from '../../src/logger.js';
+import { startParley, type Parley } from '../../src/app.js';
+import { startEmbeddedMongo, type EmbeddedMongo } from '../../src/infra/embedded-mongo/index.js';
+
+/** A short random suffix for the names tests isolate themselves by. */
+export function uniqueId(): string {
+  return randomBytes(5).toString('hex');
+}
+
+let sharedEngine: Promise<EmbeddedMongo> | null = null;
+
+/** One embedded engine per test process, or the real MongoDB named by MONGODB_URI. */
+export async function mongoUri(): Promise<string> {
+  if (process.env.MONGODB_URI) return process.env.MONGODB_URI;
+  if (!sharedEngine) {
+    sharedEngine = startEmbeddedMongo({ port: 0 });
+    after(async () => (await sharedEngine)?.stop());
+  }
+  return (await sharedEngine).uri;
+}
+
+export interface TestEnv {
+  /** Environment for every instance of one test: same database, Redis prefix and queues. */
+  env: Record<string, string>;
+}
+
+/** Names that isolate one test's data on the shared servers. */
+export async function isolatedEnv(overrides: Record<string, string> = {}): Promise<Record<string, string>> {
+  const id = uniqueId();
+  return {
+    NODE_ENV: 'test',
+    PORT: '0',
+    HOST: '127.0.0.1',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    MONGODB_URI: await mongoUri(),
+    MONGODB_DB: `t_${id}`,
+    REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+    REDIS_KEY_PREFIX: `t:${id}:`,
+    AMQP_URL: process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672',
+    AMQP_QUEUE_PREFIX: `t.${id}.`,
+    // Tests share one client address; the rate-limit tests set their own limits.
+    RATE_LIMIT_AUTH_PER_MINUTE: '100000',
+    RATE_LIMIT_API_PER_MINUTE: '100000',
+    ...overrides,
+  };
+}
+
+export interface TestApp extends Parley {
+  url: string;
+}
+
+/**
+ * Starts the real app (same composition as production) on port 0. Stopped, its Redis keys
+ * deleted and its database dropped after the test file.
+ */
+export async function startTestApp(env?: Record<string, string>): Promise<TestApp> {
+  const config: Readonly<Config> = loadConfig(env ?? (await isolatedEnv()));
+  const parley = await startParley(config, createLogger(config.LOG_LEVEL));
+  after(() => stopTestApp(parley));
+  if (!parley.url) throw new Error('test app has no HTTP server');
+  return parley as TestApp;
+}
+
+const cleaned = new Set<string>();
+
+async function stopTestApp(parley: Parley): Promise<void> {
+  const { config } = parley;
+  const cleanupKey = `${config.MONGODB_DB}|${config.REDIS_KEY_PREFIX}`;
+  if (!cleaned.has(cleanupKey)) {
+    cleaned.add(cleanupKey);
+    await deleteKeys(parley, `${config.REDIS_KEY_PREFIX}*`);
+    await parley.mongo.db.dropDatabase();
+  }
+  await parley.stop();
+}
+
+async function deleteKeys(parley: Parley, pattern: string): Promise<void> {
+  const client = parley.redis.client;
+  let cursor = '0';
+  do {
+    const [next, keys] = await client.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
+    if (keys.length) await client.del(...keys);
+    cursor = next;
+  } while (cursor !== '0');
+}

@@ -1,0 +1,48 @@
+/** A thin real-HTTP client for tests: JSON in, status + parsed JSON out. */
+export interface HttpResult<T = Record<string, unknown>> {
+  status: number;
+  body: T;
+  headers: Headers;
+}
+
+export async function http<T = Record<string, unknown>>(
+  baseUrl: string,
+  method: string,
+  path: string,
+  options: { token?: string; body?: unknown; rawBody?: string; headers?: Record<string, string> } = {},
+): Promise<HttpResult<T>> {
+  const headers: Record<string, string> = { ...options.headers };
+  if (options.token) headers.authorization = `Bearer ${options.token}`;
+  let payload: string | undefined = options.rawBody;
+  if (options.body !== undefined) payload = JSON.stringify(options.body);
+  if (payload !== undefined) headers['content-type'] ??= 'application/json';
+  const response = await fetch(baseUrl + path, { method, headers, body: payload ?? null });
+  const text = await response.text();
+  return { status: response.status, body: (text ? JSON.parse(text) : null) as T, headers: response.headers };
+}
+
+export interface Registered {
+  user: { id: string; username: string; email?: string; role: string };
+  accessToken: string;
+  refreshToken: string;
+}
+
+let counter = 0;
+
+/** Registers a fresh user with a unique name; returns the auth result. */
+export async function registerUser(
+  baseUrl: string,
+  overrides: Partial<{ username: string; email: string; password: string }> = {},
+): Promise<Registered & { password: string }> {
+  counter += 1;
+  const suffix = `${process.pid.toString(36)}${Date.now().toString(36)}${counter}`;
+  const input = {
+    username: `u_${suffix}`.slice(0, 32),
+    email: `u_${suffix}@example.test`,
+    password: 'correct horse battery',
+    ...overrides,
+  };
+  const res = await http<Registered>(baseUrl, 'POST', '/api/auth/register', { body: input });
+  if (res.status !== 201) throw new Error(`register failed: ${res.status} ${JSON.stringify(res.body)}`);
+  return { ...res.body, password: input.password };
+}
