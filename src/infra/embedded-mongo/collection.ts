@@ -16,8 +16,18 @@ function formatKeyValue(v: unknown): string {
   if (typeof v === 'string') return JSON.stringify(v);
   if (typeRank(v) === 7) return `ObjectId('${(v as ObjectId).toHexString()}')`;
   if (v instanceof Date) return `new Date(${v.getTime()})`;
-  if (typeof v === 'object') return JSON.stringify(v);
-  return String(v);
+  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v);
+  return JSON.stringify(v);
+}
+
+/** MongoDB stores _id as the first field; drivers append it when they generate it. */
+function idFirst(doc: Doc): Doc {
+  for (const first in doc) {
+    if (first === '_id') return doc;
+    break;
+  }
+  const { _id, ...rest } = doc;
+  return { _id, ...rest };
 }
 
 /**
@@ -74,7 +84,7 @@ export class Collection {
 
   /** Inserts a document, generating an ObjectId _id first when missing. */
   insert(input: Doc): Doc {
-    const doc = input._id === undefined ? { _id: new ObjectId(), ...input } : input;
+    const doc = input._id === undefined ? { _id: new ObjectId(), ...input } : idFirst(input);
     if (Array.isArray(doc._id)) {
       throw new MongoCommandError('BadValue', "can't use an array for _id");
     }
@@ -107,13 +117,17 @@ export class Collection {
   /** Builds an index over existing documents; fails (and adds nothing) on duplicates. */
   addIndex(spec: IndexSpec): void {
     const index = new KeyIndex(spec);
-    for (const doc of this.docs.values()) {
-      const dup = index.findDuplicate(doc);
-      if (dup) throw this.duplicateError(index, dup);
-      index.add(doc);
-    }
+    const dup = index.build(this.docs.values());
+    if (dup) throw this.duplicateError(index, dup);
     this.indexes.set(spec.name, index);
     this.version++;
+  }
+
+  /** Loads persisted documents and index specs without per-document index maintenance. */
+  load(docs: Doc[], specs: IndexSpec[]): void {
+    for (const doc of docs) this.docs.set(idKey(doc._id), doc);
+    this.idIndex.build(docs);
+    for (const spec of specs) if (spec.name !== ID_INDEX.name) this.addIndex(spec);
   }
 
   dropIndex(name: string): void {

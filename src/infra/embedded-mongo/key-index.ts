@@ -114,6 +114,23 @@ export class KeyIndex {
     }
   }
 
+  /** Bulk build from existing documents: one sort instead of n splices. Returns a duplicate key, if any. */
+  build(docs: Iterable<Doc>): unknown[] | undefined {
+    for (const doc of docs) {
+      const id = doc._id;
+      const ik = idKey(id);
+      for (const k of this.keysFor(doc)) this.entries.push({ k, id, ik });
+    }
+    this.entries.sort((a, b) => this.compareEntries(a, b));
+    if (!this.spec.unique) return undefined;
+    for (let i = 1; i < this.entries.length; i++) {
+      const a = this.entries[i - 1] as Entry;
+      const b = this.entries[i] as Entry;
+      if (a.ik !== b.ik && this.compareKeys(a.k, b.k) === 0) return b.k;
+    }
+    return undefined;
+  }
+
   /** For unique indexes: a key of `doc` already held by another document, if any. */
   findDuplicate(doc: Doc): unknown[] | undefined {
     if (!this.spec.unique) return undefined;

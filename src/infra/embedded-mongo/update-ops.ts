@@ -61,7 +61,7 @@ function applyOperators(doc: Doc, ops: Doc, opts: UpdateOptions): boolean {
     changed = mingoUpdate(doc, rest as Modifier<Doc>, opts.arrayFilters, condition).length > 0;
   }
   if (opts.isInsert && isPlainObject($setOnInsert)) {
-    changed = mingoUpdate(doc, { $set: $setOnInsert } as Modifier<Doc>).length > 0 || changed;
+    changed = mingoUpdate(doc, { $set: $setOnInsert }).length > 0 || changed;
   }
   return changed;
 }
@@ -85,7 +85,7 @@ export function applyUpdate(doc: Doc, u: Doc | Doc[], opts: UpdateOptions): Upda
   let next: Doc;
   let changed: boolean;
   if (kind === 'pipeline') {
-    next = (new Aggregator(u as Doc[]).run([cloneDeep(doc)])[0] ?? {}) as Doc;
+    next = (new Aggregator(u as Doc[]).run([cloneDeep(doc)])[0] ?? {});
     changed = compareValues(doc, next) !== 0;
   } else if (kind === 'replacement') {
     next = replacementOf(doc, u as Doc);
@@ -131,7 +131,7 @@ export function buildUpsert(query: Doc, u: Doc | Doc[], arrayFilters: Doc[] | un
   const seed = upsertSeed(query);
   const kind = classifyUpdate(u);
   if (kind === 'replacement') return replacementOf(seed, u as Doc);
-  if (kind === 'pipeline') return (new Aggregator(u as Doc[]).run([seed])[0] ?? {}) as Doc;
+  if (kind === 'pipeline') return (new Aggregator(u as Doc[]).run([seed])[0] ?? {});
   applyOperators(seed, u as Doc, { arrayFilters, query, isInsert: true });
   return seed;
 }

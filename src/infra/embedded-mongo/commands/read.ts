@@ -98,7 +98,7 @@ function aggregate(ctx: CommandContext): Doc {
   const collectionResolver = (other: string): Doc[] =>
     runQuery(ctx.store.collection(ctx.db, other), { filter: {} }).map((d) => cloneDeep(d));
   const input = rest.length > 0 ? docs.map((d) => cloneDeep(d)) : docs;
-  const out = rest.length > 0 ? (new Aggregator(rest, { collectionResolver }).run(input) as Doc[]) : input;
+  const out = rest.length > 0 ? new Aggregator(rest, { collectionResolver }).run<Doc>(input) : input;
   const batchSize = toNumberLike(optDoc(ctx, 'cursor')?.batchSize);
   return cursorReply(ctx, `${ctx.db}.${name}`, out, batchSize);
 }

@@ -1,0 +1,42 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util';
+import { pino } from 'pino';
+import { startEmbeddedMongo } from './index.js';
+
+/**
+ * `npm run db:embedded -- --port 27027 [--host 127.0.0.1] [--dir ./data]`
+ * Prints the URI alone on stdout once listening (scripts read it); logs go to stderr.
+ */
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      port: { type: 'string', default: '27017' },
+      host: { type: 'string', default: '127.0.0.1' },
+      dir: { type: 'string' },
+    },
+  });
+  const port = Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new Error(`--port must be an integer between 0 and 65535, got ${values.port}`);
+  }
+  const logger = pino({ name: 'embedded-mongo', level: process.env.LOG_LEVEL ?? 'info' }, pino.destination(2));
+  const mongo = await startEmbeddedMongo({ port, host: values.host, dataDir: values.dir, logger });
+  process.stdout.write(`${mongo.uri}\n`);
+  const shutdown = (signal: string): void => {
+    logger.info({ signal }, 'stopping');
+    mongo.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error({ err }, 'stop failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.once('SIGINT', () => shutdown('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`embedded-mongo: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,85 @@
+import type { AddressInfo } from 'node:net';
+import { silentLogger, type Logger } from '../../logger.js';
+import { loadStore, Persister } from './persistence.js';
+import { createWireServer } from './server.js';
+import { Store } from './store.js';
+import { expireDocuments } from './ttl.js';
+
+export interface EmbeddedMongoOptions {
+  /** 0 = random free port. */
+  port?: number;
+  /** Defaults to 127.0.0.1. */
+  host?: string;
+  /** Persistence directory; defaults to EMBEDDED_MONGO_DIR; unset = memory only. */
+  dataDir?: string;
+  logger?: Logger;
+  /** How often changed collections are written to disk (default 5 s). */
+  flushIntervalMs?: number;
+  /** How often TTL indexes are swept (default 60 s, like MongoDB). */
+  ttlIntervalMs?: number;
+}
+
+export interface EmbeddedMongo {
+  /** mongodb://127.0.0.1:PORT */
+  uri: string;
+  port: number;
+  /** Idempotent; flushes to disk when persistent. */
+  stop(): Promise<void>;
+}
+
+const CURSOR_SWEEP_MS = 60_000;
+
+function timer(ms: number, fn: () => void): NodeJS.Timeout {
+  const t = setInterval(fn, ms);
+  t.unref();
+  return t;
+}
+
+/** Starts an in-process MongoDB-compatible server speaking the wire protocol on TCP. */
+export async function startEmbeddedMongo(options: EmbeddedMongoOptions = {}): Promise<EmbeddedMongo> {
+  const logger = options.logger ?? silentLogger;
+  const host = options.host ?? '127.0.0.1';
+  const dataDir = options.dataDir ?? process.env.EMBEDDED_MONGO_DIR;
+  const store = new Store();
+  let persister: Persister | undefined;
+  if (dataDir) {
+    await loadStore(store, dataDir, logger);
+    persister = new Persister(store, dataDir);
+    logger.info({ dataDir }, 'embedded MongoDB persists to disk');
+  } else {
+    logger.info('embedded MongoDB is memory-only: data is lost on stop (set EMBEDDED_MONGO_DIR to persist)');
+  }
+  const server = createWireServer(store, logger);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const flush = (): void => {
+    persister?.flush().catch((err: unknown) => logger.error({ err }, 'embedded MongoDB flush failed'));
+  };
+  const timers = [
+    timer(options.ttlIntervalMs ?? 60_000, () => expireDocuments(store)),
+    timer(CURSOR_SWEEP_MS, () => store.cursors.expire()),
+    ...(persister ? [timer(options.flushIntervalMs ?? 5_000, flush)] : []),
+  ];
+  const connections = new Set<import('node:net').Socket>();
+  server.on('connection', (s) => {
+    connections.add(s);
+    s.on('close', () => connections.delete(s));
+  });
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      for (const t of timers) clearInterval(t);
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const s of connections) s.destroy();
+      await closed;
+      await persister?.flush();
+      logger.info({ port }, 'embedded MongoDB stopped');
+    })();
+    return stopping;
+  };
+  logger.info({ port }, 'embedded MongoDB listening');
+  return { uri: `mongodb://${host}:${port}`, port, stop };
+}
