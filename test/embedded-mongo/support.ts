@@ -1,0 +1,42 @@
+import { randomBytes } from 'node:crypto';
+import { MongoClient, type Db } from 'mongodb';
+import { startEmbeddedMongo, type EmbeddedMongo } from '../../src/infra/embedded-mongo/index.js';
+
+/** A database to run conformance tests in: a real server when MONGODB_URI is set, else the engine. */
+export interface Target {
+  client: MongoClient;
+  db: Db;
+  uri: string;
+  embedded: EmbeddedMongo | undefined;
+  close(): Promise<void>;
+}
+
+export const usingRealMongo = Boolean(process.env.MONGODB_URI);
+
+export async function openTarget(prefix: string): Promise<Target> {
+  const embedded = usingRealMongo ? undefined : await startEmbeddedMongo({ ttlIntervalMs: 50 });
+  const uri = process.env.MONGODB_URI ?? (embedded as EmbeddedMongo).uri;
+  const client = await new MongoClient(uri, { serverSelectionTimeoutMS: 5_000 }).connect();
+  const db = client.db(`${prefix}_${randomBytes(4).toString('hex')}`);
+  return {
+    client,
+    db,
+    uri,
+    embedded,
+    async close() {
+      await db.dropDatabase();
+      await client.close();
+      await embedded?.stop();
+    },
+  };
+}
+
+/** Polls `check` until it returns true or the deadline passes (no fixed sleeps in tests). */
+export async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check()) return;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
