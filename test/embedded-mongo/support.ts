@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { MongoClient, type Db } from 'mongodb';
+import { MongoClient, type Collection, type Db } from 'mongodb';
 import { startEmbeddedMongo, type EmbeddedMongo } from '../../src/infra/embedded-mongo/index.js';
 
 /** A database to run conformance tests in: a real server when MONGODB_URI is set, else the engine. */
@@ -39,4 +39,10 @@ export async function waitFor(check: () => Promise<boolean>, timeoutMs: number, 
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
+}
+
+/** Names of a collection's indexes, sorted. */
+export async function indexNames(coll: Collection): Promise<string[]> {
+  const infos = (await coll.listIndexes().toArray()) as Array<{ name: string }>;
+  return infos.map((i) => i.name).sort();
 }
