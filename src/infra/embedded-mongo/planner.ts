@@ -19,6 +19,8 @@ interface FieldCond {
 export interface Plan {
   candidates: Iterable<Doc>;
   sorted: boolean;
+  /** Every candidate is known to match (plain equality fully answered by the index). */
+  covered: boolean;
   indexName?: string;
 }
 
@@ -179,18 +181,32 @@ function* byIds(coll: Collection, ids: unknown[]): Generator<Doc> {
   }
 }
 
+function isDirectScalar(v: unknown): boolean {
+  return v !== null && indexable(v) && !isPlainObject(v);
+}
+
+/** True when the filter is only direct equalities on the given (index-prefix) fields. */
+function coveredBy(filter: Doc, fields: string[]): boolean {
+  const keys = Object.keys(filter);
+  return keys.length > 0 && keys.every((k) => fields.includes(k) && isDirectScalar(filter[k]));
+}
+
 /** Picks the cheapest way to produce a superset of the matching documents. */
 export function planQuery(coll: Collection, filter: Doc, sort: SortSpec): Plan {
   const conds = extractConds(filter);
   const idEq = conds.get('_id')?.eq;
-  if (idEq) return { candidates: byIds(coll, idEq), sorted: sort.length === 0 || idEq.length === 1, indexName: '_id_' };
+  if (idEq) {
+    const sorted = sort.length === 0 || idEq.length === 1;
+    return { candidates: byIds(coll, idEq), sorted, covered: coveredBy(filter, ['_id']), indexName: '_id_' };
+  }
   let best: Candidate | undefined;
   for (const index of coll.indexes.values()) {
     if (!index.complete) continue;
     const c = evaluate(index, conds, sort);
     if (c.score > (best?.score ?? -1)) best = c;
   }
-  if (!best) return { candidates: coll.docs.values(), sorted: sort.length === 0 };
+  if (!best) return { candidates: coll.docs.values(), sorted: sort.length === 0, covered: false };
   const sorted = sort.length === 0 || best.direction !== 0;
-  return { candidates: scanIndex(coll, best, conds), sorted, indexName: best.index.spec.name };
+  const covered = coveredBy(filter, best.index.fields.slice(0, best.eqCount));
+  return { candidates: scanIndex(coll, best, conds), sorted, covered, indexName: best.index.spec.name };
 }

@@ -68,7 +68,7 @@ export function runQuery(coll: Collection | undefined, opts: FindOptions): Doc[]
   const skip = opts.skip ?? 0;
   const limit = opts.limit ?? 0;
   const plan = planQuery(coll, opts.filter, sort);
-  const matches = compileFilter(opts.filter);
+  const matches = plan.covered ? () => true : compileFilter(opts.filter);
   const wanted = plan.sorted && limit > 0 ? skip + limit : Infinity;
   const out: Doc[] = [];
   for (const doc of plan.candidates) {
