@@ -1,9 +1,11 @@
+import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Emitter } from '@socket.io/redis-emitter';
 import type { Config } from './config.js';
+import type { Notifier, ServerToClientEvents } from './contracts/socket.js';
 import type { Logger } from './logger.js';
 import { buildHttpApp } from './http/app.js';
-import type { RouteDef } from './http/route.js';
 import { connectMongo, type MongoHandles } from './infra/mongo.js';
 import { connectRedis, type RedisHandles } from './infra/redis.js';
 import { RateLimits } from './infra/rate-limits.js';
@@ -11,7 +13,16 @@ import { authRoutes } from './modules/auth/auth.routes.js';
 import { AuthService } from './modules/auth/auth.service.js';
 import { SessionsRepository } from './modules/auth/sessions.repository.js';
 import { TokenService } from './modules/auth/tokens.js';
+import { ConversationsRepository } from './modules/conversations/conversations.repository.js';
+import { conversationRoutes } from './modules/conversations/conversations.routes.js';
+import { ConversationsService } from './modules/conversations/conversations.service.js';
+import { MembershipCache } from './modules/conversations/membership.cache.js';
+import { MessagesRepository } from './modules/messages/messages.repository.js';
+import { MessagesService } from './modules/messages/messages.service.js';
 import { PresenceRepository } from './modules/presence/presence.repository.js';
+import { PresenceService } from './modules/presence/presence.service.js';
+import { emitterNotifier, ioNotifier, type ParleyServer } from './modules/realtime/notifiers.js';
+import { attachGateway, createSocketServer, socketChannel } from './modules/realtime/socket.server.js';
 import { UsersRepository } from './modules/users/users.repository.js';
 import { usersRoutes } from './modules/users/users.routes.js';
 import { UsersService } from './modules/users/users.service.js';
@@ -19,9 +30,12 @@ import { Shutdown } from './shutdown.js';
 
 export interface Parley {
   config: Readonly<Config>;
+  /** This process's id in presence bookkeeping. */
+  instanceId: string;
   /** Base URL of the HTTP server once listening (api roles only). */
   url: string | null;
   httpServer: Server | null;
+  io: ParleyServer | null;
   mongo: MongoHandles;
   redis: RedisHandles;
   stop(): Promise<void>;
@@ -33,6 +47,8 @@ export interface Parley {
  */
 export async function startParley(config: Readonly<Config>, logger: Logger): Promise<Parley> {
   const shutdown = new Shutdown(logger);
+  const instanceId = randomUUID();
+  const serves = config.ROLE === 'all' || config.ROLE === 'api';
   try {
     const mongo = await connectMongo({
       uri: config.MONGODB_URI,
@@ -45,48 +61,78 @@ export async function startParley(config: Readonly<Config>, logger: Logger): Pro
     shutdown.add('redis', () => redis.close());
 
     const users = new UsersRepository(mongo.db);
-    await users.ensureIndexes();
-    const presence = new PresenceRepository(redis);
-    const sessions = new SessionsRepository(redis, config.REFRESH_TOKEN_TTL);
-    const tokens = new TokenService(config.JWT_ACCESS_SECRET, config.JWT_REFRESH_SECRET, config.ACCESS_TOKEN_TTL);
-    const limits = new RateLimits(redis, config);
-    const auth = new AuthService({
-      users,
-      sessions,
-      tokens,
-      throttle: limits,
-      adminEmails: config.ADMIN_EMAILS,
-      onSessionRevoked: async () => {},
-    });
+    const conversations = new ConversationsRepository(mongo.db);
+    const messages = new MessagesRepository(mongo.db);
+    await Promise.all([users.ensureIndexes(), conversations.ensureIndexes(), messages.ensureIndexes()]);
+    const presenceStore = new PresenceRepository(redis);
+    const membership = new MembershipCache(redis, conversations, logger);
 
-    let httpServer: Server | null = null;
+    const httpServer = serves ? createServer() : null;
+    const io = httpServer ? createSocketServer(httpServer, { redis, corsOrigins: config.CORS_ORIGINS }) : null;
+    const notifier: Notifier = io
+      ? ioNotifier(io)
+      : emitterNotifier(new Emitter<ServerToClientEvents>(redis.client, { key: socketChannel(redis) }));
+
+    const conversationsService = new ConversationsService(conversations, messages, users, presenceStore, membership);
+    const messagesService = new MessagesService(messages, conversations, conversationsService, notifier);
+
     let url: string | null = null;
-    if (config.ROLE === 'all' || config.ROLE === 'api') {
-      const routes: RouteDef[] = [...authRoutes(auth), ...usersRoutes(new UsersService(users, presence))];
-      const app = buildHttpApp({
-        logger,
-        routes,
-        corsOrigins: config.CORS_ORIGINS,
-        bodyLimit: config.BODY_LIMIT,
-        trustProxy: config.TRUST_PROXY,
-        authenticate: (token) => auth.authenticate(token),
-        requireAdmin: (ctx) => auth.requireAdmin(ctx),
-        rateLimit: (kind, key) => limits.consume(kind, key),
-        health: {
-          live: () => Promise.resolve({ status: 'ok' }),
-          ready: () => readiness({ mongo: () => mongo.ping(), redis: () => redis.ping() }),
-        },
+    if (httpServer && io) {
+      const limits = new RateLimits(redis, config);
+      const auth = new AuthService({
+        users,
+        sessions: new SessionsRepository(redis, config.REFRESH_TOKEN_TTL),
+        tokens: new TokenService(config.JWT_ACCESS_SECRET, config.JWT_REFRESH_SECRET, config.ACCESS_TOKEN_TTL),
+        throttle: limits,
+        adminEmails: config.ADMIN_EMAILS,
+        onSessionRevoked: (sessionId) => Promise.resolve(notifier.disconnectSession(sessionId)),
       });
-      const server = createServer(app);
-      httpServer = server;
-      await listen(server, config.PORT, config.HOST);
-      shutdown.add('http', () => closeServer(server));
-      const { port } = server.address() as AddressInfo;
+      const presence = new PresenceService(instanceId, presenceStore, membership, users, notifier, logger);
+      const rateLimit = (kind: Parameters<RateLimits['consume']>[0], key: string) => limits.consume(kind, key);
+
+      httpServer.on(
+        'request',
+        buildHttpApp({
+          logger,
+          routes: [
+            ...authRoutes(auth),
+            ...usersRoutes(new UsersService(users, presenceStore)),
+            ...conversationRoutes(conversationsService, messagesService),
+          ],
+          corsOrigins: config.CORS_ORIGINS,
+          bodyLimit: config.BODY_LIMIT,
+          trustProxy: config.TRUST_PROXY,
+          authenticate: (token) => auth.authenticate(token),
+          requireAdmin: (ctx) => auth.requireAdmin(ctx),
+          rateLimit,
+          health: {
+            live: () => Promise.resolve({ status: 'ok' }),
+            ready: () => readiness({ mongo: () => mongo.ping(), redis: () => redis.ping() }),
+          },
+        }),
+      );
+      attachGateway(io, {
+        logger,
+        authenticate: (token) => auth.authenticate(token),
+        presence,
+        notifier,
+        conversations: conversationsService,
+        messages: messagesService,
+        rateLimit,
+      });
+      await presence.start();
+      shutdown.add('presence', async () => {
+        presence.stop();
+        await presence.leave();
+      });
+      await listen(httpServer, config.PORT, config.HOST);
+      shutdown.add('http', () => closeIo(io, httpServer));
+      const { port } = httpServer.address() as AddressInfo;
       url = `http://127.0.0.1:${port}`;
-      logger.info({ url: `http://localhost:${port}` }, 'Parley API listening');
+      logger.info({ url: `http://localhost:${port}`, instanceId }, 'Parley API listening');
     }
 
-    return { config, url, httpServer, mongo, redis, stop: () => shutdown.run() };
+    return { config, instanceId, url, httpServer, io, mongo, redis, stop: () => shutdown.run() };
   } catch (error) {
     await shutdown.run();
     throw error;
@@ -96,15 +142,11 @@ export async function startParley(config: Readonly<Config>, logger: Logger): Pro
 async function readiness(checks: Record<string, () => Promise<boolean>>) {
   const entries = await Promise.all(
     Object.entries(checks).map(async ([name, check]) => {
-      try {
-        return [name, (await check()) ? 'ok' : 'failing'] as const;
-      } catch {
-        return [name, 'failing'] as const;
-      }
+      const ok = await check().catch(() => false);
+      return [name, ok ? 'ok' : 'failing'] as const;
     }),
   );
-  const checksOut = Object.fromEntries(entries);
-  return { ok: entries.every(([, state]) => state === 'ok'), checks: checksOut };
+  return { ok: entries.every(([, state]) => state === 'ok'), checks: Object.fromEntries(entries) };
 }
 
 function listen(server: Server, port: number, host: string): Promise<void> {
@@ -117,9 +159,10 @@ function listen(server: Server, port: number, host: string): Promise<void> {
   });
 }
 
-function closeServer(server: Server): Promise<void> {
+/** Stops accepting, disconnects sockets (clients reconnect elsewhere), lets requests finish. */
+function closeIo(io: ParleyServer, server: Server): Promise<void> {
   return new Promise((resolve) => {
-    server.close(() => resolve());
+    void io.close(() => resolve());
     server.closeIdleConnections();
   });
 }

@@ -11,15 +11,25 @@ export function uniqueId(): string {
 }
 
 let sharedEngine: Promise<EmbeddedMongo> | null = null;
+const cleanups: (() => Promise<void>)[] = [];
 
-/** One embedded engine per test process, or the real MongoDB named by MONGODB_URI. */
+// node:test runs `after` hooks registered inside a `before` hook right after that hook, so
+// everything a test file starts is cleaned up once, at the end of the file, newest first.
+after(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup();
+  await (await sharedEngine)?.stop();
+});
+
+/** The real MongoDB named by MONGODB_URI, or one embedded engine per test process. */
 export async function mongoUri(): Promise<string> {
   if (process.env.MONGODB_URI) return process.env.MONGODB_URI;
-  if (!sharedEngine) {
-    sharedEngine = startEmbeddedMongo({ port: 0 });
-    after(async () => (await sharedEngine)?.stop());
-  }
+  sharedEngine ??= startEmbeddedMongo({ port: 0 });
   return (await sharedEngine).uri;
+}
+
+/** Registers a cleanup to run when the test file ends. */
+export function atEnd(cleanup: () => Promise<void>): void {
+  cleanups.push(cleanup);
 }
 
 export interface TestEnv {
@@ -54,12 +64,12 @@ export interface TestApp extends Parley {
 
 /**
  * Starts the real app (same composition as production) on port 0. Stopped, its Redis keys
- * deleted and its database dropped after the test file.
+ * deleted and its database dropped when the test file ends.
  */
 export async function startTestApp(env?: Record<string, string>): Promise<TestApp> {
   const config: Readonly<Config> = loadConfig(env ?? (await isolatedEnv()));
   const parley = await startParley(config, createLogger(config.LOG_LEVEL));
-  after(() => stopTestApp(parley));
+  atEnd(() => stopTestApp(parley));
   if (!parley.url) throw new Error('test app has no HTTP server');
   return parley as TestApp;
 }

@@ -1,0 +1,188 @@
+import type { Channel, ChannelModel, ConsumeMessage, MessagePropertyHeaders } from 'amqplib';
+import type { Logger } from '../../logger.js';
+import { UnrecoverableJobError } from '../job-errors.js';
+import { retryQueueFor, type Topology } from './topology.js';
+
+export const ATTEMPT_HEADER = 'x-attempt';
+
+/** What a handler learns about the delivery besides the payload. */
+export interface JobDelivery {
+  /** 1 on the first try, +1 each time the job comes back from a retry queue. */
+  readonly attempt: number;
+  /** The broker delivered it before (worker crash / channel loss): the work may be half done. */
+  readonly redelivered: boolean;
+  readonly messageId: string | undefined;
+}
+
+/** `signal` aborts when the result can no longer be acknowledged (channel lost, forced stop). */
+export type JobHandler<T> = (payload: T, delivery: JobDelivery, signal: AbortSignal) => Promise<void>;
+
+export interface ConsumeOptions<T> {
+  readonly prefetch: number;
+  /** Validates the JSON body (e.g. `schema.parse`); a throw parks the job as unrecoverable. */
+  readonly parse?: (raw: unknown) => T;
+}
+
+export interface ConsumerDeps {
+  readonly topology: Topology;
+  readonly maxAttempts: number;
+  readonly logger: Logger;
+  /** Publishes with confirms; rejects unless confirmed. */
+  readonly republish: (queue: string, msg: ConsumeMessage, headers: MessagePropertyHeaders) => Promise<void>;
+  /** Called when the broker cancels us (queue deleted): recycle the connection to re-declare. */
+  readonly onBrokerCancel: () => void;
+}
+
+interface InFlight {
+  done: Promise<void>;
+  readonly abort: AbortController;
+  readonly channel: Channel;
+}
+
+/** One consumer of the main queue; survives reconnects by being attached to each new connection. */
+export class JobConsumer<T> {
+  private readonly inFlight = new Set<InFlight>();
+  private channel: Channel | null = null;
+  private consumerTag: string | null = null;
+  private stopping = false;
+
+  constructor(
+    private readonly handler: JobHandler<T>,
+    private readonly options: ConsumeOptions<T>,
+    private readonly deps: ConsumerDeps,
+  ) {}
+
+  get inFlightCount(): number {
+    return this.inFlight.size;
+  }
+
+  async attach(model: ChannelModel): Promise<Channel> {
+    const channel = await model.createChannel();
+    channel.on('error', (err: Error) => this.deps.logger.warn({ err }, 'rabbit consumer channel error'));
+    // Work on a lost channel cannot be acked; the broker will redeliver it, so tell handlers to stop.
+    channel.on('close', () => this.abortOn(channel));
+    await channel.prefetch(this.options.prefetch);
+    const { consumerTag } = await channel.consume(this.deps.topology.main, (msg) => this.onMessage(channel, msg), {
+      noAck: false,
+    });
+    this.channel = channel;
+    this.consumerTag = consumerTag;
+    return channel;
+  }
+
+  /** Cancel, then wait for handlers to settle (each acks or requeues its own message). */
+  async stop(timeoutMs: number): Promise<void> {
+    this.stopping = true;
+    const { channel, consumerTag } = this;
+    if (channel !== null && consumerTag !== null) {
+      await channel.cancel(consumerTag).catch((err: unknown) => {
+        this.deps.logger.debug({ err }, 'rabbit cancel failed (channel already closed)');
+      });
+    }
+    const settled = Promise.allSettled([...this.inFlight].map((job) => job.done));
+    const timer = new Promise<'timeout'>((r) => setTimeout(r, timeoutMs, 'timeout').unref());
+    if ((await Promise.race([settled, timer])) === 'timeout') {
+      // Unacked messages go back to the queue when the channel closes: nothing acked is lost.
+      this.deps.logger.warn({ inFlight: this.inFlight.size }, 'rabbit consumer stop timed out; aborting handlers');
+      for (const job of this.inFlight) job.abort.abort(new Error('consumer stopped'));
+    }
+    if (channel !== null) await channel.close().catch((err: unknown) => this.deps.logger.debug({ err }, 'close'));
+    this.channel = null;
+  }
+
+  private abortOn(channel: Channel): void {
+    for (const job of this.inFlight) {
+      if (job.channel === channel) job.abort.abort(new Error('channel closed before ack'));
+    }
+    if (this.channel === channel) this.channel = null;
+  }
+
+  private onMessage(channel: Channel, msg: ConsumeMessage | null): void {
+    if (msg === null) {
+      this.deps.logger.warn({ queue: this.deps.topology.main }, 'rabbit consumer cancelled by broker');
+      this.deps.onBrokerCancel();
+      return;
+    }
+    if (this.stopping) {
+      settle(channel, msg, 'requeue', this.deps.logger);
+      return;
+    }
+    const abort = new AbortController();
+    const job: InFlight = { abort, channel, done: Promise.resolve() };
+    job.done = this.process(channel, msg, abort.signal)
+      .catch((err: unknown) => this.deps.logger.error({ err }, 'rabbit job processing failed'))
+      .finally(() => this.inFlight.delete(job));
+    this.inFlight.add(job);
+  }
+
+  private async process(channel: Channel, msg: ConsumeMessage, signal: AbortSignal): Promise<void> {
+    const attempt = attemptOf(msg.properties.headers);
+    try {
+      const payload = this.parse(msg.content);
+      await this.handler(payload, { attempt, redelivered: msg.fields.redelivered, messageId: messageIdOf(msg) }, signal);
+      settle(channel, msg, 'ack', this.deps.logger);
+    } catch (err) {
+      await this.routeFailure(channel, msg, attempt, err);
+    }
+  }
+
+  private parse(content: Buffer): T {
+    try {
+      const raw: unknown = JSON.parse(content.toString('utf8'));
+      return this.options.parse ? this.options.parse(raw) : (raw as T);
+    } catch (err) {
+      throw new UnrecoverableJobError(`invalid payload: ${describe(err)}`, { cause: err });
+    }
+  }
+
+  /** Retry or park, and ack the original only once the copy is confirmed; otherwise requeue it. */
+  private async routeFailure(channel: Channel, msg: ConsumeMessage, attempt: number, err: unknown): Promise<void> {
+    const park = err instanceof UnrecoverableJobError || attempt >= this.deps.maxAttempts;
+    const queue = park ? this.deps.topology.dead : retryQueueFor(this.deps.topology, attempt).name;
+    const headers: MessagePropertyHeaders = {
+      ...withoutBrokerHeaders(msg.properties.headers),
+      [ATTEMPT_HEADER]: park ? attempt : attempt + 1,
+      'x-attempts': attempt,
+      'x-last-error': describe(err).slice(0, 1000),
+    };
+    const log = this.deps.logger.child({ messageId: messageIdOf(msg), attempt, queue });
+    try {
+      await this.deps.republish(queue, msg, headers);
+      log.warn({ err }, park ? 'job parked' : 'job scheduled for retry');
+      settle(channel, msg, 'ack', log);
+    } catch (publishErr) {
+      log.error({ err: publishErr, jobErr: err }, 'could not move failed job; requeueing it');
+      settle(channel, msg, 'requeue', log);
+    }
+  }
+}
+
+function settle(channel: Channel, msg: ConsumeMessage, how: 'ack' | 'requeue', logger: Logger): void {
+  try {
+    if (how === 'ack') channel.ack(msg);
+    else channel.nack(msg, false, true);
+  } catch (err) {
+    // The channel is gone; the broker redelivers the message, which is what we want.
+    logger.warn({ err, deliveryTag: msg.fields.deliveryTag }, `rabbit ${how} failed: channel closed`);
+  }
+}
+
+function attemptOf(headers: MessagePropertyHeaders | undefined): number {
+  const value: unknown = headers?.[ATTEMPT_HEADER];
+  return typeof value === 'number' && Number.isInteger(value) && value > 0 ? value : 1;
+}
+
+function messageIdOf(msg: ConsumeMessage): string | undefined {
+  const id: unknown = msg.properties.messageId;
+  return typeof id === 'string' ? id : undefined;
+}
+
+// x-death grows by one entry per dead-letter hop; x-delivery-count belongs to the old delivery.
+function withoutBrokerHeaders(headers: MessagePropertyHeaders | undefined): MessagePropertyHeaders {
+  const { 'x-death': _death, 'x-delivery-count': _count, ...rest } = headers ?? {};
+  return rest;
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+}

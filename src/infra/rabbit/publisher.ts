@@ -1,0 +1,73 @@
+import type { ConfirmChannel, Message, Options } from 'amqplib';
+
+/** One message ready for the wire. `messageId` is required: unroutable returns are matched by it. */
+export interface OutgoingMessage {
+  readonly queue: string;
+  readonly content: Buffer;
+  readonly options: Options.Publish & { messageId: string };
+}
+
+/** null = confirmed by the broker; an Error = not confirmed (nack, unroutable, channel lost). */
+export type PublishOutcome = Error | null;
+
+function toError(value: unknown): Error {
+  return value instanceof Error ? value : new Error(String(value));
+}
+
+/**
+ * Wraps a confirm channel. Publishes are pipelined: everything is written first and the confirms
+ * are awaited together (awaiting each one singly caps throughput at the round-trip rate).
+ */
+export class ConfirmPublisher {
+  // basic.return arrives before the basic.ack of the same message, so the confirm callback can
+  // tell "queued" from "acked but dropped because no queue matched" (mandatory flag).
+  private readonly returned = new Set<string>();
+
+  constructor(readonly channel: ConfirmChannel) {
+    channel.on('return', (msg: Message) => {
+      const id: unknown = msg.properties.messageId;
+      if (typeof id === 'string') this.returned.add(id);
+    });
+  }
+
+  async publishAll(messages: readonly OutgoingMessage[]): Promise<PublishOutcome[]> {
+    const outcomes: Promise<PublishOutcome>[] = [];
+    for (const message of messages) {
+      const { outcome, flushed } = this.publishOne(message);
+      outcomes.push(outcome);
+      // false = the socket buffer is full: wait for 'drain' so a large batch does not balloon memory.
+      if (!flushed) await this.drained();
+    }
+    return Promise.all(outcomes);
+  }
+
+  private publishOne(message: OutgoingMessage): { outcome: Promise<PublishOutcome>; flushed: boolean } {
+    let resolve: (outcome: PublishOutcome) => void = () => undefined;
+    const outcome = new Promise<PublishOutcome>((r) => (resolve = r));
+    const id = message.options.messageId;
+    const options = { ...message.options, mandatory: true, persistent: true };
+    try {
+      const flushed = this.channel.publish('', message.queue, message.content, options, (err: unknown) => {
+        if (this.returned.delete(id)) resolve(new Error(`unroutable: no queue ${message.queue}`));
+        else resolve(err === null || err === undefined ? null : toError(err));
+      });
+      return { outcome, flushed };
+    } catch (err) {
+      // amqplib throws synchronously once the channel is closed.
+      resolve(toError(err));
+      return { outcome, flushed: true };
+    }
+  }
+
+  private drained(): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => {
+        this.channel.off('drain', done);
+        this.channel.off('close', done);
+        resolve();
+      };
+      this.channel.on('drain', done);
+      this.channel.on('close', done);
+    });
+  }
+}

@@ -1,0 +1,222 @@
+import { ObjectId, type Collection, type Db, type Filter } from 'mongodb';
+import { isDuplicateKeyError, parseObjectId } from '../../infra/ids.js';
+
+export interface LastMessage {
+  id: string;
+  senderId: string;
+  preview: string;
+  createdAt: Date;
+}
+
+export interface ReadPointer {
+  messageId: string;
+  readAt: Date;
+}
+
+export interface Conversation {
+  id: string;
+  type: 'direct' | 'group';
+  participants: string[];
+  name: string | null;
+  createdBy: string;
+  lastMessage: LastMessage | null;
+  lastMessageAt: Date;
+  reads: Record<string, ReadPointer>;
+  createdAt: Date;
+}
+
+interface ConversationDoc {
+  _id: ObjectId;
+  type: 'direct' | 'group';
+  participants: ObjectId[];
+  directKey?: string;
+  name?: string;
+  createdBy: ObjectId;
+  lastMessage?: { id: ObjectId; senderId: ObjectId; preview: string; createdAt: Date };
+  lastMessageAt: Date;
+  reads?: Record<string, { messageId: ObjectId; readAt: Date }>;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface ListCursor {
+  lastMessageAt: Date;
+  id: string;
+}
+
+/**
+ * `conversations` collection. Indexes:
+ * - `participants, lastMessageAt desc, _id desc` (multikey): a user's conversations, newest
+ *   activity first, and membership lookups.
+ * - `directKey` unique, sparse: the two user ids sorted, so a pair has exactly one direct
+ *   conversation even when both create it at the same moment.
+ * Read state lives on the conversation as `reads.<userId> = {messageId, readAt}`: one write per
+ * read action, whatever the number of messages read.
+ */
+export class ConversationsRepository {
+  private readonly conversations: Collection<ConversationDoc>;
+
+  constructor(db: Db) {
+    this.conversations = db.collection<ConversationDoc>('conversations');
+  }
+
+  async ensureIndexes(): Promise<void> {
+    await this.conversations.createIndexes([
+      { key: { participants: 1, lastMessageAt: -1, _id: -1 }, name: 'by_participant_activity' },
+      { key: { directKey: 1 }, name: 'direct_pair_unique', unique: true, sparse: true },
+    ]);
+  }
+
+  /** The pair's direct conversation, created if missing; `created` tells which. */
+  async findOrCreateDirect(a: string, b: string): Promise<{ conversation: Conversation; created: boolean }> {
+    const directKey = [a, b].sort().join(':');
+    const existing = await this.conversations.findOne({ directKey });
+    if (existing) return { conversation: toConversation(existing), created: false };
+    const now = new Date();
+    const doc: ConversationDoc = {
+      _id: new ObjectId(),
+      type: 'direct',
+      participants: [new ObjectId(a), new ObjectId(b)],
+      directKey,
+      createdBy: new ObjectId(a),
+      lastMessageAt: now,
+      createdAt: now,
+      updatedAt: now,
+    };
+    try {
+      await this.conversations.insertOne(doc);
+      return { conversation: toConversation(doc), created: true };
+    } catch (error) {
+      if (!isDuplicateKeyError(error)) throw error;
+      // Both sides created it at the same moment: the unique index kept one; return it.
+      const winner = await this.conversations.findOne({ directKey });
+      if (!winner) throw error;
+      return { conversation: toConversation(winner), created: false };
+    }
+  }
+
+  async createGroup(createdBy: string, participants: string[], name: string): Promise<Conversation> {
+    const now = new Date();
+    const doc: ConversationDoc = {
+      _id: new ObjectId(),
+      type: 'group',
+      participants: participants.map((id) => new ObjectId(id)),
+      name,
+      createdBy: new ObjectId(createdBy),
+      lastMessageAt: now,
+      createdAt: now,
+      updatedAt: now,
+    };
+    await this.conversations.insertOne(doc);
+    return toConversation(doc);
+  }
+
+  async findById(id: string): Promise<Conversation | null> {
+    const _id = parseObjectId(id);
+    if (!_id) return null;
+    const doc = await this.conversations.findOne({ _id });
+    return doc ? toConversation(doc) : null;
+  }
+
+  /** The conversation if `userId` is a member; null otherwise (callers answer 404). */
+  async findForMember(id: string, userId: string): Promise<Conversation | null> {
+    const _id = parseObjectId(id);
+    const member = parseObjectId(userId);
+    if (!_id || !member) return null;
+    const doc = await this.conversations.findOne({ _id, participants: member });
+    return doc ? toConversation(doc) : null;
+  }
+
+  async participantsOf(id: string): Promise<string[] | null> {
+    const _id = parseObjectId(id);
+    if (!_id) return null;
+    const doc = await this.conversations.findOne({ _id }, { projection: { participants: 1 } });
+    return doc ? doc.participants.map((p) => p.toHexString()) : null;
+  }
+
+  async listForMember(userId: string, limit: number, cursor?: ListCursor): Promise<Conversation[]> {
+    const member = new ObjectId(userId);
+    const filter: Filter<ConversationDoc> = { participants: member };
+    if (cursor) {
+      filter.$or = [
+        { lastMessageAt: { $lt: cursor.lastMessageAt } },
+        { lastMessageAt: cursor.lastMessageAt, _id: { $lt: new ObjectId(cursor.id) } },
+      ];
+    }
+    const docs = await this.conversations
+      .find(filter)
+      .sort({ lastMessageAt: -1, _id: -1 })
+      .limit(limit)
+      .toArray();
+    return docs.map(toConversation);
+  }
+
+  async idsForMember(userId: string): Promise<string[]> {
+    const docs = await this.conversations
+      .find({ participants: new ObjectId(userId) }, { projection: { _id: 1 } })
+      .toArray();
+    return docs.map((d) => d._id.toHexString());
+  }
+
+  /** Everyone who shares a conversation with the user (presence goes to them). */
+  async contactsOf(userId: string): Promise<string[]> {
+    const ids = await this.conversations.distinct('participants', { participants: new ObjectId(userId) });
+    return ids.map((id: ObjectId) => id.toHexString()).filter((id: string) => id !== userId);
+  }
+
+  /** Moves the conversation's last message forward, never back. */
+  async recordMessage(conversationId: string, last: LastMessage): Promise<void> {
+    await this.conversations.updateOne(
+      { _id: new ObjectId(conversationId), lastMessageAt: { $lte: last.createdAt } },
+      {
+        $set: {
+          lastMessage: {
+            id: new ObjectId(last.id),
+            senderId: new ObjectId(last.senderId),
+            preview: last.preview,
+            createdAt: last.createdAt,
+          },
+          lastMessageAt: last.createdAt,
+          updatedAt: new Date(),
+          [`reads.${last.senderId}`]: { messageId: new ObjectId(last.id), readAt: last.createdAt },
+        },
+      },
+    );
+  }
+
+  /** Advances a member's read pointer; returns false when it was already at or past it. */
+  async markRead(conversationId: string, userId: string, messageId: string, at: Date): Promise<boolean> {
+    const field = `reads.${userId}.messageId`;
+    const mid = new ObjectId(messageId);
+    const result = await this.conversations.updateOne(
+      { _id: new ObjectId(conversationId), $or: [{ [field]: { $exists: false } }, { [field]: { $lt: mid } }] },
+      { $set: { [`reads.${userId}`]: { messageId: mid, readAt: at } } },
+    );
+    return result.modifiedCount === 1;
+  }
+}
+
+function toConversation(doc: ConversationDoc): Conversation {
+  const reads: Record<string, ReadPointer> = {};
+  for (const [userId, r] of Object.entries(doc.reads ?? {})) {
+    reads[userId] = { messageId: r.messageId.toHexString(), readAt: r.readAt };
+  }
+  return {
+    id: doc._id.toHexString(),
+    type: doc.type,
+    participants: doc.participants.map((p) => p.toHexString()),
+    name: doc.name ?? null,
+    createdBy: doc.createdBy.toHexString(),
+    lastMessage: doc.lastMessage
+      ? {
+          id: doc.lastMessage.id.toHexString(),
+          senderId: doc.lastMessage.senderId.toHexString(),
+          preview: doc.lastMessage.preview,
+          createdAt: doc.lastMessage.createdAt,
+        }
+      : null,
+    lastMessageAt: doc.lastMessageAt,
+    reads,
+    createdAt: doc.createdAt,
+  };
+}

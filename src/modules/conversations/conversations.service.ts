@@ -1,0 +1,124 @@
+import { errors } from '../../errors.js';
+import type { PresenceRepository } from '../presence/presence.repository.js';
+import type { UsersRepository } from '../users/users.repository.js';
+import type { MessagesRepository } from '../messages/messages.repository.js';
+import type { Conversation, ConversationsRepository } from './conversations.repository.js';
+import type { MembershipCache } from './membership.cache.js';
+
+export type CreateConversation =
+  | { participantId: string }
+  | { participantIds: string[]; name: string };
+
+export const GROUP_MIN = 3;
+export const GROUP_MAX = 100;
+
+export class ConversationsService {
+  constructor(
+    private readonly conversations: ConversationsRepository,
+    private readonly messages: MessagesRepository,
+    private readonly users: UsersRepository,
+    private readonly presence: PresenceRepository,
+    private readonly membership: MembershipCache,
+  ) {}
+
+  async create(userId: string, input: CreateConversation) {
+    if ('participantId' in input) {
+      if (input.participantId === userId) throw errors.validation(null, 'You cannot open a conversation with yourself');
+      await this.requireUsers([input.participantId]);
+      const { conversation, created } = await this.conversations.findOrCreateDirect(userId, input.participantId);
+      if (created) await this.membership.conversationCreated(conversation.participants);
+      return { created, conversation: (await this.present([conversation], userId))[0] };
+    }
+    const participants = [...new Set([userId, ...input.participantIds])];
+    if (participants.length < GROUP_MIN || participants.length > GROUP_MAX) {
+      throw errors.validation(
+        { participants: participants.length },
+        `A group has ${GROUP_MIN}–${GROUP_MAX} participants, you included`,
+      );
+    }
+    await this.requireUsers(participants.filter((id) => id !== userId));
+    const conversation = await this.conversations.createGroup(userId, participants, input.name);
+    await this.membership.conversationCreated(participants);
+    return { created: true, conversation: (await this.present([conversation], userId))[0] };
+  }
+
+  async get(userId: string, conversationId: string) {
+    const conversation = await this.conversations.findForMember(conversationId, userId);
+    if (!conversation) throw errors.notFound('Conversation');
+    return (await this.present([conversation], userId))[0];
+  }
+
+  /** Mine, newest activity first; the cursor encodes (lastMessageAt, id) of the last item. */
+  async list(userId: string, limit: number, cursor?: string) {
+    const after = cursor ? decodeCursor(cursor) : undefined;
+    const rows = await this.conversations.listForMember(userId, limit + 1, after);
+    const pageRows = rows.slice(0, limit);
+    const last = pageRows.at(-1);
+    return {
+      items: await this.present(pageRows, userId),
+      nextCursor: rows.length > limit && last ? encodeCursor(last) : null,
+    };
+  }
+
+  /** Participants of a conversation the user belongs to; 404 for everyone else. */
+  async requireMember(conversationId: string, userId: string): Promise<string[]> {
+    const participants = await this.membership.isMember(conversationId, userId);
+    if (!participants) throw errors.notFound('Conversation');
+    return participants;
+  }
+
+  private async requireUsers(ids: string[]): Promise<void> {
+    const found = await this.users.findSummaries(ids);
+    if (found.length !== new Set(ids).size) {
+      const known = new Set(found.map((u) => u.id));
+      throw errors.validation({ unknownUserIds: ids.filter((id) => !known.has(id)) }, 'Unknown participant');
+    }
+  }
+
+  private async present(conversations: Conversation[], viewerId: string) {
+    const userIds = [...new Set(conversations.flatMap((c) => c.participants))];
+    const [summaries, online, unread] = await Promise.all([
+      this.users.findSummaries(userIds),
+      this.presence.areOnline(userIds),
+      Promise.all(
+        conversations.map((c) => this.messages.countUnread(c.id, viewerId, c.reads[viewerId]?.messageId)),
+      ),
+    ]);
+    const onlineById = new Map(userIds.map((id, i) => [id, online[i] ?? false]));
+    const byId = new Map(summaries.map((u) => [u.id, u]));
+    return conversations.map((c, i) => ({
+      id: c.id,
+      type: c.type,
+      participants: c.participants.flatMap((id) => {
+        const u = byId.get(id);
+        return u
+          ? [{ id, username: u.username, displayName: u.displayName, avatarUrl: u.avatarUrl, isOnline: onlineById.get(id) ?? false }]
+          : [];
+      }),
+      ...(c.name ? { name: c.name } : {}),
+      ...(c.lastMessage
+        ? {
+            lastMessage: {
+              id: c.lastMessage.id,
+              senderId: c.lastMessage.senderId,
+              preview: c.lastMessage.preview,
+              createdAt: c.lastMessage.createdAt.toISOString(),
+            },
+          }
+        : {}),
+      lastMessageAt: c.lastMessageAt.toISOString(),
+      unreadCount: unread[i] ?? 0,
+      createdAt: c.createdAt.toISOString(),
+    }));
+  }
+}
+
+function encodeCursor(c: Conversation): string {
+  return Buffer.from(`${c.lastMessageAt.getTime()}_${c.id}`).toString('base64url');
+}
+
+function decodeCursor(cursor: string) {
+  const match = /^(\d{1,15})_([0-9a-f]{24})$/.exec(Buffer.from(cursor, 'base64url').toString());
+  if (!match?.[1] || !match[2]) throw errors.validation({ cursor }, 'Invalid cursor');
+  return { lastMessageAt: new Date(Number(match[1])), id: match[2] };
+}

@@ -1,0 +1,163 @@
+import { ObjectId, type Collection, type Db, type Filter } from 'mongodb';
+import { isDuplicateKeyError, parseObjectId } from '../../infra/ids.js';
+
+export type MessageType = 'text' | 'auto' | 'system';
+
+export interface Message {
+  id: string;
+  conversationId: string;
+  senderId: string;
+  content: string;
+  type: MessageType;
+  clientMessageId?: string;
+  autoMessageId?: string;
+  createdAt: Date;
+}
+
+export type NewMessage = Omit<Message, 'id' | 'createdAt'>;
+
+interface MessageDoc {
+  _id: ObjectId;
+  conversationId: ObjectId;
+  senderId: ObjectId;
+  content: string;
+  type: MessageType;
+  clientMessageId?: string;
+  autoMessageId?: ObjectId;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** Unread counts stop here: past it clients show "999+", and counting stays cheap. */
+export const UNREAD_CAP = 999;
+
+/**
+ * `messages` collection. Indexes:
+ * - `conversationId, _id desc`: history pages, catch-up (`after`), unread counts — all range
+ *   walks of one conversation in `_id` order, never skip/offset.
+ * - `senderId, clientMessageId` unique where clientMessageId is a string: a retried send
+ *   finds the original instead of creating a second message.
+ * - `autoMessageId` unique where present: a redelivered auto-message job cannot insert twice.
+ */
+export class MessagesRepository {
+  private readonly messages: Collection<MessageDoc>;
+
+  constructor(db: Db) {
+    this.messages = db.collection<MessageDoc>('messages');
+  }
+
+  async ensureIndexes(): Promise<void> {
+    await this.messages.createIndexes([
+      { key: { conversationId: 1, _id: -1 }, name: 'history' },
+      {
+        key: { senderId: 1, clientMessageId: 1 },
+        name: 'client_message_id_unique',
+        unique: true,
+        partialFilterExpression: { clientMessageId: { $type: 'string' } },
+      },
+      {
+        key: { autoMessageId: 1 },
+        name: 'auto_message_unique',
+        unique: true,
+        partialFilterExpression: { autoMessageId: { $exists: true } },
+      },
+    ]);
+  }
+
+  /**
+   * Inserts, or returns the message already stored under the same idempotency key
+   * (sender + clientMessageId, or autoMessageId). `created` is false for the latter.
+   */
+  async insertOnce(data: NewMessage): Promise<{ message: Message; created: boolean }> {
+    const now = new Date();
+    const doc: MessageDoc = {
+      _id: new ObjectId(),
+      conversationId: new ObjectId(data.conversationId),
+      senderId: new ObjectId(data.senderId),
+      content: data.content,
+      type: data.type,
+      ...(data.clientMessageId ? { clientMessageId: data.clientMessageId } : {}),
+      ...(data.autoMessageId ? { autoMessageId: new ObjectId(data.autoMessageId) } : {}),
+      createdAt: now,
+      updatedAt: now,
+    };
+    try {
+      await this.messages.insertOne(doc);
+      return { message: toMessage(doc), created: true };
+    } catch (error) {
+      if (!isDuplicateKeyError(error)) throw error;
+      const original = await this.findByIdempotencyKey(doc);
+      if (!original) throw error;
+      return { message: original, created: false };
+    }
+  }
+
+  async findBySenderKey(senderId: string, clientMessageId: string): Promise<Message | null> {
+    const doc = await this.messages.findOne({ senderId: new ObjectId(senderId), clientMessageId });
+    return doc ? toMessage(doc) : null;
+  }
+
+  async findInConversation(conversationId: string, messageId: string): Promise<Message | null> {
+    const _id = parseObjectId(messageId);
+    if (!_id) return null;
+    const doc = await this.messages.findOne({ _id, conversationId: new ObjectId(conversationId) });
+    return doc ? toMessage(doc) : null;
+  }
+
+  /** Newest first, strictly older than `before`. */
+  async pageBefore(conversationId: string, limit: number, before?: string): Promise<Message[]> {
+    const filter: Filter<MessageDoc> = { conversationId: new ObjectId(conversationId) };
+    if (before) filter._id = { $lt: new ObjectId(before) };
+    const docs = await this.messages.find(filter).sort({ _id: -1 }).limit(limit).toArray();
+    return docs.map(toMessage);
+  }
+
+  /** Oldest first, strictly newer than `after`: what a reconnecting client missed. */
+  async pageAfter(conversationId: string, limit: number, after: string): Promise<Message[]> {
+    const filter = { conversationId: new ObjectId(conversationId), _id: { $gt: new ObjectId(after) } };
+    const docs = await this.messages.find(filter).sort({ _id: 1 }).limit(limit).toArray();
+    return docs.map(toMessage);
+  }
+
+  /** Messages newer than `after` across several conversations, oldest first. */
+  async pageAfterAcross(conversationIds: string[], limit: number, after: string): Promise<Message[]> {
+    if (conversationIds.length === 0) return [];
+    const filter = {
+      conversationId: { $in: conversationIds.map((id) => new ObjectId(id)) },
+      _id: { $gt: new ObjectId(after) },
+    };
+    const docs = await this.messages.find(filter).sort({ _id: 1 }).limit(limit).toArray();
+    return docs.map(toMessage);
+  }
+
+  /** Messages from others after the read pointer, counted up to UNREAD_CAP. */
+  async countUnread(conversationId: string, userId: string, after: string | undefined): Promise<number> {
+    const filter: Filter<MessageDoc> = {
+      conversationId: new ObjectId(conversationId),
+      senderId: { $ne: new ObjectId(userId) },
+    };
+    if (after) filter._id = { $gt: new ObjectId(after) };
+    return this.messages.countDocuments(filter, { limit: UNREAD_CAP });
+  }
+
+  private async findByIdempotencyKey(doc: MessageDoc): Promise<Message | null> {
+    const filter: Filter<MessageDoc> = doc.autoMessageId
+      ? { autoMessageId: doc.autoMessageId }
+      : { senderId: doc.senderId, clientMessageId: doc.clientMessageId };
+    const found = await this.messages.findOne(filter);
+    return found ? toMessage(found) : null;
+  }
+}
+
+function toMessage(doc: MessageDoc): Message {
+  return {
+    id: doc._id.toHexString(),
+    conversationId: doc.conversationId.toHexString(),
+    senderId: doc.senderId.toHexString(),
+    content: doc.content,
+    type: doc.type,
+    ...(doc.clientMessageId ? { clientMessageId: doc.clientMessageId } : {}),
+    ...(doc.autoMessageId ? { autoMessageId: doc.autoMessageId.toHexString() } : {}),
+    createdAt: doc.createdAt,
+  };
+}

@@ -1,0 +1,126 @@
+import type { MessageView, Notifier } from '../../contracts/socket.js';
+import { errors } from '../../errors.js';
+import type { ConversationsRepository } from '../conversations/conversations.repository.js';
+import type { ConversationsService } from '../conversations/conversations.service.js';
+import type { Message, MessagesRepository } from './messages.repository.js';
+
+const PREVIEW_LENGTH = 120;
+
+export interface SendInput {
+  conversationId: string;
+  content: string;
+  clientMessageId?: string;
+}
+
+/**
+ * One send path for REST, Socket.IO and the auto-message worker: persist (idempotently), move
+ * the conversation's last message, then fan out `message_received` to every member's personal
+ * room — only when the message is new, so retries never notify twice.
+ */
+export class MessagesService {
+  constructor(
+    private readonly messages: MessagesRepository,
+    private readonly conversations: ConversationsRepository,
+    private readonly conversationsService: ConversationsService,
+    private readonly notifier: Notifier,
+  ) {}
+
+  async send(senderId: string, input: SendInput): Promise<{ message: MessageView; created: boolean }> {
+    const participants = await this.conversationsService.requireMember(input.conversationId, senderId);
+    if (input.clientMessageId) {
+      const existing = await this.messages.findBySenderKey(senderId, input.clientMessageId);
+      if (existing) return this.duplicateOf(existing, input.conversationId);
+    }
+    const { message, created } = await this.messages.insertOnce({
+      conversationId: input.conversationId,
+      senderId,
+      content: input.content,
+      type: 'text',
+      ...(input.clientMessageId ? { clientMessageId: input.clientMessageId } : {}),
+    });
+    if (!created) return this.duplicateOf(message, input.conversationId);
+    await this.publish(message, participants);
+    return { message: presentMessage(message), created: true };
+  }
+
+  /** Stores and announces an auto message once; a redelivered job finds the first copy. */
+  async sendAuto(input: { senderId: string; receiverId: string; content: string; autoMessageId: string }) {
+    const { conversation } = await this.conversations.findOrCreateDirect(input.senderId, input.receiverId);
+    const { message, created } = await this.messages.insertOnce({
+      conversationId: conversation.id,
+      senderId: input.senderId,
+      content: input.content,
+      type: 'auto',
+      autoMessageId: input.autoMessageId,
+    });
+    if (created) await this.publish(message, conversation.participants);
+    return { message: presentMessage(message), created };
+  }
+
+  async history(userId: string, conversationId: string, page: { limit: number; before?: string; after?: string }) {
+    await this.conversationsService.requireMember(conversationId, userId);
+    if (page.after) {
+      const rows = await this.messages.pageAfter(conversationId, page.limit + 1, page.after);
+      return toPage(rows, page.limit);
+    }
+    const rows = await this.messages.pageBefore(conversationId, page.limit + 1, page.before);
+    return toPage(rows, page.limit);
+  }
+
+  /** Everything newer than `since` (a message id) across the user's conversations, oldest first. */
+  async sync(userId: string, page: { since: string; limit: number }) {
+    const ids = await this.conversations.idsForMember(userId);
+    const rows = await this.messages.pageAfterAcross(ids, page.limit + 1, page.since);
+    return toPage(rows, page.limit);
+  }
+
+  async markRead(userId: string, input: { conversationId: string; messageId: string }): Promise<void> {
+    const participants = await this.conversationsService.requireMember(input.conversationId, userId);
+    const message = await this.messages.findInConversation(input.conversationId, input.messageId);
+    if (!message) throw errors.notFound('Message');
+    const readAt = new Date();
+    const moved = await this.conversations.markRead(input.conversationId, userId, message.id, readAt);
+    if (!moved) return;
+    this.notifier.toUsers(participants, 'message_read', {
+      conversationId: input.conversationId,
+      userId,
+      messageId: message.id,
+      readAt: readAt.toISOString(),
+    });
+  }
+
+  private async publish(message: Message, participants: readonly string[]): Promise<void> {
+    await this.conversations.recordMessage(message.conversationId, {
+      id: message.id,
+      senderId: message.senderId,
+      preview: message.content.slice(0, PREVIEW_LENGTH),
+      createdAt: message.createdAt,
+    });
+    this.notifier.toUsers(participants, 'message_received', { message: presentMessage(message) });
+  }
+
+  private duplicateOf(message: Message, conversationId: string) {
+    // The same clientMessageId reused for another conversation is a client bug, not a retry.
+    if (message.conversationId !== conversationId) {
+      throw errors.conflict('clientMessageId already used for another message', { clientMessageId: message.clientMessageId });
+    }
+    return { message: presentMessage(message), created: false };
+  }
+}
+
+export function presentMessage(m: Message): MessageView {
+  return {
+    id: m.id,
+    conversationId: m.conversationId,
+    senderId: m.senderId,
+    content: m.content,
+    type: m.type,
+    ...(m.clientMessageId ? { clientMessageId: m.clientMessageId } : {}),
+    createdAt: m.createdAt.toISOString(),
+  };
+}
+
+function toPage(rows: Message[], limit: number) {
+  const items = rows.slice(0, limit).map(presentMessage);
+  return { items, nextCursor: rows.length > limit ? (items.at(-1)?.id ?? null) : null };
+}

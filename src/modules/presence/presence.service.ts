@@ -1,0 +1,75 @@
+import type { Notifier } from '../../contracts/socket.js';
+import type { Logger } from '../../logger.js';
+import type { MembershipCache } from '../conversations/membership.cache.js';
+import type { UsersRepository } from '../users/users.repository.js';
+import type { PresenceRepository } from './presence.repository.js';
+
+export const HEARTBEAT_MS = 10_000;
+/** An instance silent this long is dead; its users are swept out well within a minute. */
+export const STALE_AFTER_MS = 30_000;
+
+/**
+ * Online/offline transitions for one api instance: counts connections in Redis, tells the
+ * user's contacts, stores lastSeenAt, and sweeps the users of instances that stopped beating.
+ */
+export class PresenceService {
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly instanceId: string,
+    private readonly presence: PresenceRepository,
+    private readonly membership: MembershipCache,
+    private readonly users: UsersRepository,
+    private readonly notifier: Notifier,
+    private readonly logger: Logger,
+  ) {}
+
+  async start(): Promise<void> {
+    await this.tick();
+    this.timer = setInterval(() => void this.tick(), HEARTBEAT_MS);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  /** Graceful shutdown: this instance's connections leave presence at once, not after a minute. */
+  async leave(): Promise<void> {
+    for (const userId of await this.presence.sweepInstance(this.instanceId)) await this.wentOffline(userId);
+  }
+
+  async connected(userId: string): Promise<void> {
+    if (await this.presence.connect(userId, this.instanceId)) {
+      this.notifier.toUsers(await this.membership.contacts(userId), 'user_online', { userId });
+    }
+  }
+
+  async disconnected(userId: string): Promise<void> {
+    if (await this.presence.disconnect(userId, this.instanceId)) await this.wentOffline(userId);
+  }
+
+  /** One heartbeat, then a sweep of dead instances. Failures are logged; the next tick retries. */
+  async tick(now = Date.now()): Promise<void> {
+    try {
+      await this.presence.heartbeat(this.instanceId, now);
+      for (const dead of await this.presence.staleInstances(STALE_AFTER_MS, now)) {
+        const offline = await this.presence.sweepInstance(dead);
+        this.logger.warn({ instance: dead, users: offline.length }, 'swept users of a dead instance');
+        for (const userId of offline) await this.wentOffline(userId);
+      }
+    } catch (error) {
+      this.logger.error({ err: error }, 'presence heartbeat failed');
+    }
+  }
+
+  private async wentOffline(userId: string): Promise<void> {
+    const lastSeenAt = new Date();
+    await this.users.setLastSeen(userId, lastSeenAt);
+    this.notifier.toUsers(await this.membership.contacts(userId), 'user_offline', {
+      userId,
+      lastSeenAt: lastSeenAt.toISOString(),
+    });
+  }
+}
