@@ -36,6 +36,8 @@ export interface Parley {
   url: string | null;
   httpServer: Server | null;
   io: ParleyServer | null;
+  /** Presence bookkeeping of this api instance (heartbeat + sweep of dead instances). */
+  presence: PresenceService | null;
   mongo: MongoHandles;
   redis: RedisHandles;
   stop(): Promise<void>;
@@ -77,6 +79,7 @@ export async function startParley(config: Readonly<Config>, logger: Logger): Pro
     const messagesService = new MessagesService(messages, conversations, conversationsService, notifier);
 
     let url: string | null = null;
+    let presence: PresenceService | null = null;
     if (httpServer && io) {
       const limits = new RateLimits(redis, config);
       const auth = new AuthService({
@@ -87,7 +90,7 @@ export async function startParley(config: Readonly<Config>, logger: Logger): Pro
         adminEmails: config.ADMIN_EMAILS,
         onSessionRevoked: (sessionId) => Promise.resolve(notifier.disconnectSession(sessionId)),
       });
-      const presence = new PresenceService(instanceId, presenceStore, membership, users, notifier, logger);
+      presence = new PresenceService(instanceId, presenceStore, membership, users, notifier, logger);
       const rateLimit = (kind: Parameters<RateLimits['consume']>[0], key: string) => limits.consume(kind, key);
 
       httpServer.on(
@@ -121,9 +124,10 @@ export async function startParley(config: Readonly<Config>, logger: Logger): Pro
         rateLimit,
       });
       await presence.start();
+      const started = presence;
       shutdown.add('presence', async () => {
-        presence.stop();
-        await presence.leave();
+        started.stop();
+        await started.leave();
       });
       await listen(httpServer, config.PORT, config.HOST);
       shutdown.add('http', () => closeIo(io, httpServer));
@@ -132,7 +136,7 @@ export async function startParley(config: Readonly<Config>, logger: Logger): Pro
       logger.info({ url: `http://localhost:${port}`, instanceId }, 'Parley API listening');
     }
 
-    return { config, instanceId, url, httpServer, io, mongo, redis, stop: () => shutdown.run() };
+    return { config, instanceId, url, httpServer, io, presence, mongo, redis, stop: () => shutdown.run() };
   } catch (error) {
     await shutdown.run();
     throw error;

@@ -1,0 +1,319 @@
+import { randomUUID } from 'node:crypto';
+import { EventEmitter, once } from 'node:events';
+import { connect as amqpConnect, type Channel, type ChannelModel, type ConsumeMessage } from 'amqplib';
+import type { MessagePropertyHeaders } from 'amqplib';
+import type { Logger } from '../logger.js';
+import { PublishNotConfirmedError, QueueUnavailableError } from './job-errors.js';
+import { JobConsumer, ATTEMPT_HEADER, type ConsumeOptions, type JobHandler } from './rabbit/consumer.js';
+import { ConfirmPublisher, type OutgoingMessage } from './rabbit/publisher.js';
+import { buildTopology, declareTopology, type Topology } from './rabbit/topology.js';
+
+export type { ConsumeOptions, JobDelivery, JobHandler } from './rabbit/consumer.js';
+
+export interface RabbitOptions {
+  readonly url: string;
+  readonly logger: Logger;
+  /** Prepended to every queue name (tests isolate with a unique prefix). */
+  readonly prefix?: string;
+  readonly queue?: string;
+  readonly retryDelaysMs?: readonly number[];
+  /** Attempts before a job is parked (first try included). */
+  readonly maxAttempts?: number;
+  /** Broker-side redelivery cap (worker crashes), after which the broker parks the job. */
+  readonly deliveryLimit?: number;
+  /** How long publish() waits for a lost connection to come back before rejecting. */
+  readonly publishWaitMs?: number;
+  readonly reconnect?: { readonly initialDelayMs?: number; readonly maxDelayMs?: number; readonly startupRetries?: number };
+  readonly heartbeatSeconds?: number;
+}
+
+export interface PublishManyResult<T> {
+  readonly confirmed: T[];
+  readonly failed: { readonly payload: T; readonly error: Error }[];
+}
+
+export interface QueueDepth {
+  readonly queue: string;
+  readonly ready: number;
+  /** Deliveries held by this process's consumer; null when it does not consume the queue (see README of issue 5: AMQP cannot report others'). */
+  readonly unacknowledged: number | null;
+  readonly consumers: number;
+}
+
+export interface Rabbit {
+  readonly queues: { readonly main: string; readonly dead: string; readonly retries: readonly string[] };
+  connect(): Promise<void>;
+  close(): Promise<void>;
+  isHealthy(): boolean;
+  ping(timeoutMs?: number): Promise<boolean>;
+  publish<T>(payload: T, options?: { messageId?: string }): Promise<void>;
+  publishMany<T>(payloads: readonly T[], options?: { messageIdOf?: (payload: T) => string }): Promise<PublishManyResult<T>>;
+  consume<T>(handler: JobHandler<T>, options: ConsumeOptions<T>): Promise<void>;
+  stopConsuming(timeoutMs?: number): Promise<void>;
+  queueStats(): Promise<{ main: QueueDepth; dead: QueueDepth }>;
+}
+
+interface Live {
+  readonly model: ChannelModel;
+  readonly publisher: ConfirmPublisher;
+}
+
+const DEFAULTS = { queue: 'message_sending_queue', retryDelaysMs: [5_000, 30_000, 300_000], maxAttempts: 5 };
+
+export function createRabbit(options: RabbitOptions): Rabbit {
+  const logger = options.logger.child({ component: 'rabbit' });
+  const main = `${options.prefix ?? ''}${options.queue ?? DEFAULTS.queue}`;
+  const topology = buildTopology(main, options.retryDelaysMs ?? DEFAULTS.retryDelaysMs, options.deliveryLimit ?? 20);
+  const maxAttempts = options.maxAttempts ?? DEFAULTS.maxAttempts;
+  const publishWaitMs = options.publishWaitMs ?? 5_000;
+  // 'ready' after each successful (re)connect, 'failed' when start-up retries run out, 'closed'.
+  const events = new EventEmitter();
+  events.setMaxListeners(0); // every publish waiting out an outage listens for 'ready'
+  const pendingPublishes = new Set<Promise<unknown>>();
+  let connection: ChannelModel | null = null;
+  let live: Live | null = null;
+  let consumer: JobConsumer<never> | null = null;
+  let closing: Promise<void> | null = null;
+
+  async function waitForLive(timeoutMs: number): Promise<Live> {
+    if (live !== null) return live;
+    if (closing !== null) throw new QueueUnavailableError('rabbit is closed');
+    const stop = new AbortController();
+    const timer = setTimeout(() => stop.abort(), timeoutMs);
+    try {
+      await Promise.race([once(events, 'ready', { signal: stop.signal }), once(events, 'closed', { signal: stop.signal })]);
+    } catch (err) {
+      throw new QueueUnavailableError(`no RabbitMQ connection within ${timeoutMs} ms`, { cause: err });
+    } finally {
+      clearTimeout(timer);
+      stop.abort(); // drops the losing listener
+    }
+    if (live === null) throw new QueueUnavailableError('rabbit closed while waiting for a connection');
+    return live;
+  }
+
+  /** A channel closing on a live connection (channel error) leaves us half-broken: recycle it all. */
+  function watchChannel(model: ChannelModel, channel: Channel, label: string, expected: () => boolean): void {
+    channel.on('error', (err: Error) => logger.warn({ err, channel: label }, 'rabbit channel error'));
+    channel.on('close', () => {
+      if (closing !== null || expected() || live?.model !== model) return;
+      logger.warn({ channel: label }, 'rabbit channel closed unexpectedly; reconnecting');
+      live = null;
+      model.close().catch((err: unknown) => logger.debug({ err }, 'rabbit connection already closed'));
+    });
+  }
+
+  function attachConsumer(model: ChannelModel, c: JobConsumer<never>): Promise<void> {
+    return c.attach(model).then((channel) => watchChannel(model, channel, 'consumer', () => consumer !== c));
+  }
+
+  // Runs on every (re)connect, before the connection is handed out: topology, publisher, consumer.
+  async function setup(model: ChannelModel): Promise<void> {
+    model.on('error', (err: Error) => logger.warn({ err }, 'rabbit connection error'));
+    const channel = await model.createConfirmChannel();
+    watchChannel(model, channel, 'publisher', () => false);
+    await declareTopology(channel, topology);
+    if (consumer !== null) await attachConsumer(model, consumer);
+    live = { model, publisher: new ConfirmPublisher(channel) };
+    logger.info({ queue: main }, 'rabbit connected; topology declared');
+    events.emit('ready');
+  }
+
+  function recoveryOptions(): Record<string, unknown> {
+    const r = options.reconnect ?? {};
+    return {
+      // amqplib ≥ 1.1 opt-in recovery: reconnects with jittered exponential backoff; channels are ours to rebuild (setup).
+      recovery: {
+        waitForConnect: false,
+        initialDelay: r.initialDelayMs ?? 200,
+        maxDelay: r.maxDelayMs ?? 5_000,
+        initialMaxRetries: r.startupRetries ?? 5,
+        maxRetries: Infinity,
+        setup,
+      },
+    };
+  }
+
+  function withHeartbeat(url: string): string {
+    const parsed = new URL(url);
+    if (!parsed.searchParams.has('heartbeat')) parsed.searchParams.set('heartbeat', String(options.heartbeatSeconds ?? 30));
+    return parsed.toString();
+  }
+
+  async function connect(): Promise<void> {
+    if (closing !== null) throw new QueueUnavailableError('rabbit is closed');
+    if (connection === null) {
+      const failed = once(events, 'failed').then(([cause]: unknown[]) => {
+        throw new QueueUnavailableError('could not connect to RabbitMQ', { cause });
+      });
+      const ready = Promise.race([once(events, 'ready'), failed]);
+      connection = await amqpConnect(withHeartbeat(options.url), recoveryOptions());
+      listen(connection);
+      await ready.catch((err: unknown) => {
+        connection = null;
+        throw err;
+      });
+    } else if (live === null) {
+      await waitForLive(publishWaitMs);
+    }
+  }
+
+  function listen(conn: ChannelModel): void {
+    conn.on('error', (err: Error) => logger.warn({ err }, 'rabbit connection error'));
+    conn.on('disconnect', (err: Error) => {
+      live = null;
+      if (closing === null) logger.warn({ err: err.message }, 'rabbit disconnected; recovering');
+    });
+    conn.on('reconnect-scheduled', (info: { attempt: number; delay: number }) => logger.debug(info, 'rabbit reconnect scheduled'));
+    conn.on('reconnect-failed', (err: Error) => {
+      logger.error({ err }, 'rabbit gave up reconnecting');
+      events.emit('failed', err);
+    });
+  }
+
+  function track<R>(promise: Promise<R>): Promise<R> {
+    pendingPublishes.add(promise);
+    return promise.finally(() => pendingPublishes.delete(promise));
+  }
+
+  async function publishMany<T>(payloads: readonly T[], opts: { messageIdOf?: (payload: T) => string } = {}): Promise<PublishManyResult<T>> {
+    const messages = payloads.map((payload) => jsonMessage(main, payload, opts.messageIdOf?.(payload)));
+    const { publisher } = await waitForLive(publishWaitMs);
+    const outcomes = await track(publisher.publishAll(messages));
+    const result: PublishManyResult<T> = { confirmed: [], failed: [] };
+    payloads.forEach((payload, i) => {
+      const error = outcomes[i] ?? null;
+      if (error === null) result.confirmed.push(payload);
+      else result.failed.push({ payload, error });
+    });
+    return result;
+  }
+
+  async function publish<T>(payload: T, opts: { messageId?: string } = {}): Promise<void> {
+    const { failed } = await publishMany([payload], { messageIdOf: () => opts.messageId ?? randomUUID() });
+    const failure = failed[0];
+    if (failure) throw new PublishNotConfirmedError(`publish to ${main} not confirmed: ${failure.error.message}`, { cause: failure.error });
+  }
+
+  async function republish(queue: string, msg: ConsumeMessage, headers: MessagePropertyHeaders): Promise<void> {
+    const { publisher } = await waitForLive(publishWaitMs);
+    const [outcome] = await track(publisher.publishAll([copyOf(queue, msg, headers)]));
+    if (outcome) throw new PublishNotConfirmedError(`republish to ${queue} not confirmed: ${outcome.message}`, { cause: outcome });
+  }
+
+  async function consume<T>(handler: JobHandler<T>, consumeOptions: ConsumeOptions<T>): Promise<void> {
+    if (consumer !== null) throw new Error('already consuming');
+    const deps = { topology, maxAttempts, logger, republish, onBrokerCancel: () => recycle('consumer cancelled') };
+    // JobConsumer<never> lets one slot hold any payload type; the handler only sees its own T.
+    const c = new JobConsumer(handler, consumeOptions, deps) as unknown as JobConsumer<never>;
+    const { model } = await waitForLive(publishWaitMs);
+    consumer = c;
+    await attachConsumer(model, c);
+  }
+
+  function recycle(reason: string): void {
+    const model = live?.model;
+    live = null;
+    logger.warn({ reason }, 'rabbit recycling connection');
+    model?.close().catch((err: unknown) => logger.debug({ err }, 'rabbit connection already closed'));
+  }
+
+  async function stopConsuming(timeoutMs = 30_000): Promise<void> {
+    const c = consumer;
+    consumer = null;
+    if (c !== null) await c.stop(timeoutMs);
+  }
+
+  async function withChannel<R>(fn: (channel: Channel) => Promise<R>): Promise<R> {
+    if (live === null) throw new QueueUnavailableError('not connected to RabbitMQ');
+    const channel = await live.model.createChannel();
+    // A failed check (404) closes the channel with an error; the rejection below carries it.
+    channel.on('error', (err: Error) => logger.debug({ err }, 'rabbit admin channel error'));
+    try {
+      return await fn(channel);
+    } finally {
+      await channel.close().catch((err: unknown) => logger.debug({ err }, 'rabbit admin channel already closed'));
+    }
+  }
+
+  async function ping(timeoutMs = 2_000): Promise<boolean> {
+    if (live === null) return false;
+    const check = withChannel((ch) => ch.checkQueue(main)).then(() => true);
+    const timeout = new Promise<boolean>((resolve) => setTimeout(resolve, timeoutMs, false).unref());
+    return Promise.race([check, timeout]).catch((err: unknown) => {
+      logger.debug({ err }, 'rabbit ping failed');
+      return false;
+    });
+  }
+
+  async function queueStats(): Promise<{ main: QueueDepth; dead: QueueDepth }> {
+    const [m, d] = await withChannel(async (ch) => [await ch.checkQueue(main), await ch.checkQueue(topology.dead)]);
+    if (m === undefined || d === undefined) throw new Error('checkQueue returned nothing');
+    return {
+      main: { queue: main, ready: m.messageCount, consumers: m.consumerCount, unacknowledged: consumer?.inFlightCount ?? null },
+      dead: { queue: topology.dead, ready: d.messageCount, consumers: d.consumerCount, unacknowledged: null },
+    };
+  }
+
+  function close(): Promise<void> {
+    closing ??= closeAll();
+    return closing;
+  }
+
+  // Every step runs even if an earlier one failed; failures are logged, close() itself never rejects.
+  async function closeAll(): Promise<void> {
+    const steps: [string, () => Promise<unknown>][] = [
+      ['stop consumer', () => stopConsuming(10_000)],
+      ['await pending publishes', () => Promise.allSettled([...pendingPublishes])],
+      ['close connection', async () => connection?.close()],
+    ];
+    for (const [name, step] of steps) {
+      await step().catch((err: unknown) => logger.error({ err, step: name }, 'rabbit close step failed'));
+    }
+    live = null;
+    connection = null;
+    events.emit('closed');
+  }
+
+  return {
+    queues: { main, dead: topology.dead, retries: topology.retries.map((r) => r.name) },
+    connect,
+    close,
+    isHealthy: () => live !== null && closing === null,
+    ping,
+    publish,
+    publishMany,
+    consume,
+    stopConsuming,
+    queueStats,
+  };
+}
+
+function jsonMessage(queue: string, payload: unknown, messageId: string | undefined): OutgoingMessage {
+  return {
+    queue,
+    content: Buffer.from(JSON.stringify(payload)),
+    options: {
+      messageId: messageId ?? randomUUID(),
+      contentType: 'application/json',
+      timestamp: Math.floor(Date.now() / 1000),
+      headers: { [ATTEMPT_HEADER]: 1 },
+    },
+  };
+}
+
+function copyOf(queue: string, msg: ConsumeMessage, headers: MessagePropertyHeaders): OutgoingMessage {
+  const { messageId, contentType, timestamp } = msg.properties as { messageId?: unknown; contentType?: unknown; timestamp?: unknown };
+  return {
+    queue,
+    content: msg.content,
+    options: {
+      messageId: typeof messageId === 'string' ? messageId : randomUUID(),
+      contentType: typeof contentType === 'string' ? contentType : 'application/json',
+      ...(typeof timestamp === 'number' ? { timestamp } : {}),
+      headers,
+    },
+  };
+}
+
+export type { Topology };
