@@ -22,7 +22,11 @@ import { MessagesService } from './modules/messages/messages.service.js';
 import { PresenceRepository } from './modules/presence/presence.repository.js';
 import { PresenceService } from './modules/presence/presence.service.js';
 import { emitterNotifier, ioNotifier, type ParleyServer } from './modules/realtime/notifiers.js';
-import { attachGateway, createSocketServer, socketChannel } from './modules/realtime/socket.server.js';
+import {
+  attachGateway,
+  createSocketServer,
+  socketChannel,
+} from './modules/realtime/socket.server.js';
 import { UsersRepository } from './modules/users/users.repository.js';
 import { usersRoutes } from './modules/users/users.routes.js';
 import { UsersService } from './modules/users/users.service.js';
@@ -65,18 +69,37 @@ export async function startParley(config: Readonly<Config>, logger: Logger): Pro
     const users = new UsersRepository(mongo.db);
     const conversations = new ConversationsRepository(mongo.db);
     const messages = new MessagesRepository(mongo.db);
-    await Promise.all([users.ensureIndexes(), conversations.ensureIndexes(), messages.ensureIndexes()]);
+    await Promise.all([
+      users.ensureIndexes(),
+      conversations.ensureIndexes(),
+      messages.ensureIndexes(),
+    ]);
     const presenceStore = new PresenceRepository(redis);
     const membership = new MembershipCache(redis, conversations, logger);
 
     const httpServer = serves ? createServer() : null;
-    const io = httpServer ? createSocketServer(httpServer, { redis, corsOrigins: config.CORS_ORIGINS }) : null;
+    const io = httpServer
+      ? createSocketServer(httpServer, { redis, corsOrigins: config.CORS_ORIGINS })
+      : null;
     const notifier: Notifier = io
       ? ioNotifier(io)
-      : emitterNotifier(new Emitter<ServerToClientEvents>(redis.client, { key: socketChannel(redis) }));
+      : emitterNotifier(
+          new Emitter<ServerToClientEvents>(redis.client, { key: socketChannel(redis) }),
+        );
 
-    const conversationsService = new ConversationsService(conversations, messages, users, presenceStore, membership);
-    const messagesService = new MessagesService(messages, conversations, conversationsService, notifier);
+    const conversationsService = new ConversationsService(
+      conversations,
+      messages,
+      users,
+      presenceStore,
+      membership,
+    );
+    const messagesService = new MessagesService(
+      messages,
+      conversations,
+      conversationsService,
+      notifier,
+    );
 
     let url: string | null = null;
     let presence: PresenceService | null = null;
@@ -85,13 +108,25 @@ export async function startParley(config: Readonly<Config>, logger: Logger): Pro
       const auth = new AuthService({
         users,
         sessions: new SessionsRepository(redis, config.REFRESH_TOKEN_TTL),
-        tokens: new TokenService(config.JWT_ACCESS_SECRET, config.JWT_REFRESH_SECRET, config.ACCESS_TOKEN_TTL),
+        tokens: new TokenService(
+          config.JWT_ACCESS_SECRET,
+          config.JWT_REFRESH_SECRET,
+          config.ACCESS_TOKEN_TTL,
+        ),
         throttle: limits,
         adminEmails: config.ADMIN_EMAILS,
         onSessionRevoked: (sessionId) => Promise.resolve(notifier.disconnectSession(sessionId)),
       });
-      presence = new PresenceService(instanceId, presenceStore, membership, users, notifier, logger);
-      const rateLimit = (kind: Parameters<RateLimits['consume']>[0], key: string) => limits.consume(kind, key);
+      presence = new PresenceService(
+        instanceId,
+        presenceStore,
+        membership,
+        users,
+        notifier,
+        logger,
+      );
+      const rateLimit = (kind: Parameters<RateLimits['consume']>[0], key: string) =>
+        limits.consume(kind, key);
 
       httpServer.on(
         'request',
@@ -136,7 +171,17 @@ export async function startParley(config: Readonly<Config>, logger: Logger): Pro
       logger.info({ url: `http://localhost:${port}`, instanceId }, 'Parley API listening');
     }
 
-    return { config, instanceId, url, httpServer, io, presence, mongo, redis, stop: () => shutdown.run() };
+    return {
+      config,
+      instanceId,
+      url,
+      httpServer,
+      io,
+      presence,
+      mongo,
+      redis,
+      stop: () => shutdown.run(),
+    };
   } catch (error) {
     await shutdown.run();
     throw error;

@@ -18,26 +18,36 @@ const cron = z.string().refine(isValidCron, 'not a valid cron expression (5 or 6
 
 const positiveInt = z.coerce.number().int().positive();
 
-const csv = z
-  .string()
-  .transform((s) =>
-    s
-      .split(',')
-      .map((v) => v.trim())
-      .filter(Boolean),
-  );
+const csv = z.string().transform((s) =>
+  s
+    .split(',')
+    .map((v) => v.trim())
+    .filter(Boolean),
+);
 
 export const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   HOST: z.string().default('0.0.0.0'),
   ROLE: z.enum(['all', 'api', 'worker', 'scheduler']).default('all'),
-  MONGODB_URI: z.string().regex(/^mongodb(\+srv)?:\/\//, 'must start with mongodb://').optional(),
-  MONGODB_DB: z.string().regex(/^[A-Za-z0-9_-]+$/).optional(),
+  MONGODB_URI: z
+    .string()
+    .regex(/^mongodb(\+srv)?:\/\//, 'must start with mongodb://')
+    .optional(),
+  MONGODB_DB: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/)
+    .optional(),
   EMBEDDED_MONGO_DIR: z.string().optional(),
-  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must start with redis://').default('redis://127.0.0.1:6379'),
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, 'must start with redis://')
+    .default('redis://127.0.0.1:6379'),
   REDIS_KEY_PREFIX: z.string().default(''),
-  AMQP_URL: z.string().regex(/^amqps?:\/\//, 'must start with amqp://').default('amqp://guest:guest@127.0.0.1:5672'),
+  AMQP_URL: z
+    .string()
+    .regex(/^amqps?:\/\//, 'must start with amqp://')
+    .default('amqp://guest:guest@127.0.0.1:5672'),
   AMQP_QUEUE_PREFIX: z.string().default(''),
   JWT_ACCESS_SECRET: z.string().min(32, 'at least 32 characters').optional(),
   JWT_REFRESH_SECRET: z.string().min(32, 'at least 32 characters').optional(),
@@ -53,7 +63,10 @@ export const envSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   SENTRY_DSN: z.url().optional(),
   ELASTICSEARCH_URL: z.url().optional(),
-  BODY_LIMIT: z.string().regex(/^\d+(b|kb|mb)$/i).default('100kb'),
+  BODY_LIMIT: z
+    .string()
+    .regex(/^\d+(b|kb|mb)$/i)
+    .default('100kb'),
   RATE_LIMIT_AUTH_PER_MINUTE: positiveInt.default(30),
   RATE_LIMIT_LOGIN_FAILURES_PER_15_MIN: positiveInt.default(10),
   RATE_LIMIT_API_PER_MINUTE: positiveInt.default(600),
@@ -81,7 +94,9 @@ export class ConfigError extends Error {
 
 /** Parses the environment. Empty strings count as unset, as in most .env tooling. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Config> {
-  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const present = Object.fromEntries(
+    Object.entries(env).filter(([, v]) => v !== undefined && v !== ''),
+  );
   const parsed = envSchema.safeParse(present);
   if (!parsed.success) {
     throw new ConfigError(

@@ -18,8 +18,7 @@ export interface MessageView {
 }
 
 export type Ack<T extends object = object> =
-  | ({ ok: true } & T)
-  | { ok: false; error: { code: string; message: string } };
+  ({ ok: true } & T) | { ok: false; error: { code: string; message: string } };
 
 export type AckFn<T extends object = object> = (response: Ack<T>) => void;
 
@@ -37,7 +36,12 @@ export interface ClientToServerEvents {
 export interface ServerToClientEvents {
   message_received(payload: { message: MessageView }): void;
   typing(payload: { conversationId: string; userId: string; isTyping: boolean }): void;
-  message_read(payload: { conversationId: string; userId: string; messageId: string; readAt: string }): void;
+  message_read(payload: {
+    conversationId: string;
+    userId: string;
+    messageId: string;
+    readAt: string;
+  }): void;
   user_online(payload: { userId: string }): void;
   user_offline(payload: { userId: string; lastSeenAt: string }): void;
 }

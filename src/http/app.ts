@@ -63,7 +63,11 @@ function requestLogging(logger: Logger) {
     customLogLevel: (_req, res, error) =>
       error || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'info' : 'debug',
     serializers: {
-      req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }),
+      req: (req: { id: unknown; method: string; url: string }) => ({
+        id: req.id,
+        method: req.method,
+        url: req.url,
+      }),
       res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
     },
   });
@@ -76,12 +80,16 @@ function handle(def: RouteDef, deps: HttpAppDeps) {
     if (auth && def.access === 'admin') await deps.requireAdmin(auth);
     const ip = req.ip ?? 'unknown';
     await deps.rateLimit('api', auth ? `u:${auth.userId}` : `ip:${ip}`);
-    if (def.limit) await deps.rateLimit(def.limit, def.limit === 'auth' || !auth ? `ip:${ip}` : `u:${auth.userId}`);
+    if (def.limit)
+      await deps.rateLimit(
+        def.limit,
+        def.limit === 'auth' || !auth ? `ip:${ip}` : `u:${auth.userId}`,
+      );
     const reply = await def.handler({
       body: parse(def.body, req.body, 'body'),
       query: parse(def.query, req.query, 'query'),
       params: parse(def.params, req.params, 'params'),
-      auth: auth as AuthContext,
+      auth: auth,
       ip,
       log: req.log,
     });
@@ -124,6 +132,7 @@ function fromBodyParser(error: unknown): AppError | null {
   const type = (error as { type?: unknown } | null)?.type;
   if (type === 'entity.too.large') return errors.tooLarge();
   if (type === 'entity.parse.failed') return errors.malformedJson();
-  if (typeof type === 'string' && type.startsWith('encoding.')) return errors.validation(null, 'Unsupported body encoding');
+  if (typeof type === 'string' && type.startsWith('encoding.'))
+    return errors.validation(null, 'Unsupported body encoding');
   return null;
 }

@@ -4,7 +4,11 @@ import type { RouteDef } from './route.js';
 /** OpenAPI 3.1 built from the same route definitions (and zod schemas) that validate input. */
 export function buildOpenApi(routes: RouteDef[]) {
   const registry = new OpenAPIRegistry();
-  registry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
+  registry.registerComponent('securitySchemes', 'bearer', {
+    type: 'http',
+    scheme: 'bearer',
+    bearerFormat: 'JWT',
+  });
   for (const def of routes) {
     registry.registerPath({
       method: def.method,

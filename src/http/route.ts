@@ -62,5 +62,5 @@ export function route<
   Q extends Schema | undefined = undefined,
   P extends Schema | undefined = undefined,
 >(def: RouteDef<A, B, Q, P>): RouteDef {
-  return def as unknown as RouteDef;
+  return def;
 }

@@ -12,7 +12,9 @@ export const ErrorBody = z
   })
   .meta({ id: 'Error' });
 
-export const ObjectIdString = z.string().regex(/^[0-9a-fA-F]{24}$/, 'must be a 24-character hex id');
+export const ObjectIdString = z
+  .string()
+  .regex(/^[0-9a-fA-F]{24}$/, 'must be a 24-character hex id');
 
 export const IdParams = z.object({ id: z.string().min(1).max(64) });
 

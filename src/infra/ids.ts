@@ -5,11 +5,17 @@ export function parseObjectId(id: string): ObjectId | null {
   return /^[0-9a-fA-F]{24}$/.test(id) ? new ObjectId(id) : null;
 }
 
-export function isDuplicateKeyError(error: unknown): error is { code: 11000; keyPattern?: Record<string, unknown> } {
-  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 11000;
+export function isDuplicateKeyError(
+  error: unknown,
+): error is { code: 11000; keyPattern?: Record<string, unknown> } {
+  return (
+    typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 11000
+  );
 }
 
 /** The first field of the unique index a duplicate-key error names, e.g. `email`. */
-export function duplicateKeyField(error: { keyPattern?: Record<string, unknown> }): string | undefined {
+export function duplicateKeyField(error: {
+  keyPattern?: Record<string, unknown>;
+}): string | undefined {
   return Object.keys(error.keyPattern ?? {})[0];
 }

@@ -25,7 +25,10 @@ export async function connectMongo(options: MongoOptions): Promise<MongoHandles>
   let embedded: EmbeddedMongo | null = null;
   if (!options.uri) {
     embedded = await startEmbeddedMongo({ port: 0, dataDir: options.embeddedDir, logger });
-    logger.info({ uri: embedded.uri }, 'MONGODB_URI not set: using the embedded MongoDB-compatible engine');
+    logger.info(
+      { uri: embedded.uri },
+      'MONGODB_URI not set: using the embedded MongoDB-compatible engine',
+    );
   }
   const uri = options.uri ?? (embedded as EmbeddedMongo).uri;
   const client = new MongoClient(uri, { serverSelectionTimeoutMS: 5000, maxPoolSize: 20 });

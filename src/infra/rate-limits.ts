@@ -27,7 +27,10 @@ export class RateLimits {
         points,
         duration,
       });
-    const socketBurst = Math.max(0, config.RATE_LIMIT_SOCKET_BURST - config.RATE_LIMIT_SOCKET_PER_SECOND);
+    const socketBurst = Math.max(
+      0,
+      config.RATE_LIMIT_SOCKET_BURST - config.RATE_LIMIT_SOCKET_PER_SECOND,
+    );
     this.limiters = {
       api: make('api', config.RATE_LIMIT_API_PER_MINUTE, 60),
       auth: make('auth', config.RATE_LIMIT_AUTH_PER_MINUTE, 60),

@@ -11,7 +11,11 @@ describe('platform', () => {
 
   test('liveness and readiness report every dependency', async () => {
     assert.equal((await http(app.url, 'GET', '/health/live')).status, 200);
-    const ready = await http<{ ok: boolean; checks: Record<string, string> }>(app.url, 'GET', '/health/ready');
+    const ready = await http<{ ok: boolean; checks: Record<string, string> }>(
+      app.url,
+      'GET',
+      '/health/ready',
+    );
     assert.equal(ready.status, 200);
     assert.equal(ready.body.ok, true);
     assert.equal(ready.body.checks.mongo, 'ok');
@@ -19,7 +23,11 @@ describe('platform', () => {
   });
 
   test('OpenAPI documents every API route, and Swagger UI is served', async () => {
-    const doc = await http<{ paths: Record<string, Record<string, unknown>> }>(app.url, 'GET', '/api/openapi.json');
+    const doc = await http<{ paths: Record<string, Record<string, unknown>> }>(
+      app.url,
+      'GET',
+      '/api/openapi.json',
+    );
     assert.equal(doc.status, 200);
     const documented = Object.entries(doc.body.paths).flatMap(([path, ops]) =>
       Object.keys(ops).map((method) => `${method.toUpperCase()} ${path}`),
@@ -44,7 +52,9 @@ describe('platform', () => {
   });
 
   test('every response carries a request id and security headers', async () => {
-    const res = await http(app.url, 'GET', '/health/live', { headers: { 'x-request-id': 'abc-123' } });
+    const res = await http(app.url, 'GET', '/health/live', {
+      headers: { 'x-request-id': 'abc-123' },
+    });
     assert.equal(res.headers.get('x-request-id'), 'abc-123');
     assert.equal(res.headers.get('x-content-type-options'), 'nosniff');
     assert.equal(res.headers.get('x-powered-by'), null);
@@ -53,9 +63,13 @@ describe('platform', () => {
   });
 
   test('CORS allows configured origins only', async () => {
-    const allowed = await fetch(`${app.url}/health/live`, { headers: { origin: 'http://localhost:3000' } });
+    const allowed = await fetch(`${app.url}/health/live`, {
+      headers: { origin: 'http://localhost:3000' },
+    });
     assert.equal(allowed.headers.get('access-control-allow-origin'), 'http://localhost:3000');
-    const denied = await fetch(`${app.url}/health/live`, { headers: { origin: 'https://evil.test' } });
+    const denied = await fetch(`${app.url}/health/live`, {
+      headers: { origin: 'https://evil.test' },
+    });
     assert.equal(denied.headers.get('access-control-allow-origin'), null);
   });
 });

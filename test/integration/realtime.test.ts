@@ -2,7 +2,15 @@ import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import { http, registerUser, type Registered } from '../support/http.js';
 import { startTestApp, type TestApp } from '../support/app.js';
-import { connectError, connectSocket, eventually, nextEvent, record, request, type ClientSocket } from '../support/sockets.js';
+import {
+  connectError,
+  connectSocket,
+  eventually,
+  nextEvent,
+  record,
+  request,
+  type ClientSocket,
+} from '../support/sockets.js';
 
 interface ConversationBody {
   conversation: { id: string };
@@ -17,12 +25,20 @@ describe('real-time gateway', () => {
   let group: string;
 
   const open = async (a: Registered, b: Registered) =>
-    (await http<ConversationBody>(app.url, 'POST', '/api/conversations', { token: a.accessToken, body: { participantId: b.user.id } }))
-      .body.conversation.id;
+    (
+      await http<ConversationBody>(app.url, 'POST', '/api/conversations', {
+        token: a.accessToken,
+        body: { participantId: b.user.id },
+      })
+    ).body.conversation.id;
 
   before(async () => {
     app = await startTestApp();
-    [alice, bob, carol] = [await registerUser(app.url), await registerUser(app.url), await registerUser(app.url)];
+    [alice, bob, carol] = [
+      await registerUser(app.url),
+      await registerUser(app.url),
+      await registerUser(app.url),
+    ];
     direct = await open(alice, bob);
     const res = await http<ConversationBody>(app.url, 'POST', '/api/conversations', {
       token: alice.accessToken,
@@ -44,7 +60,11 @@ describe('real-time gateway', () => {
     assert.equal((await request(b1, 'join_room', { conversationId: direct })).ok, true);
     const seen1 = record(b1, 'message_received');
     const seen2 = record(b2, 'message_received');
-    const ack = await request(a, 'send_message', { conversationId: direct, content: 'hi bob', clientMessageId: 'rt-1' });
+    const ack = await request(a, 'send_message', {
+      conversationId: direct,
+      content: 'hi bob',
+      clientMessageId: 'rt-1',
+    });
     assert.equal(ack.ok, true);
     const messageId = (ack.message as { id: string }).id;
     // A second message acts as a fence: events arrive in order, so once it is seen, any
@@ -52,7 +72,10 @@ describe('real-time gateway', () => {
     await request(a, 'send_message', { conversationId: direct, content: 'fence' });
     await eventually(() => seen1.length >= 2 && seen2.length >= 2, 5000, 'both messages');
     for (const seen of [seen1, seen2]) {
-      assert.deepEqual(seen.map((p) => p.message.content), ['hi bob', 'fence']);
+      assert.deepEqual(
+        seen.map((p) => p.message.content),
+        ['hi bob', 'fence'],
+      );
       assert.equal(seen[0]?.message.id, messageId);
     }
   });
@@ -61,8 +84,16 @@ describe('real-time gateway', () => {
     const a = await connectSocket(app.url, alice.accessToken);
     const b = await connectSocket(app.url, bob.accessToken);
     const seen = record(b, 'message_received');
-    const first = await request(a, 'send_message', { conversationId: direct, content: 'once', clientMessageId: 'retry-1' });
-    const again = await request(a, 'send_message', { conversationId: direct, content: 'once', clientMessageId: 'retry-1' });
+    const first = await request(a, 'send_message', {
+      conversationId: direct,
+      content: 'once',
+      clientMessageId: 'retry-1',
+    });
+    const again = await request(a, 'send_message', {
+      conversationId: direct,
+      content: 'once',
+      clientMessageId: 'retry-1',
+    });
     assert.deepEqual(again.message, first.message);
     await request(a, 'send_message', { conversationId: direct, content: 'fence' });
     await eventually(() => seen.some((p) => p.message.content === 'fence'), 5000, 'fence');
@@ -83,7 +114,11 @@ describe('real-time gateway', () => {
       ['send_message', { conversationId: direct, content: 'intruder' }, 'not_found'],
       ['join_room', { conversationId: direct }, 'not_found'],
       ['typing', { conversationId: direct, isTyping: true }, 'not_found'],
-      ['message_read', { conversationId: direct, messageId: '0123456789abcdef01234567' }, 'not_found'],
+      [
+        'message_read',
+        { conversationId: direct, messageId: '0123456789abcdef01234567' },
+        'not_found',
+      ],
       ['send_message', { conversationId: '0123456789abcdef01234567', content: 'x' }, 'not_found'],
     ];
     for (const [event, payload, code] of cases) {
@@ -95,7 +130,10 @@ describe('real-time gateway', () => {
     const a = await connectSocket(app.url, alice.accessToken);
     await request(a, 'send_message', { conversationId: direct, content: 'fence' });
     await eventually(() => seen.length > 0, 5000, 'fence');
-    assert.deepEqual(seen.map((p) => p.message.content), ['fence']);
+    assert.deepEqual(
+      seen.map((p) => p.message.content),
+      ['fence'],
+    );
   });
 
   test('typing reaches the other members only', async () => {
@@ -107,12 +145,24 @@ describe('real-time gateway', () => {
     const carolDirect = record(c, 'typing');
     const atBob = nextEvent(b, 'typing', (p) => p.conversationId === direct);
     assert.equal((await request(a, 'typing', { conversationId: direct, isTyping: true })).ok, true);
-    assert.deepEqual(await atBob, { conversationId: direct, userId: alice.user.id, isTyping: true });
+    assert.deepEqual(await atBob, {
+      conversationId: direct,
+      userId: alice.user.id,
+      isTyping: true,
+    });
     const atCarol = nextEvent(c, 'typing', (p) => p.conversationId === group);
     await request(a, 'typing', { conversationId: group, isTyping: false });
-    assert.deepEqual(await atCarol, { conversationId: group, userId: alice.user.id, isTyping: false });
-    assert.equal(carolDirect.filter((p) => p.conversationId === direct).length, 0, 'carol is not in the direct conversation');
-    assert.equal(selfSeen.length, 0, 'the typist\'s own tabs are not told');
+    assert.deepEqual(await atCarol, {
+      conversationId: group,
+      userId: alice.user.id,
+      isTyping: false,
+    });
+    assert.equal(
+      carolDirect.filter((p) => p.conversationId === direct).length,
+      0,
+      'carol is not in the direct conversation',
+    );
+    assert.equal(selfSeen.length, 0, "the typist's own tabs are not told");
   });
 
   test('message_read is relayed to members and moves the unread count', async () => {
@@ -121,18 +171,29 @@ describe('real-time gateway', () => {
     const ack = await request(b, 'send_message', { conversationId: direct, content: 'read me' });
     const messageId = (ack.message as { id: string }).id;
     const receipt = nextEvent(b, 'message_read', (p) => p.messageId === messageId);
-    assert.equal((await request(a, 'message_read', { conversationId: direct, messageId })).ok, true);
+    assert.equal(
+      (await request(a, 'message_read', { conversationId: direct, messageId })).ok,
+      true,
+    );
     const event = await receipt;
     assert.equal(event.userId, alice.user.id);
     assert.ok(!Number.isNaN(Date.parse(event.readAt)));
-    const conv = await http<{ conversation: { unreadCount: number } }>(app.url, 'GET', `/api/conversations/${direct}`, { token: alice.accessToken });
+    const conv = await http<{ conversation: { unreadCount: number } }>(
+      app.url,
+      'GET',
+      `/api/conversations/${direct}`,
+      { token: alice.accessToken },
+    );
     assert.equal(conv.body.conversation.unreadCount, 0);
   });
 
   test('REST sends fan out like socket sends', async () => {
     const c = await connectSocket(app.url, carol.accessToken);
     const incoming = nextEvent(c, 'message_received', (p) => p.message.content === 'via rest');
-    const res = await http(app.url, 'POST', `/api/conversations/${group}/messages`, { token: bob.accessToken, body: { content: 'via rest' } });
+    const res = await http(app.url, 'POST', `/api/conversations/${group}/messages`, {
+      token: bob.accessToken,
+      body: { content: 'via rest' },
+    });
     assert.equal(res.status, 201);
     assert.equal((await incoming).message.senderId, bob.user.id);
   });
@@ -150,48 +211,90 @@ describe('real-time gateway', () => {
     await online;
     const tab2 = await connectSocket(app.url, dave.accessToken);
     const isOnline = async () =>
-      (await http<{ isOnline: boolean }>(app.url, 'GET', `/api/user/${dave.user.id}/online`, { token: erin.accessToken })).body.isOnline;
+      (
+        await http<{ isOnline: boolean }>(app.url, 'GET', `/api/user/${dave.user.id}/online`, {
+          token: erin.accessToken,
+        })
+      ).body.isOnline;
     assert.equal(await isOnline(), true);
     tab1.disconnect();
-    await eventually(async () => (await app.redis.client.hget(app.redis.key(`presence:user:${dave.user.id}`), app.instanceId)) === '1', 5000, 'one tab left');
+    await eventually(
+      async () =>
+        (await app.redis.client.hget(
+          app.redis.key(`presence:user:${dave.user.id}`),
+          app.instanceId,
+        )) === '1',
+      5000,
+      'one tab left',
+    );
     assert.equal(await isOnline(), true, 'a second tab keeps the user online');
     const offline = nextEvent(e, 'user_offline', (p) => p.userId === dave.user.id);
     tab2.disconnect();
     const event = await offline;
     assert.equal(await isOnline(), false);
-    const list = await http<{ items: { id: string; lastSeenAt: string | null }[] }>(app.url, 'GET', `/api/user/list?search=${dave.user.username}`, { token: erin.accessToken });
+    const list = await http<{ items: { id: string; lastSeenAt: string | null }[] }>(
+      app.url,
+      'GET',
+      `/api/user/list?search=${dave.user.username}`,
+      { token: erin.accessToken },
+    );
     assert.equal(list.body.items[0]?.lastSeenAt, event.lastSeenAt);
-    assert.equal(strangerHeard.filter((p) => p.userId === dave.user.id).length, 0, 'non-contacts are not told');
+    assert.equal(
+      strangerHeard.filter((p) => p.userId === dave.user.id).length,
+      0,
+      'non-contacts are not told',
+    );
   });
 
-  test('logout disconnects that session\'s sockets, and its token can no longer connect', async () => {
+  test("logout disconnects that session's sockets, and its token can no longer connect", async () => {
     const frank = await registerUser(app.url);
-    const other = await http<{ accessToken: string }>(app.url, 'POST', '/api/auth/login', { body: { login: frank.user.username, password: frank.password } });
+    const other = await http<{ accessToken: string }>(app.url, 'POST', '/api/auth/login', {
+      body: { login: frank.user.username, password: frank.password },
+    });
     const s1 = await connectSocket(app.url, frank.accessToken);
     const s2 = await connectSocket(app.url, other.body.accessToken);
-    const closed = new Promise<string>((resolve) => s1.once('disconnect', (reason) => resolve(reason)));
-    assert.equal((await http(app.url, 'POST', '/api/auth/logout', { token: frank.accessToken })).status, 204);
+    const closed = new Promise<string>((resolve) =>
+      s1.once('disconnect', (reason) => resolve(reason)),
+    );
+    assert.equal(
+      (await http(app.url, 'POST', '/api/auth/logout', { token: frank.accessToken })).status,
+      204,
+    );
     assert.equal(await closed, 'io server disconnect');
     assert.equal(s2.connected, true, 'another session stays connected');
     assert.equal(await connectError(app.url, frank.accessToken), 'unauthorized');
   });
 
-  test('a crashed instance\'s users leave online_users when its heartbeat goes stale', async () => {
+  test("a crashed instance's users leave online_users when its heartbeat goes stale", async () => {
     const ghost = await registerUser(app.url);
     const friend = await registerUser(app.url);
     await open(ghost, friend);
     const f = await connectSocket(app.url, friend.accessToken);
     // Simulate an instance that connected the ghost and then died without cleaning up.
     const deadInstance = 'dead-instance-for-test';
-    await app.redis.client.hincrby(app.redis.key(`presence:user:${ghost.user.id}`), deadInstance, 1);
-    await app.redis.client.sadd(app.redis.key(`presence:instance_users:${deadInstance}`), ghost.user.id);
+    await app.redis.client.hincrby(
+      app.redis.key(`presence:user:${ghost.user.id}`),
+      deadInstance,
+      1,
+    );
+    await app.redis.client.sadd(
+      app.redis.key(`presence:instance_users:${deadInstance}`),
+      ghost.user.id,
+    );
     await app.redis.client.sadd(app.redis.key('online_users'), ghost.user.id);
-    await app.redis.client.hset(app.redis.key('presence:instances'), deadInstance, String(Date.now() - 60_000));
+    await app.redis.client.hset(
+      app.redis.key('presence:instances'),
+      deadInstance,
+      String(Date.now() - 60_000),
+    );
     const offline = nextEvent(f, 'user_offline', (p) => p.userId === ghost.user.id);
     await app.presence?.tick();
     await offline;
     assert.equal(await app.redis.client.sismember(app.redis.key('online_users'), ghost.user.id), 0);
-    assert.equal(await app.redis.client.hexists(app.redis.key('presence:instances'), deadInstance), 0);
+    assert.equal(
+      await app.redis.client.hexists(app.redis.key('presence:instances'), deadInstance),
+      0,
+    );
   });
 
   test('a flood of events from one user is limited without affecting others', async () => {
@@ -199,7 +302,9 @@ describe('real-time gateway', () => {
     const conv = await open(flooder, carol);
     const fs: ClientSocket = await connectSocket(app.url, flooder.accessToken);
     const acks = await Promise.all(
-      Array.from({ length: 60 }, () => request(fs, 'typing', { conversationId: conv, isTyping: true })),
+      Array.from({ length: 60 }, () =>
+        request(fs, 'typing', { conversationId: conv, isTyping: true }),
+      ),
     );
     const limited = acks.filter((a) => !a.ok && a.error.code === 'rate_limited').length;
     assert.ok(limited >= 10, `expected some of 60 events to be limited, got ${limited}`);

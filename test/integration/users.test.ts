@@ -24,7 +24,9 @@ describe('users', () => {
     let cursor: string | null = null;
     do {
       const query: string = cursor ? `?limit=2&cursor=${encodeURIComponent(cursor)}` : '?limit=2';
-      const res = await http<Page>(app.url, 'GET', `/api/user/list${query}`, { token: me.accessToken });
+      const res = await http<Page>(app.url, 'GET', `/api/user/list${query}`, {
+        token: me.accessToken,
+      });
       assert.equal(res.status, 200);
       assert.ok(res.body.items.length <= 2);
       seen.push(...res.body.items.map((u) => u.username));
@@ -34,34 +36,61 @@ describe('users', () => {
   });
 
   test('search is a username prefix, case-insensitive; emails are not listed', async () => {
-    const res = await http<Page>(app.url, 'GET', '/api/user/list?search=BOB_', { token: me.accessToken });
+    const res = await http<Page>(app.url, 'GET', '/api/user/list?search=BOB_', {
+      token: me.accessToken,
+    });
     assert.deepEqual(
       res.body.items.map((u) => u.username),
       ['bob_1', 'bob_2', 'bob_3', 'bob_4'],
     );
     assert.ok(res.body.items.every((u) => u.email === undefined && u.isOnline === false));
-    const paged = await http<Page>(app.url, 'GET', '/api/user/list?search=bob&limit=3&cursor=bob_3', { token: me.accessToken });
-    assert.deepEqual(paged.body.items.map((u) => u.username), ['bob_4', 'bobby']);
+    const paged = await http<Page>(
+      app.url,
+      'GET',
+      '/api/user/list?search=bob&limit=3&cursor=bob_3',
+      { token: me.accessToken },
+    );
+    assert.deepEqual(
+      paged.body.items.map((u) => u.username),
+      ['bob_4', 'bobby'],
+    );
   });
 
   test('bad list queries are 400; anonymous callers 401', async () => {
-    assert.equal((await http(app.url, 'GET', '/api/user/list?limit=0', { token: me.accessToken })).status, 400);
-    assert.equal((await http(app.url, 'GET', '/api/user/list?limit=101', { token: me.accessToken })).status, 400);
+    assert.equal(
+      (await http(app.url, 'GET', '/api/user/list?limit=0', { token: me.accessToken })).status,
+      400,
+    );
+    assert.equal(
+      (await http(app.url, 'GET', '/api/user/list?limit=101', { token: me.accessToken })).status,
+      400,
+    );
     assert.equal((await http(app.url, 'GET', '/api/user/list')).status, 401);
   });
 
   test('online endpoints read the online_users set', async () => {
     await app.redis.client.sadd(app.redis.key('online_users'), me.user.id);
-    const online = await http<{ count: number; userIds: string[] }>(app.url, 'GET', '/api/user/online', { token: me.accessToken });
+    const online = await http<{ count: number; userIds: string[] }>(
+      app.url,
+      'GET',
+      '/api/user/online',
+      { token: me.accessToken },
+    );
     assert.deepEqual(online.body, { count: 1, userIds: [me.user.id] });
     const count = await http(app.url, 'GET', '/api/user/online/count', { token: me.accessToken });
     assert.deepEqual(count.body, { count: 1 });
-    const one = await http(app.url, 'GET', `/api/user/${me.user.id}/online`, { token: me.accessToken });
+    const one = await http(app.url, 'GET', `/api/user/${me.user.id}/online`, {
+      token: me.accessToken,
+    });
     assert.deepEqual(one.body, { userId: me.user.id, isOnline: true });
-    const list = await http<Page>(app.url, 'GET', '/api/user/list?search=zz_', { token: me.accessToken });
+    const list = await http<Page>(app.url, 'GET', '/api/user/list?search=zz_', {
+      token: me.accessToken,
+    });
     assert.equal(list.body.items[0]?.isOnline, true);
     await app.redis.client.srem(app.redis.key('online_users'), me.user.id);
-    const after = await http(app.url, 'GET', `/api/user/${me.user.id}/online`, { token: me.accessToken });
+    const after = await http(app.url, 'GET', `/api/user/${me.user.id}/online`, {
+      token: me.accessToken,
+    });
     assert.deepEqual(after.body, { userId: me.user.id, isOnline: false });
   });
 });

@@ -38,7 +38,9 @@ export interface TestEnv {
 }
 
 /** Names that isolate one test's data on the shared servers. */
-export async function isolatedEnv(overrides: Record<string, string> = {}): Promise<Record<string, string>> {
+export async function isolatedEnv(
+  overrides: Record<string, string> = {},
+): Promise<Record<string, string>> {
   const id = uniqueId();
   return {
     NODE_ENV: 'test',

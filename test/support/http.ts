@@ -9,7 +9,12 @@ export async function http<T = Record<string, unknown>>(
   baseUrl: string,
   method: string,
   path: string,
-  options: { token?: string; body?: unknown; rawBody?: string; headers?: Record<string, string> } = {},
+  options: {
+    token?: string;
+    body?: unknown;
+    rawBody?: string;
+    headers?: Record<string, string>;
+  } = {},
 ): Promise<HttpResult<T>> {
   const headers: Record<string, string> = { ...options.headers };
   if (options.token) headers.authorization = `Bearer ${options.token}`;
@@ -18,7 +23,11 @@ export async function http<T = Record<string, unknown>>(
   if (payload !== undefined) headers['content-type'] ??= 'application/json';
   const response = await fetch(baseUrl + path, { method, headers, body: payload ?? null });
   const text = await response.text();
-  return { status: response.status, body: (text ? JSON.parse(text) : null) as T, headers: response.headers };
+  return {
+    status: response.status,
+    body: (text ? JSON.parse(text) : null) as T,
+    headers: response.headers,
+  };
 }
 
 export interface Registered {
@@ -43,6 +52,7 @@ export async function registerUser(
     ...overrides,
   };
   const res = await http<Registered>(baseUrl, 'POST', '/api/auth/register', { body: input });
-  if (res.status !== 201) throw new Error(`register failed: ${res.status} ${JSON.stringify(res.body)}`);
+  if (res.status !== 201)
+    throw new Error(`register failed: ${res.status} ${JSON.stringify(res.body)}`);
   return { ...res.body, password: input.password };
 }

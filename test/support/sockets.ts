@@ -1,6 +1,10 @@
 import { once } from 'node:events';
 import { io, type Socket } from 'socket.io-client';
-import type { Ack, ClientToServerEvents, ServerToClientEvents } from '../../src/contracts/socket.js';
+import type {
+  Ack,
+  ClientToServerEvents,
+  ServerToClientEvents,
+} from '../../src/contracts/socket.js';
 import { atEnd } from './app.js';
 
 export type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
@@ -17,8 +21,9 @@ export async function connectSocket(
     reconnection: options.reconnection ?? false,
     forceNew: true,
   });
-  atEnd(async () => {
+  atEnd(() => {
     socket.disconnect();
+    return Promise.resolve();
   });
   await new Promise<void>((resolve, reject) => {
     socket.once('connect', () => resolve());
@@ -29,7 +34,12 @@ export async function connectSocket(
 
 /** The connect_error message a token gets, or null if it connected. */
 export async function connectError(url: string, token: string | undefined): Promise<string | null> {
-  const socket: ClientSocket = io(url, { auth: token ? { token } : {}, transports: ['websocket'], reconnection: false, forceNew: true });
+  const socket: ClientSocket = io(url, {
+    auth: token ? { token } : {},
+    transports: ['websocket'],
+    reconnection: false,
+    forceNew: true,
+  });
   try {
     return await new Promise<string | null>((resolve) => {
       socket.once('connect', () => resolve(null));
@@ -48,13 +58,15 @@ export async function request(
   timeoutMs = 5000,
 ): Promise<Ack & Record<string, unknown>> {
   const untyped = socket as unknown as Socket;
-  return (await untyped.timeout(timeoutMs).emitWithAck(event, payload)) as Ack & Record<string, unknown>;
+  return (await untyped.timeout(timeoutMs).emitWithAck(event, payload)) as Ack &
+    Record<string, unknown>;
 }
 
 /** Collects every payload of one event, so a test can assert "exactly once". */
 export function record<E extends keyof ServerToClientEvents>(socket: ClientSocket, event: E) {
   const seen: Parameters<ServerToClientEvents[E]>[0][] = [];
-  const listener = ((payload: Parameters<ServerToClientEvents[E]>[0]) => seen.push(payload)) as never;
+  const listener = ((payload: Parameters<ServerToClientEvents[E]>[0]) =>
+    seen.push(payload)) as never;
   socket.on(event, listener);
   return seen;
 }
@@ -82,7 +94,11 @@ export function nextEvent<E extends keyof ServerToClientEvents>(
 }
 
 /** Polls `check` until it returns true, or fails after `timeoutMs`. */
-export async function eventually(check: () => Promise<boolean> | boolean, timeoutMs = 5000, what = 'condition'): Promise<void> {
+export async function eventually(
+  check: () => Promise<boolean> | boolean,
+  timeoutMs = 5000,
+  what = 'condition',
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);

@@ -15,11 +15,18 @@ describe('config', () => {
 
   test('each bad variable is named in the error', () => {
     assert.throws(
-      () => loadConfig({ PORT: 'eighty', ROLE: 'boss', AUTO_MESSAGE_QUEUE_CRON: 'every minute', SCHEDULER_TZ: 'Mars/Base' }),
+      () =>
+        loadConfig({
+          PORT: 'eighty',
+          ROLE: 'boss',
+          AUTO_MESSAGE_QUEUE_CRON: 'every minute',
+          SCHEDULER_TZ: 'Mars/Base',
+        }),
       (error: unknown) => {
         assert.ok(error instanceof ConfigError);
         const text = error.problems.join('\n');
-        for (const name of ['PORT', 'ROLE', 'AUTO_MESSAGE_QUEUE_CRON', 'SCHEDULER_TZ']) assert.match(text, new RegExp(name));
+        for (const name of ['PORT', 'ROLE', 'AUTO_MESSAGE_QUEUE_CRON', 'SCHEDULER_TZ'])
+          assert.match(text, new RegExp(name));
         return true;
       },
     );
@@ -28,12 +35,20 @@ describe('config', () => {
   test('production refuses to start without real secrets', () => {
     assert.throws(() => loadConfig({ NODE_ENV: 'production' }), /JWT_ACCESS_SECRET/);
     const secret = 's'.repeat(40);
-    const config = loadConfig({ NODE_ENV: 'production', JWT_ACCESS_SECRET: secret, JWT_REFRESH_SECRET: secret });
+    const config = loadConfig({
+      NODE_ENV: 'production',
+      JWT_ACCESS_SECRET: secret,
+      JWT_REFRESH_SECRET: secret,
+    });
     assert.equal(config.usingDevSecrets, false);
   });
 
   test('six-field cron expressions (with seconds) are accepted; lists are parsed', () => {
-    const config = loadConfig({ AUTO_MESSAGE_QUEUE_CRON: '*/5 * * * * *', ADMIN_EMAILS: ' A@x.test, b@x.test ,', CORS_ORIGINS: 'https://a.test' });
+    const config = loadConfig({
+      AUTO_MESSAGE_QUEUE_CRON: '*/5 * * * * *',
+      ADMIN_EMAILS: ' A@x.test, b@x.test ,',
+      CORS_ORIGINS: 'https://a.test',
+    });
     assert.equal(config.AUTO_MESSAGE_QUEUE_CRON, '*/5 * * * * *');
     assert.deepEqual(config.ADMIN_EMAILS, ['a@x.test', 'b@x.test']);
     assert.deepEqual(config.CORS_ORIGINS, ['https://a.test']);

@@ -43,7 +43,12 @@ export function authRoutes(auth: AuthService): RouteDef[] {
       access: 'public',
       limit: 'auth',
       body: LoginBody,
-      responses: { 200: { description: 'Logged in', schema: AuthResult }, 400: invalid, 401: unauthorized, 429: limited },
+      responses: {
+        200: { description: 'Logged in', schema: AuthResult },
+        400: invalid,
+        401: unauthorized,
+        429: limited,
+      },
       handler: async ({ body }) => ({ status: 200, body: await auth.login(body) }),
     }),
     route({
@@ -54,7 +59,12 @@ export function authRoutes(auth: AuthService): RouteDef[] {
       access: 'public',
       limit: 'auth',
       body: RefreshBody,
-      responses: { 200: { description: 'New token pair', schema: TokenPair }, 400: invalid, 401: unauthorized, 429: limited },
+      responses: {
+        200: { description: 'New token pair', schema: TokenPair },
+        400: invalid,
+        401: unauthorized,
+        429: limited,
+      },
       handler: async ({ body }) => ({ status: 200, body: await auth.refresh(body.refreshToken) }),
     }),
     route({
@@ -86,7 +96,11 @@ export function authRoutes(auth: AuthService): RouteDef[] {
       tag,
       access: 'user',
       body: UpdateMeBody,
-      responses: { 200: { description: 'Updated', schema: MeResult }, 400: invalid, 401: unauthorized },
+      responses: {
+        200: { description: 'Updated', schema: MeResult },
+        400: invalid,
+        401: unauthorized,
+      },
       handler: async ({ auth: ctx, body }) => ({
         status: 200,
         body: { user: await auth.updateMe(ctx, body) },

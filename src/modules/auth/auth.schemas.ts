@@ -11,7 +11,11 @@ import {
 
 // Bodies are strict: an unknown field (say `role`) is a 400, never silently stored.
 
-export const RegisterBody = z.strictObject({ username: Username, email: Email, password: Password });
+export const RegisterBody = z.strictObject({
+  username: Username,
+  email: Email,
+  password: Password,
+});
 
 export const LoginBody = z.strictObject({
   login: z.string().trim().min(1).max(254).describe('Username or email'),

@@ -37,7 +37,11 @@ export interface AuthResult extends TokenPair {
 export class AuthService {
   constructor(private readonly deps: AuthServiceDeps) {}
 
-  async register(input: { username: string; email: string; password: string }): Promise<AuthResult> {
+  async register(input: {
+    username: string;
+    email: string;
+    password: string;
+  }): Promise<AuthResult> {
     const user = await this.deps.users.create({
       username: input.username,
       email: input.email,

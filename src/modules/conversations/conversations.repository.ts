@@ -68,7 +68,10 @@ export class ConversationsRepository {
   }
 
   /** The pair's direct conversation, created if missing; `created` tells which. */
-  async findOrCreateDirect(a: string, b: string): Promise<{ conversation: Conversation; created: boolean }> {
+  async findOrCreateDirect(
+    a: string,
+    b: string,
+  ): Promise<{ conversation: Conversation; created: boolean }> {
     const directKey = [a, b].sort().join(':');
     const existing = await this.conversations.findOne({ directKey });
     if (existing) return { conversation: toConversation(existing), created: false };
@@ -95,7 +98,11 @@ export class ConversationsRepository {
     }
   }
 
-  async createGroup(createdBy: string, participants: string[], name: string): Promise<Conversation> {
+  async createGroup(
+    createdBy: string,
+    participants: string[],
+    name: string,
+  ): Promise<Conversation> {
     const now = new Date();
     const doc: ConversationDoc = {
       _id: new ObjectId(),
@@ -160,7 +167,9 @@ export class ConversationsRepository {
 
   /** Everyone who shares a conversation with the user (presence goes to them). */
   async contactsOf(userId: string): Promise<string[]> {
-    const ids = await this.conversations.distinct('participants', { participants: new ObjectId(userId) });
+    const ids = await this.conversations.distinct('participants', {
+      participants: new ObjectId(userId),
+    });
     return ids.map((id: ObjectId) => id.toHexString()).filter((id: string) => id !== userId);
   }
 
@@ -185,11 +194,19 @@ export class ConversationsRepository {
   }
 
   /** Advances a member's read pointer; returns false when it was already at or past it. */
-  async markRead(conversationId: string, userId: string, messageId: string, at: Date): Promise<boolean> {
+  async markRead(
+    conversationId: string,
+    userId: string,
+    messageId: string,
+    at: Date,
+  ): Promise<boolean> {
     const field = `reads.${userId}.messageId`;
     const mid = new ObjectId(messageId);
     const result = await this.conversations.updateOne(
-      { _id: new ObjectId(conversationId), $or: [{ [field]: { $exists: false } }, { [field]: { $lt: mid } }] },
+      {
+        _id: new ObjectId(conversationId),
+        $or: [{ [field]: { $exists: false } }, { [field]: { $lt: mid } }],
+      },
       { $set: { [`reads.${userId}`]: { messageId: mid, readAt: at } } },
     );
     return result.modifiedCount === 1;

@@ -19,9 +19,16 @@ import type { ConversationsService } from './conversations.service.js';
 
 const tag = 'conversations';
 const err = (description: string) => ({ description, schema: ErrorBody });
-const common = { 400: err('Validation failed'), 401: err('Not logged in'), 404: err('No such conversation, or not a member') };
+const common = {
+  400: err('Validation failed'),
+  401: err('Not logged in'),
+  404: err('No such conversation, or not a member'),
+};
 
-export function conversationRoutes(conversations: ConversationsService, messages: MessagesService): RouteDef[] {
+export function conversationRoutes(
+  conversations: ConversationsService,
+  messages: MessagesService,
+): RouteDef[] {
   return [
     route({
       method: 'get',
@@ -60,7 +67,10 @@ export function conversationRoutes(conversations: ConversationsService, messages
       tag,
       access: 'user',
       params: IdParams,
-      responses: { 200: { description: 'The conversation', schema: ConversationResult }, ...common },
+      responses: {
+        200: { description: 'The conversation', schema: ConversationResult },
+        ...common,
+      },
       handler: async ({ auth, params }) => ({
         status: 200,
         body: { conversation: await conversations.get(auth.userId, params.id) },
@@ -83,7 +93,8 @@ export function conversationRoutes(conversations: ConversationsService, messages
     route({
       method: 'post',
       path: '/api/conversations/:id/messages',
-      summary: 'Send a message (201); a retry with the same clientMessageId returns the original (200)',
+      summary:
+        'Send a message (201); a retry with the same clientMessageId returns the original (200)',
       tag,
       access: 'user',
       limit: 'messages',
@@ -97,7 +108,10 @@ export function conversationRoutes(conversations: ConversationsService, messages
         429: err('Rate limited'),
       },
       handler: async ({ auth, params, body }) => {
-        const { message, created } = await messages.send(auth.userId, { conversationId: params.id, ...body });
+        const { message, created } = await messages.send(auth.userId, {
+          conversationId: params.id,
+          ...body,
+        });
         return { status: created ? 201 : 200, body: { message } };
       },
     }),
@@ -111,19 +125,30 @@ export function conversationRoutes(conversations: ConversationsService, messages
       body: ReadBody,
       responses: { 204: { description: 'Read pointer moved (or already past it)' }, ...common },
       handler: async ({ auth, params, body }) => {
-        await messages.markRead(auth.userId, { conversationId: params.id, messageId: body.messageId });
+        await messages.markRead(auth.userId, {
+          conversationId: params.id,
+          messageId: body.messageId,
+        });
         return { status: 204 };
       },
     }),
     route({
       method: 'get',
       path: '/api/sync',
-      summary: 'Catch-up after a reconnect: messages newer than `since` in all my conversations, oldest first',
+      summary:
+        'Catch-up after a reconnect: messages newer than `since` in all my conversations, oldest first',
       tag,
       access: 'user',
       query: SyncQuery,
-      responses: { 200: { description: 'A page of messages', schema: MessagePage }, 400: common[400], 401: common[401] },
-      handler: async ({ auth, query }) => ({ status: 200, body: await messages.sync(auth.userId, query) }),
+      responses: {
+        200: { description: 'A page of messages', schema: MessagePage },
+        400: common[400],
+        401: common[401],
+      },
+      handler: async ({ auth, query }) => ({
+        status: 200,
+        body: await messages.sync(auth.userId, query),
+      }),
     }),
   ];
 }

@@ -9,7 +9,10 @@ export const CreateConversationBody = z
       name: z.string().trim().min(1).max(100),
     }),
   ])
-  .meta({ id: 'CreateConversation', description: '{participantId} for a direct conversation, {participantIds, name} for a group' });
+  .meta({
+    id: 'CreateConversation',
+    description: '{participantId} for a direct conversation, {participantIds, name} for a group',
+  });
 
 export const ConversationView = z
   .object({
@@ -29,11 +32,17 @@ export const ConversationView = z
       .object({ id: z.string(), senderId: z.string(), preview: z.string(), createdAt: IsoDate })
       .optional(),
     lastMessageAt: IsoDate,
-    unreadCount: z.number().int().describe('Messages from others after your read pointer, capped at 999'),
+    unreadCount: z
+      .number()
+      .int()
+      .describe('Messages from others after your read pointer, capped at 999'),
     createdAt: IsoDate,
   })
   .meta({ id: 'Conversation' });
 
 export const ConversationResult = z.object({ conversation: ConversationView });
 export const ConversationPage = page(ConversationView, 'ConversationPage');
-export const ConversationListQuery = z.object({ cursor: z.string().max(100).optional(), limit: Limit });
+export const ConversationListQuery = z.object({
+  cursor: z.string().max(100).optional(),
+  limit: Limit,
+});

@@ -6,8 +6,7 @@ import type { Conversation, ConversationsRepository } from './conversations.repo
 import type { MembershipCache } from './membership.cache.js';
 
 export type CreateConversation =
-  | { participantId: string }
-  | { participantIds: string[]; name: string };
+  { participantId: string } | { participantIds: string[]; name: string };
 
 export const GROUP_MIN = 3;
 export const GROUP_MAX = 100;
@@ -23,9 +22,13 @@ export class ConversationsService {
 
   async create(userId: string, input: CreateConversation) {
     if ('participantId' in input) {
-      if (input.participantId === userId) throw errors.validation(null, 'You cannot open a conversation with yourself');
+      if (input.participantId === userId)
+        throw errors.validation(null, 'You cannot open a conversation with yourself');
       await this.requireUsers([input.participantId]);
-      const { conversation, created } = await this.conversations.findOrCreateDirect(userId, input.participantId);
+      const { conversation, created } = await this.conversations.findOrCreateDirect(
+        userId,
+        input.participantId,
+      );
       if (created) await this.membership.conversationCreated(conversation.participants);
       return { created, conversation: (await this.present([conversation], userId))[0] };
     }
@@ -71,7 +74,10 @@ export class ConversationsService {
     const found = await this.users.findSummaries(ids);
     if (found.length !== new Set(ids).size) {
       const known = new Set(found.map((u) => u.id));
-      throw errors.validation({ unknownUserIds: ids.filter((id) => !known.has(id)) }, 'Unknown participant');
+      throw errors.validation(
+        { unknownUserIds: ids.filter((id) => !known.has(id)) },
+        'Unknown participant',
+      );
     }
   }
 
@@ -81,7 +87,9 @@ export class ConversationsService {
       this.users.findSummaries(userIds),
       this.presence.areOnline(userIds),
       Promise.all(
-        conversations.map((c) => this.messages.countUnread(c.id, viewerId, c.reads[viewerId]?.messageId)),
+        conversations.map((c) =>
+          this.messages.countUnread(c.id, viewerId, c.reads[viewerId]?.messageId),
+        ),
       ),
     ]);
     const onlineById = new Map(userIds.map((id, i) => [id, online[i] ?? false]));
@@ -92,7 +100,15 @@ export class ConversationsService {
       participants: c.participants.flatMap((id) => {
         const u = byId.get(id);
         return u
-          ? [{ id, username: u.username, displayName: u.displayName, avatarUrl: u.avatarUrl, isOnline: onlineById.get(id) ?? false }]
+          ? [
+              {
+                id,
+                username: u.username,
+                displayName: u.displayName,
+                avatarUrl: u.avatarUrl,
+                isOnline: onlineById.get(id) ?? false,
+              },
+            ]
           : [];
       }),
       ...(c.name ? { name: c.name } : {}),

@@ -29,7 +29,9 @@ export class MembershipCache {
   }
 
   async contacts(userId: string): Promise<string[]> {
-    return (await this.cached(`contacts:${userId}`, () => this.conversations.contactsOf(userId))) ?? [];
+    return (
+      (await this.cached(`contacts:${userId}`, () => this.conversations.contactsOf(userId))) ?? []
+    );
   }
 
   /** Everyone in a new conversation may have a new contact. */
@@ -53,9 +55,11 @@ export class MembershipCache {
     }
     const value = await load();
     if (value !== null) {
-      this.redis.client.set(key, JSON.stringify(value), 'EX', TTL_SECONDS).catch((error: unknown) => {
-        this.logger.warn({ err: error, key }, 'cache write failed');
-      });
+      this.redis.client
+        .set(key, JSON.stringify(value), 'EX', TTL_SECONDS)
+        .catch((error: unknown) => {
+          this.logger.warn({ err: error, key }, 'cache write failed');
+        });
     }
     return value;
   }

@@ -114,13 +114,20 @@ export class MessagesRepository {
 
   /** Oldest first, strictly newer than `after`: what a reconnecting client missed. */
   async pageAfter(conversationId: string, limit: number, after: string): Promise<Message[]> {
-    const filter = { conversationId: new ObjectId(conversationId), _id: { $gt: new ObjectId(after) } };
+    const filter = {
+      conversationId: new ObjectId(conversationId),
+      _id: { $gt: new ObjectId(after) },
+    };
     const docs = await this.messages.find(filter).sort({ _id: 1 }).limit(limit).toArray();
     return docs.map(toMessage);
   }
 
   /** Messages newer than `after` across several conversations, oldest first. */
-  async pageAfterAcross(conversationIds: string[], limit: number, after: string): Promise<Message[]> {
+  async pageAfterAcross(
+    conversationIds: string[],
+    limit: number,
+    after: string,
+  ): Promise<Message[]> {
     if (conversationIds.length === 0) return [];
     const filter = {
       conversationId: { $in: conversationIds.map((id) => new ObjectId(id)) },
@@ -131,7 +138,11 @@ export class MessagesRepository {
   }
 
   /** Messages from others after the read pointer, counted up to UNREAD_CAP. */
-  async countUnread(conversationId: string, userId: string, after: string | undefined): Promise<number> {
+  async countUnread(
+    conversationId: string,
+    userId: string,
+    after: string | undefined,
+  ): Promise<number> {
     const filter: Filter<MessageDoc> = {
       conversationId: new ObjectId(conversationId),
       senderId: { $ne: new ObjectId(userId) },

@@ -12,11 +12,17 @@ export const ClientMessageId = z
   .string()
   .regex(/^[\w.:-]{1,64}$/, '1–64 characters of letters, digits, _ . : -');
 
-export const SendMessageBody = z.strictObject({ content: Content, clientMessageId: ClientMessageId.optional() });
+export const SendMessageBody = z.strictObject({
+  content: Content,
+  clientMessageId: ClientMessageId.optional(),
+});
 
 export const SendMessagePayload = SendMessageBody.extend({ conversationId: ObjectIdString });
 export const ConversationPayload = z.strictObject({ conversationId: ObjectIdString });
-export const TypingPayload = z.strictObject({ conversationId: ObjectIdString, isTyping: z.boolean() });
+export const TypingPayload = z.strictObject({
+  conversationId: ObjectIdString,
+  isTyping: z.boolean(),
+});
 export const ReadBody = z.strictObject({ messageId: ObjectIdString });
 export const ReadPayload = ReadBody.extend({ conversationId: ObjectIdString });
 

@@ -25,8 +25,14 @@ export class MessagesService {
     private readonly notifier: Notifier,
   ) {}
 
-  async send(senderId: string, input: SendInput): Promise<{ message: MessageView; created: boolean }> {
-    const participants = await this.conversationsService.requireMember(input.conversationId, senderId);
+  async send(
+    senderId: string,
+    input: SendInput,
+  ): Promise<{ message: MessageView; created: boolean }> {
+    const participants = await this.conversationsService.requireMember(
+      input.conversationId,
+      senderId,
+    );
     if (input.clientMessageId) {
       const existing = await this.messages.findBySenderKey(senderId, input.clientMessageId);
       if (existing) return this.duplicateOf(existing, input.conversationId);
@@ -44,8 +50,16 @@ export class MessagesService {
   }
 
   /** Stores and announces an auto message once; a redelivered job finds the first copy. */
-  async sendAuto(input: { senderId: string; receiverId: string; content: string; autoMessageId: string }) {
-    const { conversation } = await this.conversations.findOrCreateDirect(input.senderId, input.receiverId);
+  async sendAuto(input: {
+    senderId: string;
+    receiverId: string;
+    content: string;
+    autoMessageId: string;
+  }) {
+    const { conversation } = await this.conversations.findOrCreateDirect(
+      input.senderId,
+      input.receiverId,
+    );
     const { message, created } = await this.messages.insertOnce({
       conversationId: conversation.id,
       senderId: input.senderId,
@@ -57,7 +71,11 @@ export class MessagesService {
     return { message: presentMessage(message), created };
   }
 
-  async history(userId: string, conversationId: string, page: { limit: number; before?: string; after?: string }) {
+  async history(
+    userId: string,
+    conversationId: string,
+    page: { limit: number; before?: string; after?: string },
+  ) {
     await this.conversationsService.requireMember(conversationId, userId);
     if (page.after) {
       const rows = await this.messages.pageAfter(conversationId, page.limit + 1, page.after);
@@ -74,12 +92,23 @@ export class MessagesService {
     return toPage(rows, page.limit);
   }
 
-  async markRead(userId: string, input: { conversationId: string; messageId: string }): Promise<void> {
-    const participants = await this.conversationsService.requireMember(input.conversationId, userId);
+  async markRead(
+    userId: string,
+    input: { conversationId: string; messageId: string },
+  ): Promise<void> {
+    const participants = await this.conversationsService.requireMember(
+      input.conversationId,
+      userId,
+    );
     const message = await this.messages.findInConversation(input.conversationId, input.messageId);
     if (!message) throw errors.notFound('Message');
     const readAt = new Date();
-    const moved = await this.conversations.markRead(input.conversationId, userId, message.id, readAt);
+    const moved = await this.conversations.markRead(
+      input.conversationId,
+      userId,
+      message.id,
+      readAt,
+    );
     if (!moved) return;
     this.notifier.toUsers(participants, 'message_read', {
       conversationId: input.conversationId,
@@ -102,7 +131,9 @@ export class MessagesService {
   private duplicateOf(message: Message, conversationId: string) {
     // The same clientMessageId reused for another conversation is a client bug, not a retry.
     if (message.conversationId !== conversationId) {
-      throw errors.conflict('clientMessageId already used for another message', { clientMessageId: message.clientMessageId });
+      throw errors.conflict('clientMessageId already used for another message', {
+        clientMessageId: message.clientMessageId,
+      });
     }
     return { message: presentMessage(message), created: false };
   }

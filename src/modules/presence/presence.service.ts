@@ -37,7 +37,8 @@ export class PresenceService {
 
   /** Graceful shutdown: this instance's connections leave presence at once, not after a minute. */
   async leave(): Promise<void> {
-    for (const userId of await this.presence.sweepInstance(this.instanceId)) await this.wentOffline(userId);
+    for (const userId of await this.presence.sweepInstance(this.instanceId))
+      await this.wentOffline(userId);
   }
 
   async connected(userId: string): Promise<void> {
@@ -56,7 +57,10 @@ export class PresenceService {
       await this.presence.heartbeat(this.instanceId, now);
       for (const dead of await this.presence.staleInstances(STALE_AFTER_MS, now)) {
         const offline = await this.presence.sweepInstance(dead);
-        this.logger.warn({ instance: dead, users: offline.length }, 'swept users of a dead instance');
+        this.logger.warn(
+          { instance: dead, users: offline.length },
+          'swept users of a dead instance',
+        );
         for (const userId of offline) await this.wentOffline(userId);
       }
     } catch (error) {

@@ -9,7 +9,12 @@ import {
   type SocketData,
 } from '../../contracts/socket.js';
 
-export type ParleyServer = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
+export type ParleyServer = Server<
+  ClientToServerEvents,
+  ServerToClientEvents,
+  InterServerEvents,
+  SocketData
+>;
 
 /**
  * Both notifiers publish through the Socket.IO Redis adapter's channel, so a member's sockets

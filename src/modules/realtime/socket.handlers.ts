@@ -20,7 +20,12 @@ import {
   TypingPayload,
 } from '../messages/messages.schemas.js';
 
-type ParleySocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
+type ParleySocket = Socket<
+  ClientToServerEvents,
+  ServerToClientEvents,
+  InterServerEvents,
+  SocketData
+>;
 
 export interface HandlerDeps {
   notifier: Notifier;
@@ -54,11 +59,17 @@ export function registerHandlers(socket: ParleySocket, deps: HandlerDeps, log: L
     });
   };
 
-  const run = async <S extends z.ZodType>(schema: S, payload: unknown, handle: (p: z.output<S>) => Promise<object>) => {
+  const run = async <S extends z.ZodType>(
+    schema: S,
+    payload: unknown,
+    handle: (p: z.output<S>) => Promise<object>,
+  ) => {
     await deps.rateLimit('socket', `u:${userId}`);
     const parsed = schema.safeParse(payload);
     if (!parsed.success) {
-      throw errors.validation(parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })));
+      throw errors.validation(
+        parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
+      );
     }
     return handle(parsed.data);
   };

@@ -47,7 +47,8 @@ export function attachGateway(io: ParleyServer, deps: GatewayDeps): void {
   io.use((socket, next) => {
     const fromAuth: unknown = (socket.handshake.auth as Record<string, unknown> | undefined)?.token;
     const header = socket.handshake.headers.authorization;
-    const token = typeof fromAuth === 'string' ? fromAuth : /^Bearer (\S+)$/i.exec(header ?? '')?.[1];
+    const token =
+      typeof fromAuth === 'string' ? fromAuth : /^Bearer (\S+)$/i.exec(header ?? '')?.[1];
     if (!token) return next(new Error('unauthorized'));
     deps.authenticate(token).then(
       (auth) => {
@@ -64,7 +65,9 @@ export function attachGateway(io: ParleyServer, deps: GatewayDeps): void {
     // Handlers first and synchronously: events sent right after connecting must not be lost.
     registerHandlers(socket, deps, log);
     void socket.join([rooms.user(userId), rooms.session(sessionId)]);
-    deps.presence.connected(userId).catch((error: unknown) => log.error({ err: error }, 'presence connect failed'));
+    deps.presence
+      .connected(userId)
+      .catch((error: unknown) => log.error({ err: error }, 'presence connect failed'));
     socket.on('disconnect', () => {
       deps.presence
         .disconnected(userId)

@@ -21,7 +21,10 @@ export interface User {
 
 export type NewUser = Pick<User, 'username' | 'email' | 'passwordHash' | 'displayName' | 'role'>;
 export type UserPatch = Partial<Pick<User, 'displayName' | 'bio' | 'avatarUrl' | 'passwordHash'>>;
-export type UserSummary = Pick<User, 'id' | 'username' | 'displayName' | 'avatarUrl' | 'lastSeenAt'>;
+export type UserSummary = Pick<
+  User,
+  'id' | 'username' | 'displayName' | 'avatarUrl' | 'lastSeenAt'
+>;
 
 interface UserDoc extends Omit<User, 'id'> {
   _id: ObjectId;
@@ -84,7 +87,9 @@ export class UsersRepository {
   /** `login` is a username or an email; both are stored lower-cased. */
   async findByLogin(login: string): Promise<User | null> {
     const value = login.toLowerCase();
-    const doc = await this.users.findOne(value.includes('@') ? { email: value } : { username: value });
+    const doc = await this.users.findOne(
+      value.includes('@') ? { email: value } : { username: value },
+    );
     return doc ? toUser(doc) : null;
   }
 
@@ -136,7 +141,9 @@ export class UsersRepository {
   async findSummaries(ids: string[]): Promise<UserSummary[]> {
     const objectIds = ids.map(parseObjectId).filter((id): id is ObjectId => id !== null);
     if (objectIds.length === 0) return [];
-    const docs = await this.users.find({ _id: { $in: objectIds } }, { projection: SUMMARY }).toArray();
+    const docs = await this.users
+      .find({ _id: { $in: objectIds } }, { projection: SUMMARY })
+      .toArray();
     return docs.map(toSummary);
   }
 

@@ -1,7 +1,12 @@
-
 import { route, type RouteDef } from '../../http/route.js';
 import { ErrorBody, IdParams } from '../../http/schemas.js';
-import { OnlineCount, OnlineUsers, UserListPage, UserListQuery, UserOnline } from './users.schemas.js';
+import {
+  OnlineCount,
+  OnlineUsers,
+  UserListPage,
+  UserListQuery,
+  UserOnline,
+} from './users.schemas.js';
 import type { UsersService } from './users.service.js';
 
 const tag = 'users';
@@ -16,7 +21,11 @@ export function usersRoutes(users: UsersService): RouteDef[] {
       tag,
       access: 'user',
       query: UserListQuery,
-      responses: { 200: { description: 'A page of users', schema: UserListPage }, 400: { description: 'Bad query', schema: ErrorBody }, 401: unauthorized },
+      responses: {
+        200: { description: 'A page of users', schema: UserListPage },
+        400: { description: 'Bad query', schema: ErrorBody },
+        401: unauthorized,
+      },
       handler: async ({ query }) => ({ status: 200, body: await users.list(query) }),
     }),
     route({
@@ -49,4 +58,3 @@ export function usersRoutes(users: UsersService): RouteDef[] {
     }),
   ];
 }
-

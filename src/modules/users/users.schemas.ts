@@ -14,11 +14,17 @@ export const Email = z
   .max(254)
   .regex(z.regexes.email, 'must be an email address');
 
-export const Password = z.string().min(8, 'at least 8 characters').max(128, 'at most 128 characters');
+export const Password = z
+  .string()
+  .min(8, 'at least 8 characters')
+  .max(128, 'at most 128 characters');
 
 export const DisplayName = z.string().trim().min(1).max(64);
 export const Bio = z.string().trim().max(500);
-export const AvatarUrl = z.url({ protocol: /^https?$/ }).max(2048).nullable();
+export const AvatarUrl = z
+  .url({ protocol: /^https?$/ })
+  .max(2048)
+  .nullable();
 
 export const UserView = z
   .object({
