@@ -9,6 +9,7 @@ import { buildHttpApp } from './http/app.js';
 import { connectMongo, type MongoHandles } from './infra/mongo.js';
 import { connectRedis, type RedisHandles } from './infra/redis.js';
 import { RateLimits } from './infra/rate-limits.js';
+import type { ErrorReporter } from './infra/sentry.js';
 import { authRoutes } from './modules/auth/auth.routes.js';
 import { AuthService } from './modules/auth/auth.service.js';
 import { SessionsRepository } from './modules/auth/sessions.repository.js';
@@ -51,7 +52,11 @@ export interface Parley {
  * The composition root: builds every dependency from configuration and starts what the role
  * needs. Tests call this same function with their own config (port 0, unique prefixes).
  */
-export async function startParley(config: Readonly<Config>, logger: Logger): Promise<Parley> {
+export async function startParley(
+  config: Readonly<Config>,
+  logger: Logger,
+  options: { reportError?: ErrorReporter } = {},
+): Promise<Parley> {
   const shutdown = new Shutdown(logger);
   const instanceId = randomUUID();
   const serves = config.ROLE === 'all' || config.ROLE === 'api';
@@ -143,6 +148,7 @@ export async function startParley(config: Readonly<Config>, logger: Logger): Pro
           authenticate: (token) => auth.authenticate(token),
           requireAdmin: (ctx) => auth.requireAdmin(ctx),
           rateLimit,
+          ...(options.reportError ? { reportError: options.reportError } : {}),
           health: {
             live: () => Promise.resolve({ status: 'ok' }),
             ready: () => readiness({ mongo: () => mongo.ping(), redis: () => redis.ping() }),

@@ -2,6 +2,7 @@ import { ConfigError, loadConfig } from '../config.js';
 import { createLogger } from '../logger.js';
 import { StartupError } from '../infra/startup-error.js';
 import { startParley } from '../app.js';
+import { initSentry } from '../infra/sentry.js';
 
 /** `npm start`: ROLE=all|api|worker|scheduler picks what this process runs. */
 async function main(): Promise<void> {
@@ -12,7 +13,8 @@ async function main(): Promise<void> {
       'JWT_ACCESS_SECRET / JWT_REFRESH_SECRET not set: using fixed DEVELOPMENT secrets. Never run like this in production.',
     );
   }
-  const parley = await startParley(config, logger);
+  const reportError = await initSentry(config.SENTRY_DSN, config.NODE_ENV, logger);
+  const parley = await startParley(config, logger, { reportError });
   logger.info({ role: config.ROLE }, 'Parley started');
   let stopping = false;
   const stop = (signal: string) => {

@@ -24,14 +24,19 @@ export async function connectRedis(
   logger: Logger,
 ): Promise<RedisHandles> {
   const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 3 });
-  client.on('error', (error: Error) => logger.warn({ err: error }, 'redis connection error'));
+  let lastError: unknown = null;
+  const onError = (error: Error) => {
+    lastError = error;
+    logger.warn({ err: error }, 'redis connection error');
+  };
+  client.on('error', onError);
   try {
     await withTimeout(client.connect(), 5000);
   } catch (error) {
     client.disconnect();
-    throw new StartupError(`Cannot reach Redis at ${redactUrl(url)}: ${errorMessage(error)}`, {
-      cause: error,
-    });
+    // ioredis rejects with "Connection is closed"; the socket error says why.
+    const reason = errorMessage(lastError ?? error);
+    throw new StartupError(`Cannot reach Redis at ${redactUrl(url)}: ${reason}`, { cause: error });
   }
   const duplicates: Redis[] = [];
   return {

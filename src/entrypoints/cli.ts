@@ -1,0 +1,54 @@
+import { loadConfig } from '../config.js';
+import { createLogger } from '../logger.js';
+import { connectMongo } from '../infra/mongo.js';
+import { UsersRepository } from '../modules/users/users.repository.js';
+
+const USAGE = `usage: npm run cli -- promote <email>   make the user with this email an admin
+       npm run cli -- demote <email>    make them a regular user again`;
+
+/** Operator commands against the configured MongoDB (MONGODB_URI). */
+async function main(argv: string[]): Promise<number> {
+  const [command, email] = argv;
+  if ((command !== 'promote' && command !== 'demote') || !email) {
+    process.stderr.write(`${USAGE}\n`);
+    return 2;
+  }
+  const config = loadConfig();
+  if (!config.MONGODB_URI) {
+    process.stderr.write(
+      'MONGODB_URI is not set: the embedded engine started by `npm start` lives inside that process.\n' +
+        'Run `npm run db:embedded -- --port 27027` and start Parley with MONGODB_URI=mongodb://127.0.0.1:27027,\n' +
+        'or use ADMIN_EMAILS, which promotes matching users at their next login.\n',
+    );
+    return 1;
+  }
+  const logger = createLogger('warn');
+  const mongo = await connectMongo({
+    uri: config.MONGODB_URI,
+    dbName: config.MONGODB_DB,
+    embeddedDir: undefined,
+    logger,
+  });
+  try {
+    const user = await new UsersRepository(mongo.db).setRoleByEmail(
+      email,
+      command === 'promote' ? 'admin' : 'user',
+    );
+    if (!user) {
+      process.stderr.write(`no user with email ${email}\n`);
+      return 1;
+    }
+    process.stdout.write(`${user.username} <${user.email}> is now ${user.role}\n`);
+    return 0;
+  } finally {
+    await mongo.close();
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`parley cli: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  },
+);
