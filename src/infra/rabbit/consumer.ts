@@ -15,7 +15,7 @@ export interface JobDelivery {
 }
 
 /** `signal` aborts when the result can no longer be acknowledged (channel lost, forced stop). */
-export type JobHandler<T> = (payload: T, delivery: JobDelivery, signal: AbortSignal) => Promise<void>;
+export type JobHandler<T> = (payload: T, delivery: JobDelivery, signal: AbortSignal) => Promise<void> | void;
 
 export interface ConsumeOptions<T> {
   readonly prefetch: number;
