@@ -57,6 +57,13 @@ export const envSchema = z.object({
   AUTO_MESSAGE_PLAN_CRON: cron.default('0 2 * * *'),
   AUTO_MESSAGE_QUEUE_CRON: cron.default('* * * * *'),
   AUTO_MESSAGE_MAX_ATTEMPTS: positiveInt.default(5),
+  AUTO_MESSAGE_RETRY_DELAYS_MS: z
+    .string()
+    .regex(/^\d+(,\d+)*$/, 'comma-separated milliseconds, e.g. 5000,30000,300000')
+    .default('5000,30000,300000')
+    .transform((s) => s.split(',').map(Number)),
+  AUTO_MESSAGE_CLAIM_TIMEOUT_MS: positiveInt.default(300_000),
+  WORKER_PREFETCH: positiveInt.default(50),
   SCHEDULER_TZ: z.string().refine(isValidTimeZone, 'unknown IANA time zone').default('UTC'),
   CORS_ORIGINS: csv.default(['http://localhost:3000']),
   TRUST_PROXY: z.coerce.number().int().min(0).default(0),

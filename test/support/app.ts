@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import amqp from 'amqplib';
 import { after } from 'node:test';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
@@ -85,8 +86,25 @@ async function stopTestApp(parley: Parley): Promise<void> {
     cleaned.add(cleanupKey);
     await deleteKeys(parley, `${config.REDIS_KEY_PREFIX}*`);
     await parley.mongo.db.dropDatabase();
+    await parley.stop();
+    await deleteQueues(config.AMQP_URL, parley.infra.rabbit.queues);
+    return;
   }
   await parley.stop();
+}
+
+async function deleteQueues(
+  url: string,
+  queues: { main: string; dead: string; retries: readonly string[] },
+): Promise<void> {
+  const connection = await amqp.connect(url);
+  try {
+    const channel = await connection.createChannel();
+    for (const queue of [queues.main, queues.dead, ...queues.retries])
+      await channel.deleteQueue(queue);
+  } finally {
+    await connection.close();
+  }
 }
 
 async function deleteKeys(parley: Parley, pattern: string): Promise<void> {

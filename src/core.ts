@@ -1,0 +1,117 @@
+import { randomUUID } from 'node:crypto';
+import type { Config } from './config.js';
+import type { Notifier } from './contracts/socket.js';
+import type { Logger } from './logger.js';
+import { connectMongo, type MongoHandles } from './infra/mongo.js';
+import { createRabbit, type Rabbit } from './infra/rabbit.js';
+import { connectRedis, type RedisHandles } from './infra/redis.js';
+import { StartupError, errorMessage, redactUrl } from './infra/startup-error.js';
+import { JobRunner } from './jobs/job-runner.js';
+import { JobRunsRepository } from './jobs/job-runs.repository.js';
+import { AutoMessagesRepository } from './modules/automessages/automessages.repository.js';
+import { AutoMessagesService } from './modules/automessages/automessages.service.js';
+import { ConversationsRepository } from './modules/conversations/conversations.repository.js';
+import { ConversationsService } from './modules/conversations/conversations.service.js';
+import { MembershipCache } from './modules/conversations/membership.cache.js';
+import { MessagesRepository } from './modules/messages/messages.repository.js';
+import { MessagesService } from './modules/messages/messages.service.js';
+import { PresenceRepository } from './modules/presence/presence.repository.js';
+import { UsersRepository } from './modules/users/users.repository.js';
+import type { Shutdown } from './shutdown.js';
+
+/** Connections every role needs. Each is registered for shutdown as soon as it exists. */
+export interface Infrastructure {
+  instanceId: string;
+  mongo: MongoHandles;
+  redis: RedisHandles;
+  rabbit: Rabbit;
+}
+
+export async function connectInfrastructure(
+  config: Readonly<Config>,
+  logger: Logger,
+  shutdown: Shutdown,
+): Promise<Infrastructure> {
+  const mongo = await connectMongo({
+    uri: config.MONGODB_URI,
+    dbName: config.MONGODB_DB,
+    embeddedDir: config.EMBEDDED_MONGO_DIR,
+    logger: logger.child({ component: 'mongo' }),
+  });
+  shutdown.add('mongo', () => mongo.close());
+  const redis = await connectRedis(config.REDIS_URL, config.REDIS_KEY_PREFIX, logger);
+  shutdown.add('redis', () => redis.close());
+  const rabbit = createRabbit({
+    url: config.AMQP_URL,
+    logger,
+    prefix: config.AMQP_QUEUE_PREFIX,
+    retryDelaysMs: config.AUTO_MESSAGE_RETRY_DELAYS_MS,
+    maxAttempts: config.AUTO_MESSAGE_MAX_ATTEMPTS,
+  });
+  try {
+    await rabbit.connect();
+  } catch (error) {
+    await rabbit.close();
+    throw new StartupError(
+      `Cannot reach RabbitMQ at ${redactUrl(config.AMQP_URL)}: ${errorMessage(error)}`,
+      { cause: error },
+    );
+  }
+  shutdown.add('rabbit', () => rabbit.close());
+  return { instanceId: randomUUID(), mongo, redis, rabbit };
+}
+
+/** Repositories and services, the same in every role; only the notifier differs. */
+export async function buildServices(
+  config: Readonly<Config>,
+  infra: Infrastructure,
+  notifier: Notifier,
+  logger: Logger,
+) {
+  const db = infra.mongo.db;
+  const repos = {
+    users: new UsersRepository(db),
+    conversations: new ConversationsRepository(db),
+    messages: new MessagesRepository(db),
+    autoMessages: new AutoMessagesRepository(db),
+    jobRuns: new JobRunsRepository(db),
+    presence: new PresenceRepository(infra.redis),
+  };
+  await Promise.all([
+    repos.users.ensureIndexes(),
+    repos.conversations.ensureIndexes(),
+    repos.messages.ensureIndexes(),
+    repos.autoMessages.ensureIndexes(),
+    repos.jobRuns.ensureIndexes(),
+  ]);
+  const membership = new MembershipCache(infra.redis, repos.conversations, logger);
+  const conversations = new ConversationsService(
+    repos.conversations,
+    repos.messages,
+    repos.users,
+    repos.presence,
+    membership,
+  );
+  const messages = new MessagesService(
+    repos.messages,
+    repos.conversations,
+    conversations,
+    notifier,
+  );
+  const runner = new JobRunner(repos.jobRuns, logger);
+  const autoMessages = new AutoMessagesService(
+    repos.autoMessages,
+    repos.users,
+    messages,
+    {
+      publishMany: (jobs) =>
+        infra.rabbit.publishMany(jobs, { messageIdOf: (job) => job.autoMessageId }),
+    },
+    runner,
+    logger,
+    { claimTimeoutMs: config.AUTO_MESSAGE_CLAIM_TIMEOUT_MS },
+  );
+  return { repos, membership, conversations, messages, runner, autoMessages };
+}
+
+export type Services = Awaited<ReturnType<typeof buildServices>>;

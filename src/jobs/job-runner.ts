@@ -1,0 +1,56 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from '../logger.js';
+import { errorMessage } from '../infra/startup-error.js';
+import type { JobRun, JobRunsRepository } from './job-runs.repository.js';
+
+export type JobCounts = JobRun['counts'];
+
+/**
+ * Runs a job at most once per (name, scheduled time) across every scheduler process, and records
+ * start, end, outcome and counts. Manual runs (operators) get a unique id of their own.
+ */
+export class JobRunner {
+  constructor(
+    private readonly runs: JobRunsRepository,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Returns the run's counts, or null when another process owns this tick. */
+  async runOnce<C extends JobCounts>(
+    name: string,
+    scheduledAt: Date,
+    job: (runId: string) => Promise<C>,
+  ): Promise<{ runId: string; counts: C } | null> {
+    const runId = `${name}@${scheduledAt.toISOString()}`;
+    const run = await this.runs.tryStart(runId, name, scheduledAt, 'cron');
+    if (!run) return null;
+    return { runId, counts: await this.execute(run.id, name, job) };
+  }
+
+  async runManually<C extends JobCounts>(
+    name: string,
+    job: (runId: string) => Promise<C>,
+  ): Promise<{ runId: string; counts: C }> {
+    const runId = `${name}@manual:${randomUUID()}`;
+    await this.runs.tryStart(runId, name, new Date(), 'manual');
+    return { runId, counts: await this.execute(runId, name, job) };
+  }
+
+  private async execute<C extends JobCounts>(
+    runId: string,
+    name: string,
+    job: (runId: string) => Promise<C>,
+  ): Promise<C> {
+    const log = this.logger.child({ jobId: runId, job: name });
+    try {
+      const counts = await job(runId);
+      await this.runs.finish(runId, 'succeeded', counts, null);
+      log.info({ counts }, 'job succeeded');
+      return counts;
+    } catch (error) {
+      log.error({ err: error }, 'job failed');
+      await this.runs.finish(runId, 'failed', {}, errorMessage(error));
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,191 @@
+import { ObjectId, type Collection, type Db } from 'mongodb';
+import { parseObjectId } from '../../infra/ids.js';
+
+export interface AutoMessage {
+  id: string;
+  senderId: string;
+  receiverId: string;
+  content: string;
+  sendDate: Date;
+  isQueued: boolean;
+  queuedAt: Date | null;
+  isSent: boolean;
+  sentAt: Date | null;
+  messageId: string | null;
+  runId: string;
+  attempts: number;
+  lastError: string | null;
+  createdAt: Date;
+}
+
+export interface PlannedAutoMessage {
+  senderId: string;
+  receiverId: string;
+  content: string;
+  sendDate: Date;
+  runId: string;
+}
+
+interface AutoMessageDoc {
+  _id: ObjectId;
+  senderId: ObjectId;
+  receiverId: ObjectId;
+  content: string;
+  sendDate: Date;
+  isQueued: boolean;
+  queuedAt?: Date;
+  /** Set while one queue run publishes it; stale claims are taken over after a timeout. */
+  claimToken?: string;
+  claimedAt?: Date;
+  isSent: boolean;
+  sentAt?: Date;
+  messageId?: ObjectId;
+  runId: string;
+  attempts: number;
+  lastError?: string;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/**
+ * `automessages` collection. Indexes:
+ * - `isQueued, sendDate`: the queue stage's "due and not yet queued" scan.
+ * - `isQueued, claimedAt`: claims left behind by a queue run that died mid-publish.
+ * - `runId`: what one planning run produced.
+ * - `claimToken`: a queue run reading back what it claimed.
+ */
+export class AutoMessagesRepository {
+  private readonly autos: Collection<AutoMessageDoc>;
+
+  constructor(db: Db) {
+    this.autos = db.collection<AutoMessageDoc>('automessages');
+  }
+
+  async ensureIndexes(): Promise<void> {
+    await this.autos.createIndexes([
+      { key: { isQueued: 1, sendDate: 1 }, name: 'due' },
+      { key: { isQueued: 1, claimedAt: 1 }, name: 'claims' },
+      { key: { runId: 1 }, name: 'by_run' },
+      { key: { claimToken: 1 }, name: 'by_claim' },
+    ]);
+  }
+
+  async insertBatch(items: PlannedAutoMessage[]): Promise<void> {
+    if (items.length === 0) return;
+    const now = new Date();
+    await this.autos.insertMany(
+      items.map((item) => ({
+        _id: new ObjectId(),
+        senderId: new ObjectId(item.senderId),
+        receiverId: new ObjectId(item.receiverId),
+        content: item.content,
+        sendDate: item.sendDate,
+        isQueued: false,
+        isSent: false,
+        runId: item.runId,
+        attempts: 0,
+        createdAt: now,
+        updatedAt: now,
+      })),
+      { ordered: false },
+    );
+  }
+
+  /**
+   * Claims up to `limit` due messages for one queue run. Candidates are read, then claimed with
+   * a conditional update, then re-read by token: a message another run claimed in between is
+   * simply not ours. Claims older than `staleBefore` (a run that died) are taken over.
+   */
+  async claimDue(
+    now: Date,
+    staleBefore: Date,
+    token: string,
+    limit: number,
+  ): Promise<AutoMessage[]> {
+    const due = {
+      isQueued: false,
+      sendDate: { $lte: now },
+      $or: [{ claimedAt: { $exists: false } }, { claimedAt: { $lt: staleBefore } }],
+    };
+    const candidates = await this.autos
+      .find(due, { projection: { _id: 1 } })
+      .limit(limit)
+      .toArray();
+    if (candidates.length === 0) return [];
+    await this.autos.updateMany(
+      { ...due, _id: { $in: candidates.map((c) => c._id) } },
+      { $set: { claimToken: token, claimedAt: now } },
+    );
+    const claimed = await this.autos.find({ claimToken: token, isQueued: false }).toArray();
+    return claimed.map(toAutoMessage);
+  }
+
+  async markQueued(ids: string[], token: string, at: Date): Promise<number> {
+    if (ids.length === 0) return 0;
+    const result = await this.autos.updateMany(
+      { _id: { $in: ids.map((id) => new ObjectId(id)) }, claimToken: token },
+      {
+        $set: { isQueued: true, queuedAt: at, updatedAt: at },
+        $unset: { claimToken: '', claimedAt: '' },
+      },
+    );
+    return result.modifiedCount;
+  }
+
+  /** Gives up a claim at once (publish refused), so the next run retries without waiting. */
+  async releaseClaims(ids: string[], token: string): Promise<void> {
+    if (ids.length === 0) return;
+    await this.autos.updateMany(
+      { _id: { $in: ids.map((id) => new ObjectId(id)) }, claimToken: token },
+      { $unset: { claimToken: '', claimedAt: '' } },
+    );
+  }
+
+  async findById(id: string): Promise<AutoMessage | null> {
+    const _id = parseObjectId(id);
+    if (!_id) return null;
+    const doc = await this.autos.findOne({ _id });
+    return doc ? toAutoMessage(doc) : null;
+  }
+
+  async recordFailure(id: string, error: string): Promise<void> {
+    await this.autos.updateOne(
+      { _id: new ObjectId(id) },
+      { $inc: { attempts: 1 }, $set: { lastError: error, updatedAt: new Date() } },
+    );
+  }
+
+  async markSent(id: string, messageId: string, at: Date): Promise<void> {
+    await this.autos.updateOne(
+      { _id: new ObjectId(id) },
+      {
+        $set: { isSent: true, sentAt: at, messageId: new ObjectId(messageId), updatedAt: at },
+        $inc: { attempts: 1 },
+        $unset: { lastError: '' },
+      },
+    );
+  }
+
+  async countByRun(runId: string): Promise<number> {
+    return this.autos.countDocuments({ runId });
+  }
+}
+
+function toAutoMessage(doc: AutoMessageDoc): AutoMessage {
+  return {
+    id: doc._id.toHexString(),
+    senderId: doc.senderId.toHexString(),
+    receiverId: doc.receiverId.toHexString(),
+    content: doc.content,
+    sendDate: doc.sendDate,
+    isQueued: doc.isQueued,
+    queuedAt: doc.queuedAt ?? null,
+    isSent: doc.isSent,
+    sentAt: doc.sentAt ?? null,
+    messageId: doc.messageId?.toHexString() ?? null,
+    runId: doc.runId,
+    attempts: doc.attempts,
+    lastError: doc.lastError ?? null,
+    createdAt: doc.createdAt,
+  };
+}

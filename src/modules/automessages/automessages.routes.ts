@@ -1,0 +1,107 @@
+import { route, type RouteDef } from '../../http/route.js';
+import { ErrorBody, IdParams } from '../../http/schemas.js';
+import type { JobRunsRepository } from '../../jobs/job-runs.repository.js';
+import {
+  AutoMessageLifecycle,
+  PlanBody,
+  PlanResult,
+  QueueResult,
+  QueuesResult,
+  RunsQuery,
+  RunsResult,
+} from './automessages.schemas.js';
+import type { AutoMessagesService } from './automessages.service.js';
+import type { QueueDepth } from '../../infra/rabbit.js';
+
+const tag = 'admin';
+const err = (description: string) => ({ description, schema: ErrorBody });
+const guarded = { 401: err('Not logged in'), 403: err('Administrators only') };
+
+export interface AdminDeps {
+  autoMessages: AutoMessagesService;
+  runs: JobRunsRepository;
+  queueStats(): Promise<{ main: QueueDepth; dead: QueueDepth }>;
+}
+
+export function adminRoutes(deps: AdminDeps): RouteDef[] {
+  return [
+    route({
+      method: 'post',
+      path: '/api/admin/auto-messages/plan',
+      summary: 'Run the nightly pairing now; sendDateTo <= now makes every message due at once',
+      tag,
+      access: 'admin',
+      body: PlanBody,
+      responses: {
+        200: { description: 'Planned', schema: PlanResult },
+        400: err('Bad window'),
+        ...guarded,
+      },
+      handler: async ({ body }) => ({
+        status: 200,
+        body: await deps.autoMessages.planNow({
+          ...(body?.sendDateFrom ? { from: new Date(body.sendDateFrom) } : {}),
+          ...(body?.sendDateTo ? { to: new Date(body.sendDateTo) } : {}),
+        }),
+      }),
+    }),
+    route({
+      method: 'post',
+      path: '/api/admin/auto-messages/queue',
+      summary: 'Publish every due auto message to message_sending_queue now',
+      tag,
+      access: 'admin',
+      responses: { 200: { description: 'Queued', schema: QueueResult }, ...guarded },
+      handler: async () => ({ status: 200, body: await deps.autoMessages.queueNow() }),
+    }),
+    route({
+      method: 'get',
+      path: '/api/admin/auto-messages/:id',
+      summary: 'An auto message and its lifecycle',
+      tag,
+      access: 'admin',
+      params: IdParams,
+      responses: {
+        200: { description: 'Lifecycle', schema: AutoMessageLifecycle },
+        404: err('Not found'),
+        ...guarded,
+      },
+      handler: async ({ params }) => ({
+        status: 200,
+        body: await deps.autoMessages.lifecycle(params.id),
+      }),
+    }),
+    route({
+      method: 'get',
+      path: '/api/admin/jobs/runs',
+      summary: 'Recent runs of scheduled jobs',
+      tag,
+      access: 'admin',
+      query: RunsQuery,
+      responses: { 200: { description: 'Runs, newest first', schema: RunsResult }, ...guarded },
+      handler: async ({ query }) => {
+        const runs = await deps.runs.recent(query.limit, query.name);
+        return {
+          status: 200,
+          body: {
+            items: runs.map((r) => ({
+              ...r,
+              scheduledAt: r.scheduledAt.toISOString(),
+              startedAt: r.startedAt.toISOString(),
+              finishedAt: r.finishedAt?.toISOString() ?? null,
+            })),
+          },
+        };
+      },
+    }),
+    route({
+      method: 'get',
+      path: '/api/admin/queues',
+      summary: 'Depth of message_sending_queue and its parking queue',
+      tag,
+      access: 'admin',
+      responses: { 200: { description: 'Depths', schema: QueuesResult }, ...guarded },
+      handler: async () => ({ status: 200, body: await deps.queueStats() }),
+    }),
+  ];
+}

@@ -1,0 +1,70 @@
+import { z } from 'zod';
+
+export const AutoMessageJobSchema = z.strictObject({
+  autoMessageId: z.string().regex(/^[0-9a-f]{24}$/),
+  senderId: z.string().regex(/^[0-9a-f]{24}$/),
+  receiverId: z.string().regex(/^[0-9a-f]{24}$/),
+  content: z.string().min(1).max(4000),
+});
+
+export const PlanBody = z
+  .strictObject({
+    sendDateFrom: z.iso.datetime({ offset: true }).optional(),
+    sendDateTo: z.iso.datetime({ offset: true }).optional(),
+  })
+  .optional();
+
+export const PlanResult = z.object({
+  runId: z.string(),
+  pairs: z.number().int(),
+  unpairedUserId: z.string().nullable(),
+  durationMs: z.number(),
+});
+
+export const QueueResult = z.object({
+  runId: z.string(),
+  queued: z.number().int(),
+  failed: z.number().int(),
+});
+
+export const AutoMessageLifecycle = z.object({
+  autoMessage: z.record(z.string(), z.unknown()),
+  lifecycle: z.object({
+    state: z.enum(['planned', 'queued', 'delivered']),
+    planned: z.string(),
+    due: z.string(),
+    queued: z.string().nullable(),
+    delivered: z.string().nullable(),
+    attempts: z.number().int(),
+    lastError: z.string().nullable(),
+  }),
+});
+
+export const RunsQuery = z.object({
+  name: z.string().max(64).optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+});
+
+export const RunsResult = z.object({
+  items: z.array(
+    z.object({
+      id: z.string(),
+      name: z.string(),
+      trigger: z.enum(['cron', 'manual']),
+      scheduledAt: z.string(),
+      startedAt: z.string(),
+      finishedAt: z.string().nullable(),
+      outcome: z.enum(['running', 'succeeded', 'failed']),
+      counts: z.record(z.string(), z.unknown()),
+      error: z.string().nullable(),
+    }),
+  ),
+});
+
+const Depth = z.object({
+  queue: z.string(),
+  ready: z.number().int(),
+  unacknowledged: z.number().int().nullable(),
+  consumers: z.number().int(),
+});
+export const QueuesResult = z.object({ main: Depth, dead: Depth });

@@ -1,0 +1,202 @@
+import { errorMessage } from '../../infra/startup-error.js';
+import type { JobRunner } from '../../jobs/job-runner.js';
+import type { Logger } from '../../logger.js';
+import { errors } from '../../errors.js';
+import type { MessagesService } from '../messages/messages.service.js';
+import type { UsersRepository } from '../users/users.repository.js';
+import type {
+  AutoMessage,
+  AutoMessagesRepository,
+  PlannedAutoMessage,
+} from './automessages.repository.js';
+import { pairUp, pickTemplate, randomDateBetween, shuffle } from './plan.js';
+
+export const PLAN_JOB = 'auto-message-plan';
+export const QUEUE_JOB = 'auto-message-queue';
+
+/** What travels on `message_sending_queue`: everything delivery needs, so it reads nothing first. */
+export interface AutoMessageJob {
+  autoMessageId: string;
+  senderId: string;
+  receiverId: string;
+  content: string;
+}
+
+/** The queue as the service sees it: publish with confirms, learn which were confirmed. */
+export interface AutoMessageQueue {
+  publishMany(jobs: readonly AutoMessageJob[]): Promise<{
+    confirmed: AutoMessageJob[];
+    failed: { payload: AutoMessageJob; error: Error }[];
+  }>;
+}
+
+export interface AutoMessageSettings {
+  /** A claimed-but-unconfirmed message is re-published after this long (its run died). */
+  claimTimeoutMs: number;
+  insertBatchSize: number;
+  publishBatchSize: number;
+}
+
+const DEFAULT_SETTINGS: AutoMessageSettings = {
+  claimTimeoutMs: 5 * 60_000,
+  insertBatchSize: 1000,
+  publishBatchSize: 1000,
+};
+const DAY_MS = 24 * 3600 * 1000;
+
+/** The three stages of SPEC §6: plan (nightly), queue (every minute), deliver (worker). */
+export class AutoMessagesService {
+  private readonly settings: AutoMessageSettings;
+
+  constructor(
+    private readonly autos: AutoMessagesRepository,
+    private readonly users: UsersRepository,
+    private readonly messages: MessagesService,
+    private readonly queue: AutoMessageQueue | null,
+    private readonly runner: JobRunner,
+    private readonly logger: Logger,
+    settings: Partial<AutoMessageSettings> = {},
+  ) {
+    this.settings = { ...DEFAULT_SETTINGS, ...settings };
+  }
+
+  /** Operator trigger; `to <= now` makes every message due at once. */
+  async planNow(window: { from?: Date; to?: Date } = {}) {
+    const started = Date.now();
+    const now = new Date();
+    const to = window.to ?? new Date((window.from ?? now).getTime() + DAY_MS);
+    const from = window.from ?? (to < now ? to : now);
+    if (from > to)
+      throw errors.validation(
+        { sendDateFrom: from, sendDateTo: to },
+        'sendDateFrom must not be after sendDateTo',
+      );
+    const { runId, counts } = await this.runner.runManually(PLAN_JOB, (id) =>
+      this.plan(id, from, to),
+    );
+    return {
+      runId,
+      pairs: counts.pairs,
+      unpairedUserId: counts.unpairedUserId,
+      durationMs: Date.now() - started,
+    };
+  }
+
+  /** One planning run: stream active ids, shuffle, pair, insert in batches tagged with the run. */
+  async plan(runId: string, from: Date, to: Date) {
+    const ids: string[] = [];
+    for await (const id of this.users.activeUserIds()) ids.push(id);
+    const { pairs, unpaired } = pairUp(shuffle(ids));
+    const { insertBatchSize } = this.settings;
+    for (let i = 0; i < pairs.length; i += insertBatchSize) {
+      const batch: PlannedAutoMessage[] = pairs
+        .slice(i, i + insertBatchSize)
+        .map(([senderId, receiverId]) => ({
+          senderId,
+          receiverId,
+          content: pickTemplate(),
+          sendDate: randomDateBetween(from, to),
+          runId,
+        }));
+      await this.autos.insertBatch(batch);
+    }
+    if (unpaired) this.logger.info({ runId, unpairedUserId: unpaired }, 'odd user out tonight');
+    return { users: ids.length, pairs: pairs.length, unpairedUserId: unpaired };
+  }
+
+  async queueNow() {
+    const { runId, counts } = await this.runner.runManually(QUEUE_JOB, (id) => this.queueDue(id));
+    return { runId, queued: counts.queued, failed: counts.failed };
+  }
+
+  /**
+   * Claims due messages, publishes them with confirms, then marks them queued. A crash after
+   * publishing leaves them claimed; they are re-published once the claim goes stale, and the
+   * worker's unique autoMessageId turns that second copy into a no-op.
+   */
+  async queueDue(runId: string) {
+    if (!this.queue) throw new Error('this process has no RabbitMQ publisher');
+    let queued = 0;
+    let failed = 0;
+    for (;;) {
+      const now = new Date();
+      const claimed = await this.autos.claimDue(
+        now,
+        new Date(now.getTime() - this.settings.claimTimeoutMs),
+        runId,
+        this.settings.publishBatchSize,
+      );
+      if (claimed.length === 0) break;
+      const result = await this.queue.publishMany(claimed.map(toJob));
+      queued += await this.autos.markQueued(
+        result.confirmed.map((j) => j.autoMessageId),
+        runId,
+        new Date(),
+      );
+      if (result.failed.length > 0) {
+        failed += result.failed.length;
+        await this.autos.releaseClaims(
+          result.failed.map((f) => f.payload.autoMessageId),
+          runId,
+        );
+        this.logger.warn(
+          { runId, failed: result.failed.length, err: result.failed[0]?.error },
+          'publish not confirmed; will retry next run',
+        );
+        break;
+      }
+    }
+    return { queued, failed };
+  }
+
+  /** Worker: create the message once, announce it, mark the auto message sent. Then it is acked. */
+  async deliver(job: AutoMessageJob): Promise<void> {
+    try {
+      const { message } = await this.messages.sendAuto(job);
+      await this.autos.markSent(job.autoMessageId, message.id, new Date());
+    } catch (error) {
+      await this.autos.recordFailure(job.autoMessageId, errorMessage(error)).catch((e: unknown) => {
+        this.logger.error({ err: e }, 'could not record delivery failure');
+      });
+      throw error;
+    }
+  }
+
+  async lifecycle(id: string) {
+    const auto = await this.autos.findById(id);
+    if (!auto) throw errors.notFound('Auto message');
+    return { autoMessage: present(auto), lifecycle: lifecycleOf(auto) };
+  }
+}
+
+function toJob(a: AutoMessage): AutoMessageJob {
+  return {
+    autoMessageId: a.id,
+    senderId: a.senderId,
+    receiverId: a.receiverId,
+    content: a.content,
+  };
+}
+
+function present(a: AutoMessage) {
+  return {
+    ...a,
+    sendDate: a.sendDate.toISOString(),
+    queuedAt: a.queuedAt?.toISOString() ?? null,
+    sentAt: a.sentAt?.toISOString() ?? null,
+    createdAt: a.createdAt.toISOString(),
+  };
+}
+
+function lifecycleOf(a: AutoMessage) {
+  const state = a.isSent ? 'delivered' : a.isQueued ? 'queued' : 'planned';
+  return {
+    state,
+    planned: a.createdAt.toISOString(),
+    due: a.sendDate.toISOString(),
+    queued: a.queuedAt?.toISOString() ?? null,
+    delivered: a.sentAt?.toISOString() ?? null,
+    attempts: a.attempts,
+    lastError: a.lastError,
+  };
+}

@@ -1,0 +1,145 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Config } from '../config.js';
+import type { Infrastructure, Services } from '../core.js';
+import type { Logger } from '../logger.js';
+import { buildHttpApp } from '../http/app.js';
+import { RateLimits, type LimitKind } from '../infra/rate-limits.js';
+import type { ErrorReporter } from '../infra/sentry.js';
+import { authRoutes } from '../modules/auth/auth.routes.js';
+import { AuthService } from '../modules/auth/auth.service.js';
+import { SessionsRepository } from '../modules/auth/sessions.repository.js';
+import { TokenService } from '../modules/auth/tokens.js';
+import { adminRoutes } from '../modules/automessages/automessages.routes.js';
+import { conversationRoutes } from '../modules/conversations/conversations.routes.js';
+import { PresenceService } from '../modules/presence/presence.service.js';
+import type { Notifier } from '../contracts/socket.js';
+import type { ParleyServer } from '../modules/realtime/notifiers.js';
+import { attachGateway } from '../modules/realtime/socket.server.js';
+import { usersRoutes } from '../modules/users/users.routes.js';
+import { UsersService } from '../modules/users/users.service.js';
+import type { Shutdown } from '../shutdown.js';
+
+export interface ApiHandles {
+  url: string;
+  presence: PresenceService;
+}
+
+/** REST + Socket.IO on one HTTP server (created by the caller, so the notifier can use its io). */
+export async function startApi(
+  config: Readonly<Config>,
+  infra: Infrastructure,
+  services: Services,
+  web: { httpServer: Server; io: ParleyServer; notifier: Notifier },
+  shutdown: Shutdown,
+  logger: Logger,
+  reportError?: ErrorReporter,
+): Promise<ApiHandles> {
+  const { repos } = services;
+  const { httpServer, io, notifier } = web;
+  const limits = new RateLimits(infra.redis, config);
+  const rateLimit = (kind: LimitKind, key: string) => limits.consume(kind, key);
+  const auth = new AuthService({
+    users: repos.users,
+    sessions: new SessionsRepository(infra.redis, config.REFRESH_TOKEN_TTL),
+    tokens: new TokenService(
+      config.JWT_ACCESS_SECRET,
+      config.JWT_REFRESH_SECRET,
+      config.ACCESS_TOKEN_TTL,
+    ),
+    throttle: limits,
+    adminEmails: config.ADMIN_EMAILS,
+    onSessionRevoked: (sessionId) => Promise.resolve(notifier.disconnectSession(sessionId)),
+  });
+  const presence = new PresenceService(
+    infra.instanceId,
+    repos.presence,
+    services.membership,
+    repos.users,
+    notifier,
+    logger,
+  );
+
+  httpServer.on(
+    'request',
+    buildHttpApp({
+      logger,
+      routes: [
+        ...authRoutes(auth),
+        ...usersRoutes(new UsersService(repos.users, repos.presence)),
+        ...conversationRoutes(services.conversations, services.messages),
+        ...adminRoutes({
+          autoMessages: services.autoMessages,
+          runs: repos.jobRuns,
+          queueStats: () => infra.rabbit.queueStats(),
+        }),
+      ],
+      corsOrigins: config.CORS_ORIGINS,
+      bodyLimit: config.BODY_LIMIT,
+      trustProxy: config.TRUST_PROXY,
+      authenticate: (token) => auth.authenticate(token),
+      requireAdmin: (ctx) => auth.requireAdmin(ctx),
+      rateLimit,
+      ...(reportError ? { reportError } : {}),
+      health: {
+        live: () => Promise.resolve({ status: 'ok' }),
+        ready: () =>
+          readiness({
+            mongo: () => infra.mongo.ping(),
+            redis: () => infra.redis.ping(),
+            rabbitmq: () => infra.rabbit.ping(),
+          }),
+      },
+    }),
+  );
+  attachGateway(io, {
+    logger,
+    authenticate: (token) => auth.authenticate(token),
+    presence,
+    notifier,
+    conversations: services.conversations,
+    messages: services.messages,
+    rateLimit,
+  });
+  await presence.start();
+  shutdown.add('presence', async () => {
+    presence.stop();
+    await presence.leave();
+  });
+  await listen(httpServer, config.PORT, config.HOST);
+  shutdown.add('http', () => closeIo(io, httpServer));
+  const { port } = httpServer.address() as AddressInfo;
+  logger.info(
+    { url: `http://localhost:${port}`, instanceId: infra.instanceId },
+    'Parley API listening',
+  );
+  return { url: `http://127.0.0.1:${port}`, presence };
+}
+
+async function readiness(checks: Record<string, () => Promise<boolean>>) {
+  const entries = await Promise.all(
+    Object.entries(checks).map(async ([name, check]) => {
+      const ok = await check().catch(() => false);
+      return [name, ok ? 'ok' : 'failing'] as const;
+    }),
+  );
+  return { ok: entries.every(([, state]) => state === 'ok'), checks: Object.fromEntries(entries) };
+}
+
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+/** Stops accepting, disconnects sockets (clients reconnect elsewhere), lets requests finish. */
+function closeIo(io: ParleyServer, server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    void io.close(() => resolve());
+    server.closeIdleConnections();
+  });
+}
