@@ -74,6 +74,7 @@ export function createRabbit(options: RabbitOptions): Rabbit {
   let live: Live | null = null;
   let consumer: JobConsumer<never> | null = null;
   let closing: Promise<void> | null = null;
+  let started: Promise<void> | null = null;
 
   async function waitForLive(timeoutMs: number): Promise<Live> {
     if (live !== null) return live;
@@ -140,21 +141,39 @@ export function createRabbit(options: RabbitOptions): Rabbit {
     return parsed.toString();
   }
 
-  async function connect(): Promise<void> {
-    if (closing !== null) throw new QueueUnavailableError('rabbit is closed');
-    if (connection === null) {
-      const failed = once(events, 'failed').then(([cause]: unknown[]) => {
+  /** Resolves once topology and channels are up; later calls share the first start-up. */
+  function connect(): Promise<void> {
+    if (closing !== null) return Promise.reject(new QueueUnavailableError('rabbit is closed'));
+    started ??= openConnection().catch((err: unknown) => {
+      started = null;
+      throw err;
+    });
+    return started;
+  }
+
+  async function openConnection(): Promise<void> {
+    const stop = new AbortController();
+    const { signal } = stop;
+    const outcome = Promise.race([
+      once(events, 'ready', { signal }),
+      once(events, 'failed', { signal }).then(([cause]: unknown[]) => {
         throw new QueueUnavailableError('could not connect to RabbitMQ', { cause });
-      });
-      const ready = Promise.race([once(events, 'ready'), failed]);
-      connection = await amqpConnect(withHeartbeat(options.url), recoveryOptions());
-      listen(connection);
-      await ready.catch((err: unknown) => {
-        connection = null;
-        throw err;
-      });
-    } else if (live === null) {
-      await waitForLive(publishWaitMs);
+      }),
+      once(events, 'closed', { signal }).then(() => {
+        throw new QueueUnavailableError('rabbit closed while connecting');
+      }),
+    ]);
+    const conn = await amqpConnect(withHeartbeat(options.url), recoveryOptions());
+    connection = conn;
+    listen(conn);
+    if (closing !== null) await conn.close(); // close() ran before we had a handle to close
+    try {
+      await outcome;
+    } catch (err) {
+      connection = null;
+      throw err;
+    } finally {
+      stop.abort(); // drops the listeners that lost the race
     }
   }
 

@@ -173,7 +173,8 @@ describe('rabbit on the shared broker (fresh vhost)', () => {
     );
     await rabbit.publishMany([{ a: 1 }, { a: 2 }]);
     await waitUntil(() => started === 1, 'handler running');
-    assert.equal((await rabbit.queueStats()).main.unacknowledged, 1);
+    await waitUntil(async () => (await rabbit.queueStats()).main.ready === 1, 'second job ready');
+    assert.equal((await rabbit.queueStats()).main.unacknowledged, 1, 'ready excludes the in-flight job');
     let stopped = false;
     const stopping = rabbit.stopConsuming().then(() => (stopped = true));
     await rabbit.queueStats(); // several broker round-trips: a stop that did not wait would be done
@@ -202,6 +203,13 @@ describe('rabbit on the shared broker (fresh vhost)', () => {
     await assert.rejects(rabbit.publish({ late: true }), QueueUnavailableError);
     await rabbitFor(vhost.url).close(); // never connected
   });
+
+  it('connect() rejects clearly when the broker is unreachable', async () => {
+    const reconnect = { initialDelayMs: 20, maxDelayMs: 50, startupRetries: 2 };
+    const rabbit = rabbitFor('amqp://guest:guest@127.0.0.1:1', { reconnect });
+    await assert.rejects(rabbit.connect(), QueueUnavailableError);
+    assert.equal(rabbit.isHealthy(), false);
+  });
 });
 
 describe('rabbit across a broker restart (isolated node)', () => {
@@ -220,7 +228,14 @@ describe('rabbit across a broker restart (isolated node)', () => {
     const impatient = rabbitFor(broker.url, { reconnect, publishWaitMs: 300 });
     await Promise.all([rabbit.connect(), impatient.connect()]);
     const consumed = new Set<number>();
-    await rabbit.consume((j: { n: number }) => void consumed.add(j.n), { prefetch: 50 });
+    let deliveries = 0;
+    await rabbit.consume(
+      (j: { n: number }) => {
+        deliveries++;
+        consumed.add(j.n);
+      },
+      { prefetch: 50 },
+    );
 
     const confirmed = new Set<number>();
     let next = 0;
@@ -238,11 +253,15 @@ describe('rabbit across a broker restart (isolated node)', () => {
     await waitUntil(() => !rabbit.isHealthy() && !impatient.isHealthy(), 'disconnect noticed');
     await assert.rejects(impatient.publish({ n: -1 }), QueueUnavailableError);
     const beforeRestart = confirmed.size;
+    const restartedAt = Date.now();
     await broker.startApp();
     await waitUntil(() => rabbit.isHealthy(), 'reconnected', 30_000);
+    console.log(`# reconnected ${Date.now() - restartedAt} ms after start_app began`);
     await waitUntil(() => confirmed.size >= beforeRestart + 1_000, 'publishing resumed', 30_000);
     publishing = false;
     await publisher;
     await waitUntil(() => [...confirmed].every((n) => consumed.has(n)), 'every confirmed job consumed', 30_000);
+    // At-least-once: deliveries unacked when the broker stopped come again (handlers are idempotent).
+    console.log(`# ${confirmed.size} confirmed, ${deliveries - consumed.size} redelivered after restart`);
   });
 });
