@@ -20,6 +20,7 @@ describe('platform', () => {
     assert.equal(ready.body.ok, true);
     assert.equal(ready.body.checks.mongo, 'ok');
     assert.equal(ready.body.checks.redis, 'ok');
+    assert.equal(ready.body.checks.rabbitmq, 'ok');
   });
 
   test('OpenAPI documents every API route, and Swagger UI is served', async () => {
@@ -43,6 +44,18 @@ describe('platform', () => {
       'GET /api/user/online',
       'GET /api/user/online/count',
       'GET /api/user/{id}/online',
+      'GET /api/conversations',
+      'POST /api/conversations',
+      'GET /api/conversations/{id}',
+      'GET /api/conversations/{id}/messages',
+      'POST /api/conversations/{id}/messages',
+      'POST /api/conversations/{id}/read',
+      'GET /api/sync',
+      'POST /api/admin/auto-messages/plan',
+      'POST /api/admin/auto-messages/queue',
+      'GET /api/admin/auto-messages/{id}',
+      'GET /api/admin/jobs/runs',
+      'GET /api/admin/queues',
     ]) {
       assert.ok(documented.includes(expected), `${expected} is documented`);
     }
