@@ -1,69 +1,42 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter, once } from 'node:events';
-import { connect as amqpConnect, type Channel, type ChannelModel, type ConsumeMessage } from 'amqplib';
-import type { MessagePropertyHeaders } from 'amqplib';
-import type { Logger } from '../logger.js';
+import {
+  connect as amqpConnect,
+  type Channel,
+  type ChannelModel,
+  type ConsumeMessage,
+  type MessagePropertyHeaders,
+} from 'amqplib';
 import { PublishNotConfirmedError, QueueUnavailableError } from './job-errors.js';
-import { JobConsumer, ATTEMPT_HEADER, type ConsumeOptions, type JobHandler } from './rabbit/consumer.js';
-import { ConfirmPublisher, type OutgoingMessage } from './rabbit/publisher.js';
+import { JobConsumer, type ConsumeOptions, type JobHandler } from './rabbit/consumer.js';
+import { ConfirmPublisher, copyOf, jsonMessage } from './rabbit/publisher.js';
 import { buildTopology, declareTopology, type Topology } from './rabbit/topology.js';
+import { checkQueues, pingQueue } from './rabbit/admin.js';
+import { recoveryOptions, withHeartbeat } from './rabbit/connection.js';
+import type { PublishManyResult, QueueDepth, Rabbit, RabbitOptions } from './rabbit/types.js';
 
 export type { ConsumeOptions, JobDelivery, JobHandler } from './rabbit/consumer.js';
-
-export interface RabbitOptions {
-  readonly url: string;
-  readonly logger: Logger;
-  /** Prepended to every queue name (tests isolate with a unique prefix). */
-  readonly prefix?: string;
-  readonly queue?: string;
-  readonly retryDelaysMs?: readonly number[];
-  /** Attempts before a job is parked (first try included). */
-  readonly maxAttempts?: number;
-  /** Broker-side redelivery cap (worker crashes), after which the broker parks the job. */
-  readonly deliveryLimit?: number;
-  /** How long publish() waits for a lost connection to come back before rejecting. */
-  readonly publishWaitMs?: number;
-  readonly reconnect?: { readonly initialDelayMs?: number; readonly maxDelayMs?: number; readonly startupRetries?: number };
-  readonly heartbeatSeconds?: number;
-}
-
-export interface PublishManyResult<T> {
-  readonly confirmed: T[];
-  readonly failed: { readonly payload: T; readonly error: Error }[];
-}
-
-export interface QueueDepth {
-  readonly queue: string;
-  readonly ready: number;
-  /** Deliveries held by this process's consumer; null when it does not consume the queue (see README of issue 5: AMQP cannot report others'). */
-  readonly unacknowledged: number | null;
-  readonly consumers: number;
-}
-
-export interface Rabbit {
-  readonly queues: { readonly main: string; readonly dead: string; readonly retries: readonly string[] };
-  connect(): Promise<void>;
-  close(): Promise<void>;
-  isHealthy(): boolean;
-  ping(timeoutMs?: number): Promise<boolean>;
-  publish<T>(payload: T, options?: { messageId?: string }): Promise<void>;
-  publishMany<T>(payloads: readonly T[], options?: { messageIdOf?: (payload: T) => string }): Promise<PublishManyResult<T>>;
-  consume<T>(handler: JobHandler<T>, options: ConsumeOptions<T>): Promise<void>;
-  stopConsuming(timeoutMs?: number): Promise<void>;
-  queueStats(): Promise<{ main: QueueDepth; dead: QueueDepth }>;
-}
+export type { PublishManyResult, QueueDepth, Rabbit, RabbitOptions } from './rabbit/types.js';
 
 interface Live {
   readonly model: ChannelModel;
   readonly publisher: ConfirmPublisher;
 }
 
-const DEFAULTS = { queue: 'message_sending_queue', retryDelaysMs: [5_000, 30_000, 300_000], maxAttempts: 5 };
+const DEFAULTS = {
+  queue: 'message_sending_queue',
+  retryDelaysMs: [5_000, 30_000, 300_000],
+  maxAttempts: 5,
+};
 
 export function createRabbit(options: RabbitOptions): Rabbit {
   const logger = options.logger.child({ component: 'rabbit' });
   const main = `${options.prefix ?? ''}${options.queue ?? DEFAULTS.queue}`;
-  const topology = buildTopology(main, options.retryDelaysMs ?? DEFAULTS.retryDelaysMs, options.deliveryLimit ?? 20);
+  const topology = buildTopology(
+    main,
+    options.retryDelaysMs ?? DEFAULTS.retryDelaysMs,
+    options.deliveryLimit ?? 20,
+  );
   const maxAttempts = options.maxAttempts ?? DEFAULTS.maxAttempts;
   const publishWaitMs = options.publishWaitMs ?? 5_000;
   // 'ready' after each successful (re)connect, 'failed' when start-up retries run out, 'closed'.
@@ -82,30 +55,47 @@ export function createRabbit(options: RabbitOptions): Rabbit {
     const stop = new AbortController();
     const timer = setTimeout(() => stop.abort(), timeoutMs);
     try {
-      await Promise.race([once(events, 'ready', { signal: stop.signal }), once(events, 'closed', { signal: stop.signal })]);
+      await Promise.race([
+        once(events, 'ready', { signal: stop.signal }),
+        once(events, 'closed', { signal: stop.signal }),
+      ]);
     } catch (err) {
-      throw new QueueUnavailableError(`no RabbitMQ connection within ${timeoutMs} ms`, { cause: err });
+      throw new QueueUnavailableError(`no RabbitMQ connection within ${timeoutMs} ms`, {
+        cause: err,
+      });
     } finally {
       clearTimeout(timer);
       stop.abort(); // drops the losing listener
     }
-    if (live === null) throw new QueueUnavailableError('rabbit closed while waiting for a connection');
+    if (live === null)
+      throw new QueueUnavailableError('rabbit closed while waiting for a connection');
     return live;
   }
 
   /** A channel closing on a live connection (channel error) leaves us half-broken: recycle it all. */
-  function watchChannel(model: ChannelModel, channel: Channel, label: string, expected: () => boolean): void {
-    channel.on('error', (err: Error) => logger.warn({ err, channel: label }, 'rabbit channel error'));
+  function watchChannel(
+    model: ChannelModel,
+    channel: Channel,
+    label: string,
+    expected: () => boolean,
+  ): void {
+    channel.on('error', (err: Error) =>
+      logger.warn({ err, channel: label }, 'rabbit channel error'),
+    );
     channel.on('close', () => {
       if (closing !== null || expected() || live?.model !== model) return;
       logger.warn({ channel: label }, 'rabbit channel closed unexpectedly; reconnecting');
       live = null;
-      model.close().catch((err: unknown) => logger.debug({ err }, 'rabbit connection already closed'));
+      model
+        .close()
+        .catch((err: unknown) => logger.debug({ err }, 'rabbit connection already closed'));
     });
   }
 
   function attachConsumer(model: ChannelModel, c: JobConsumer<never>): Promise<void> {
-    return c.attach(model).then((channel) => watchChannel(model, channel, 'consumer', () => consumer !== c));
+    return c
+      .attach(model)
+      .then((channel) => watchChannel(model, channel, 'consumer', () => consumer !== c));
   }
 
   // Runs on every (re)connect, before the connection is handed out: topology, publisher, consumer.
@@ -118,27 +108,6 @@ export function createRabbit(options: RabbitOptions): Rabbit {
     live = { model, publisher: new ConfirmPublisher(channel) };
     logger.info({ queue: main }, 'rabbit connected; topology declared');
     events.emit('ready');
-  }
-
-  function recoveryOptions(): Record<string, unknown> {
-    const r = options.reconnect ?? {};
-    return {
-      // amqplib ≥ 1.1 opt-in recovery: reconnects with jittered exponential backoff; channels are ours to rebuild (setup).
-      recovery: {
-        waitForConnect: false,
-        initialDelay: r.initialDelayMs ?? 200,
-        maxDelay: r.maxDelayMs ?? 5_000,
-        initialMaxRetries: r.startupRetries ?? 5,
-        maxRetries: Infinity,
-        setup,
-      },
-    };
-  }
-
-  function withHeartbeat(url: string): string {
-    const parsed = new URL(url);
-    if (!parsed.searchParams.has('heartbeat')) parsed.searchParams.set('heartbeat', String(options.heartbeatSeconds ?? 30));
-    return parsed.toString();
   }
 
   /** Resolves once topology and channels are up; later calls share the first start-up. */
@@ -163,7 +132,10 @@ export function createRabbit(options: RabbitOptions): Rabbit {
         throw new QueueUnavailableError('rabbit closed while connecting');
       }),
     ]);
-    const conn = await amqpConnect(withHeartbeat(options.url), recoveryOptions());
+    const conn = await amqpConnect(
+      withHeartbeat(options.url, options.heartbeatSeconds ?? 30),
+      recoveryOptions(options.reconnect ?? {}, setup),
+    );
     connection = conn;
     listen(conn);
     if (closing !== null) await conn.close(); // close() ran before we had a handle to close
@@ -183,7 +155,9 @@ export function createRabbit(options: RabbitOptions): Rabbit {
       live = null;
       if (closing === null) logger.warn({ err: err.message }, 'rabbit disconnected; recovering');
     });
-    conn.on('reconnect-scheduled', (info: { attempt: number; delay: number }) => logger.debug(info, 'rabbit reconnect scheduled'));
+    conn.on('reconnect-scheduled', (info: { attempt: number; delay: number }) =>
+      logger.debug(info, 'rabbit reconnect scheduled'),
+    );
     conn.on('reconnect-failed', (err: Error) => {
       logger.error({ err }, 'rabbit gave up reconnecting');
       events.emit('failed', err);
@@ -195,8 +169,13 @@ export function createRabbit(options: RabbitOptions): Rabbit {
     return promise.finally(() => pendingPublishes.delete(promise));
   }
 
-  async function publishMany<T>(payloads: readonly T[], opts: { messageIdOf?: (payload: T) => string } = {}): Promise<PublishManyResult<T>> {
-    const messages = payloads.map((payload) => jsonMessage(main, payload, opts.messageIdOf?.(payload)));
+  async function publishMany<T>(
+    payloads: readonly T[],
+    opts: { messageIdOf?: (payload: T) => string } = {},
+  ): Promise<PublishManyResult<T>> {
+    const messages = payloads.map((payload) =>
+      jsonMessage(main, payload, opts.messageIdOf?.(payload)),
+    );
     const { publisher } = await waitForLive(publishWaitMs);
     const outcomes = await track(publisher.publishAll(messages));
     const result: PublishManyResult<T> = { confirmed: [], failed: [] };
@@ -209,20 +188,43 @@ export function createRabbit(options: RabbitOptions): Rabbit {
   }
 
   async function publish<T>(payload: T, opts: { messageId?: string } = {}): Promise<void> {
-    const { failed } = await publishMany([payload], { messageIdOf: () => opts.messageId ?? randomUUID() });
+    const { failed } = await publishMany([payload], {
+      messageIdOf: () => opts.messageId ?? randomUUID(),
+    });
     const failure = failed[0];
-    if (failure) throw new PublishNotConfirmedError(`publish to ${main} not confirmed: ${failure.error.message}`, { cause: failure.error });
+    if (failure)
+      throw new PublishNotConfirmedError(
+        `publish to ${main} not confirmed: ${failure.error.message}`,
+        { cause: failure.error },
+      );
   }
 
-  async function republish(queue: string, msg: ConsumeMessage, headers: MessagePropertyHeaders): Promise<void> {
+  async function republish(
+    queue: string,
+    msg: ConsumeMessage,
+    headers: MessagePropertyHeaders,
+  ): Promise<void> {
     const { publisher } = await waitForLive(publishWaitMs);
     const [outcome] = await track(publisher.publishAll([copyOf(queue, msg, headers)]));
-    if (outcome) throw new PublishNotConfirmedError(`republish to ${queue} not confirmed: ${outcome.message}`, { cause: outcome });
+    if (outcome)
+      throw new PublishNotConfirmedError(
+        `republish to ${queue} not confirmed: ${outcome.message}`,
+        { cause: outcome },
+      );
   }
 
-  async function consume<T>(handler: JobHandler<T>, consumeOptions: ConsumeOptions<T>): Promise<void> {
+  async function consume<T>(
+    handler: JobHandler<T>,
+    consumeOptions: ConsumeOptions<T>,
+  ): Promise<void> {
     if (consumer !== null) throw new Error('already consuming');
-    const deps = { topology, maxAttempts, logger, republish, onBrokerCancel: () => recycle('consumer cancelled') };
+    const deps = {
+      topology,
+      maxAttempts,
+      logger,
+      republish,
+      onBrokerCancel: () => recycle('consumer cancelled'),
+    };
     // JobConsumer<never> lets one slot hold any payload type; the handler only sees its own T.
     const c = new JobConsumer(handler, consumeOptions, deps) as unknown as JobConsumer<never>;
     const { model } = await waitForLive(publishWaitMs);
@@ -234,7 +236,9 @@ export function createRabbit(options: RabbitOptions): Rabbit {
     const model = live?.model;
     live = null;
     logger.warn({ reason }, 'rabbit recycling connection');
-    model?.close().catch((err: unknown) => logger.debug({ err }, 'rabbit connection already closed'));
+    model
+      ?.close()
+      .catch((err: unknown) => logger.debug({ err }, 'rabbit connection already closed'));
   }
 
   async function stopConsuming(timeoutMs = 30_000): Promise<void> {
@@ -243,34 +247,21 @@ export function createRabbit(options: RabbitOptions): Rabbit {
     if (c !== null) await c.stop(timeoutMs);
   }
 
-  async function withChannel<R>(fn: (channel: Channel) => Promise<R>): Promise<R> {
+  function connected(): ChannelModel {
     if (live === null) throw new QueueUnavailableError('not connected to RabbitMQ');
-    const channel = await live.model.createChannel();
-    // A failed check (404) closes the channel with an error; the rejection below carries it.
-    channel.on('error', (err: Error) => logger.debug({ err }, 'rabbit admin channel error'));
-    try {
-      return await fn(channel);
-    } finally {
-      await channel.close().catch((err: unknown) => logger.debug({ err }, 'rabbit admin channel already closed'));
-    }
+    return live.model;
   }
 
   async function ping(timeoutMs = 2_000): Promise<boolean> {
-    if (live === null) return false;
-    const check = withChannel((ch) => ch.checkQueue(main)).then(() => true);
-    const timeout = new Promise<boolean>((resolve) => setTimeout(resolve, timeoutMs, false).unref());
-    return Promise.race([check, timeout]).catch((err: unknown) => {
-      logger.debug({ err }, 'rabbit ping failed');
-      return false;
-    });
+    return live === null ? false : pingQueue(live.model, main, timeoutMs, logger);
   }
 
   async function queueStats(): Promise<{ main: QueueDepth; dead: QueueDepth }> {
-    const [m, d] = await withChannel(async (ch) => [await ch.checkQueue(main), await ch.checkQueue(topology.dead)]);
-    if (m === undefined || d === undefined) throw new Error('checkQueue returned nothing');
+    const [m, d] = await checkQueues(connected(), [main, topology.dead], logger);
+    if (m === undefined || d === undefined) throw new Error('checkQueues returned too little');
     return {
-      main: { queue: main, ready: m.messageCount, consumers: m.consumerCount, unacknowledged: consumer?.inFlightCount ?? null },
-      dead: { queue: topology.dead, ready: d.messageCount, consumers: d.consumerCount, unacknowledged: null },
+      main: { ...m, unacknowledged: consumer?.inFlightCount ?? null },
+      dead: { ...d, unacknowledged: null },
     };
   }
 
@@ -287,7 +278,9 @@ export function createRabbit(options: RabbitOptions): Rabbit {
       ['close connection', async () => connection?.close()],
     ];
     for (const [name, step] of steps) {
-      await step().catch((err: unknown) => logger.error({ err, step: name }, 'rabbit close step failed'));
+      await step().catch((err: unknown) =>
+        logger.error({ err, step: name }, 'rabbit close step failed'),
+      );
     }
     live = null;
     connection = null;
@@ -305,33 +298,6 @@ export function createRabbit(options: RabbitOptions): Rabbit {
     consume,
     stopConsuming,
     queueStats,
-  };
-}
-
-function jsonMessage(queue: string, payload: unknown, messageId: string | undefined): OutgoingMessage {
-  return {
-    queue,
-    content: Buffer.from(JSON.stringify(payload)),
-    options: {
-      messageId: messageId ?? randomUUID(),
-      contentType: 'application/json',
-      timestamp: Math.floor(Date.now() / 1000),
-      headers: { [ATTEMPT_HEADER]: 1 },
-    },
-  };
-}
-
-function copyOf(queue: string, msg: ConsumeMessage, headers: MessagePropertyHeaders): OutgoingMessage {
-  const { messageId, contentType, timestamp } = msg.properties as { messageId?: unknown; contentType?: unknown; timestamp?: unknown };
-  return {
-    queue,
-    content: msg.content,
-    options: {
-      messageId: typeof messageId === 'string' ? messageId : randomUUID(),
-      contentType: typeof contentType === 'string' ? contentType : 'application/json',
-      ...(typeof timestamp === 'number' ? { timestamp } : {}),
-      headers,
-    },
   };
 }
 

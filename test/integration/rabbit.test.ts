@@ -6,12 +6,22 @@ import { z } from 'zod';
 import { silentLogger } from '../../src/logger.js';
 import { QueueUnavailableError, RetryableJobError } from '../../src/infra/job-errors.js';
 import { createRabbit, type Rabbit, type RabbitOptions } from '../../src/infra/rabbit.js';
-import { createTestVhost, startIsolatedBroker, type IsolatedBroker, type TestVhost } from '../support/broker.js';
+import {
+  createTestVhost,
+  startIsolatedBroker,
+  type IsolatedBroker,
+  type TestVhost,
+} from '../support/broker.js';
 
-async function waitUntil(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
+async function waitUntil(
+  check: () => boolean | Promise<boolean>,
+  what: string,
+  timeoutMs = 15_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
@@ -34,7 +44,12 @@ async function drain(url: string, queue: string): Promise<GetMessage[]> {
 
 const opened: Rabbit[] = [];
 function rabbitFor(url: string, extra: Partial<RabbitOptions> = {}): Rabbit {
-  const rabbit = createRabbit({ url, logger: silentLogger, prefix: `t-${randomUUID().slice(0, 8)}.`, ...extra });
+  const rabbit = createRabbit({
+    url,
+    logger: silentLogger,
+    prefix: `t-${randomUUID().slice(0, 8)}.`,
+    ...extra,
+  });
   opened.push(rabbit);
   return rabbit;
 }
@@ -58,7 +73,8 @@ describe('rabbit on the shared broker (fresh vhost)', () => {
     assert.equal(rabbit.isHealthy(), true);
     assert.equal(await rabbit.ping(), true);
     const queues = await vhost.listQueues();
-    for (const q of [rabbit.queues.main, rabbit.queues.dead, ...rabbit.queues.retries]) assert.ok(queues.includes(q), q);
+    for (const q of [rabbit.queues.main, rabbit.queues.dead, ...rabbit.queues.retries])
+      assert.ok(queues.includes(q), q);
 
     await rabbit.publish({ n: 1 }, { messageId: 'job-1' });
     const { confirmed, failed } = await rabbit.publishMany([{ n: 2 }, { n: 3 }]);
@@ -69,7 +85,13 @@ describe('rabbit on the shared broker (fresh vhost)', () => {
     const seen: { n: number; attempt: number; redelivered: boolean; id: string | undefined }[] = [];
     const schema = z.object({ n: z.number() });
     await rabbit.consume(
-      (job, d) => void seen.push({ n: job.n, attempt: d.attempt, redelivered: d.redelivered, id: d.messageId }),
+      (job, d) =>
+        void seen.push({
+          n: job.n,
+          attempt: d.attempt,
+          redelivered: d.redelivered,
+          id: d.messageId,
+        }),
       { prefetch: 10, parse: (raw: unknown) => schema.parse(raw) },
     );
     await waitUntil(() => seen.length === 3, '3 deliveries');
@@ -95,7 +117,10 @@ describe('rabbit on the shared broker (fresh vhost)', () => {
     );
     await rabbit.publish({ flaky: true });
     await waitUntil(() => tries.length === 3, 'third attempt');
-    assert.deepEqual(tries.map((t) => t.attempt), [1, 2, 3]);
+    assert.deepEqual(
+      tries.map((t) => t.attempt),
+      [1, 2, 3],
+    );
     const [t1, t2, t3] = tries.map((t) => t.at) as [number, number, number];
     assert.ok(t2 - t1 >= 180, `first backoff ${t2 - t1} ms`);
     assert.ok(t3 - t2 >= 380, `second backoff ${t3 - t2} ms`);
@@ -119,7 +144,11 @@ describe('rabbit on the shared broker (fresh vhost)', () => {
       },
       { prefetch: 4, parse: (raw: unknown) => schema.parse(raw) },
     );
-    await rabbit.publishMany([{ n: -1 }, { n: 'not a number' }, ...Array.from({ length: 50 }, (_, n) => ({ n }))]);
+    await rabbit.publishMany([
+      { n: -1 },
+      { n: 'not a number' },
+      ...Array.from({ length: 50 }, (_, n) => ({ n })),
+    ]);
     await waitUntil(async () => (await rabbit.queueStats()).dead.ready === 2, 'two parked jobs');
     assert.equal(done.size, 50);
     assert.equal(poisonTries, 3);
@@ -148,12 +177,19 @@ describe('rabbit on the shared broker (fresh vhost)', () => {
     console.log(`# pipelined confirmed publish: ${Math.round(rate)} msg/s`);
 
     const counts = new Map<string, number>();
-    await rabbit.consume((j: { id: string }) => void counts.set(j.id, (counts.get(j.id) ?? 0) + 1), { prefetch: 200 });
+    await rabbit.consume(
+      (j: { id: string }) => void counts.set(j.id, (counts.get(j.id) ?? 0) + 1),
+      { prefetch: 200 },
+    );
     await waitUntil(() => counts.size === 5_000, 'all 5,000 consumed');
     await waitUntil(async () => (await rabbit.queueStats()).main.unacknowledged === 0, 'all acked');
     await rabbit.stopConsuming();
     assert.equal((await rabbit.queueStats()).main.ready, 0);
-    assert.deepEqual([...counts.values()].filter((c) => c !== 1), [], 'no job consumed twice');
+    assert.deepEqual(
+      [...counts.values()].filter((c) => c !== 1),
+      [],
+      'no job consumed twice',
+    );
   });
 
   it('stopConsuming waits for in-flight handlers and their acks', async () => {
@@ -174,7 +210,11 @@ describe('rabbit on the shared broker (fresh vhost)', () => {
     await rabbit.publishMany([{ a: 1 }, { a: 2 }]);
     await waitUntil(() => started === 1, 'handler running');
     await waitUntil(async () => (await rabbit.queueStats()).main.ready === 1, 'second job ready');
-    assert.equal((await rabbit.queueStats()).main.unacknowledged, 1, 'ready excludes the in-flight job');
+    assert.equal(
+      (await rabbit.queueStats()).main.unacknowledged,
+      1,
+      'ready excludes the in-flight job',
+    );
     let stopped = false;
     const stopping = rabbit.stopConsuming().then(() => (stopped = true));
     await rabbit.queueStats(); // several broker round-trips: a stop that did not wait would be done
@@ -248,7 +288,10 @@ describe('rabbit across a broker restart (isolated node)', () => {
       }
     })();
 
-    await waitUntil(() => confirmed.size >= 1_000 && consumed.size >= 500, 'traffic before the outage');
+    await waitUntil(
+      () => confirmed.size >= 1_000 && consumed.size >= 500,
+      'traffic before the outage',
+    );
     await broker.stopApp();
     await waitUntil(() => !rabbit.isHealthy() && !impatient.isHealthy(), 'disconnect noticed');
     await assert.rejects(impatient.publish({ n: -1 }), QueueUnavailableError);
@@ -260,8 +303,14 @@ describe('rabbit across a broker restart (isolated node)', () => {
     await waitUntil(() => confirmed.size >= beforeRestart + 1_000, 'publishing resumed', 30_000);
     publishing = false;
     await publisher;
-    await waitUntil(() => [...confirmed].every((n) => consumed.has(n)), 'every confirmed job consumed', 30_000);
+    await waitUntil(
+      () => [...confirmed].every((n) => consumed.has(n)),
+      'every confirmed job consumed',
+      30_000,
+    );
     // At-least-once: deliveries unacked when the broker stopped come again (handlers are idempotent).
-    console.log(`# ${confirmed.size} confirmed, ${deliveries - consumed.size} redelivered after restart`);
+    console.log(
+      `# ${confirmed.size} confirmed, ${deliveries - consumed.size} redelivered after restart`,
+    );
   });
 });

@@ -41,7 +41,10 @@ export async function createTestVhost(base = SHARED_BROKER): Promise<TestVhost> 
   return {
     name,
     url: `${base}/${encodeURIComponent(name)}`,
-    listQueues: async () => (await rabbitmqctl(['-q', 'list_queues', '-p', name, 'name', '--no-table-headers'])).split('\n').filter(Boolean),
+    listQueues: async () =>
+      (await rabbitmqctl(['-q', 'list_queues', '-p', name, 'name', '--no-table-headers']))
+        .split('\n')
+        .filter(Boolean),
     remove: async () => void (await rabbitmqctl(['-q', 'delete_vhost', name])),
   };
 }
@@ -119,11 +122,16 @@ async function chownToRabbitmq(dir: string): Promise<void> {
   if (process.getuid?.() !== 0) return;
   const uid = Number((await run('id', ['-u', 'rabbitmq'])).stdout.trim());
   const gid = Number((await run('id', ['-g', 'rabbitmq'])).stdout.trim());
-  for (const file of ['', 'enabled_plugins', 'rabbitmq.conf']) await chown(join(dir, file), uid, gid);
+  for (const file of ['', 'enabled_plugins', 'rabbitmq.conf'])
+    await chown(join(dir, file), uid, gid);
 }
 
 /** await_startup fails at once while the node is still registering with epmd, so poll it. */
-async function awaitStartup(ctl: (...args: string[]) => Promise<string>, dir: string, timeoutMs: number): Promise<void> {
+async function awaitStartup(
+  ctl: (...args: string[]) => Promise<string>,
+  dir: string,
+  timeoutMs: number,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   while (Date.now() < deadline) {
@@ -135,7 +143,10 @@ async function awaitStartup(ctl: (...args: string[]) => Promise<string>, dir: st
       await new Promise((resolve) => setTimeout(resolve, 500));
     }
   }
-  throw new Error(`isolated broker did not start within ${timeoutMs} ms; log tail:\n${await logTail(dir)}`, { cause: lastError });
+  throw new Error(
+    `isolated broker did not start within ${timeoutMs} ms; log tail:\n${await logTail(dir)}`,
+    { cause: lastError },
+  );
 }
 
 async function logTail(dir: string): Promise<string> {

@@ -1,9 +1,7 @@
 import type { Channel, ChannelModel, ConsumeMessage, MessagePropertyHeaders } from 'amqplib';
 import type { Logger } from '../../logger.js';
 import { UnrecoverableJobError } from '../job-errors.js';
-import { retryQueueFor, type Topology } from './topology.js';
-
-export const ATTEMPT_HEADER = 'x-attempt';
+import { ATTEMPT_HEADER, retryQueueFor, type Topology } from './topology.js';
 
 /** What a handler learns about the delivery besides the payload. */
 export interface JobDelivery {
@@ -15,7 +13,11 @@ export interface JobDelivery {
 }
 
 /** `signal` aborts when the result can no longer be acknowledged (channel lost, forced stop). */
-export type JobHandler<T> = (payload: T, delivery: JobDelivery, signal: AbortSignal) => Promise<void> | void;
+export type JobHandler<T> = (
+  payload: T,
+  delivery: JobDelivery,
+  signal: AbortSignal,
+) => Promise<void> | void;
 
 export interface ConsumeOptions<T> {
   readonly prefetch: number;
@@ -28,7 +30,11 @@ export interface ConsumerDeps {
   readonly maxAttempts: number;
   readonly logger: Logger;
   /** Publishes with confirms; rejects unless confirmed. */
-  readonly republish: (queue: string, msg: ConsumeMessage, headers: MessagePropertyHeaders) => Promise<void>;
+  readonly republish: (
+    queue: string,
+    msg: ConsumeMessage,
+    headers: MessagePropertyHeaders,
+  ) => Promise<void>;
   /** Called when the broker cancels us (queue deleted): recycle the connection to re-declare. */
   readonly onBrokerCancel: () => void;
 }
@@ -58,13 +64,19 @@ export class JobConsumer<T> {
 
   async attach(model: ChannelModel): Promise<Channel> {
     const channel = await model.createChannel();
-    channel.on('error', (err: Error) => this.deps.logger.warn({ err }, 'rabbit consumer channel error'));
+    channel.on('error', (err: Error) =>
+      this.deps.logger.warn({ err }, 'rabbit consumer channel error'),
+    );
     // Work on a lost channel cannot be acked; the broker will redeliver it, so tell handlers to stop.
     channel.on('close', () => this.abortOn(channel));
     await channel.prefetch(this.options.prefetch);
-    const { consumerTag } = await channel.consume(this.deps.topology.main, (msg) => this.onMessage(channel, msg), {
-      noAck: false,
-    });
+    const { consumerTag } = await channel.consume(
+      this.deps.topology.main,
+      (msg) => this.onMessage(channel, msg),
+      {
+        noAck: false,
+      },
+    );
     this.channel = channel;
     this.consumerTag = consumerTag;
     return channel;
@@ -83,10 +95,14 @@ export class JobConsumer<T> {
     const timer = new Promise<'timeout'>((r) => setTimeout(r, timeoutMs, 'timeout').unref());
     if ((await Promise.race([settled, timer])) === 'timeout') {
       // Unacked messages go back to the queue when the channel closes: nothing acked is lost.
-      this.deps.logger.warn({ inFlight: this.inFlight.size }, 'rabbit consumer stop timed out; aborting handlers');
+      this.deps.logger.warn(
+        { inFlight: this.inFlight.size },
+        'rabbit consumer stop timed out; aborting handlers',
+      );
       for (const job of this.inFlight) job.abort.abort(new Error('consumer stopped'));
     }
-    if (channel !== null) await channel.close().catch((err: unknown) => this.deps.logger.debug({ err }, 'close'));
+    if (channel !== null)
+      await channel.close().catch((err: unknown) => this.deps.logger.debug({ err }, 'close'));
     this.channel = null;
   }
 
@@ -99,7 +115,10 @@ export class JobConsumer<T> {
 
   private onMessage(channel: Channel, msg: ConsumeMessage | null): void {
     if (msg === null) {
-      this.deps.logger.warn({ queue: this.deps.topology.main }, 'rabbit consumer cancelled by broker');
+      this.deps.logger.warn(
+        { queue: this.deps.topology.main },
+        'rabbit consumer cancelled by broker',
+      );
       this.deps.onBrokerCancel();
       return;
     }
@@ -119,7 +138,11 @@ export class JobConsumer<T> {
     const attempt = attemptOf(msg.properties.headers);
     try {
       const payload = this.parse(msg.content);
-      await this.handler(payload, { attempt, redelivered: msg.fields.redelivered, messageId: messageIdOf(msg) }, signal);
+      await this.handler(
+        payload,
+        { attempt, redelivered: msg.fields.redelivered, messageId: messageIdOf(msg) },
+        signal,
+      );
       settle(channel, msg, 'ack', this.deps.logger);
     } catch (err) {
       await this.routeFailure(channel, msg, attempt, err);
@@ -136,7 +159,12 @@ export class JobConsumer<T> {
   }
 
   /** Retry or park, and ack the original only once the copy is confirmed; otherwise requeue it. */
-  private async routeFailure(channel: Channel, msg: ConsumeMessage, attempt: number, err: unknown): Promise<void> {
+  private async routeFailure(
+    channel: Channel,
+    msg: ConsumeMessage,
+    attempt: number,
+    err: unknown,
+  ): Promise<void> {
     const park = err instanceof UnrecoverableJobError || attempt >= this.deps.maxAttempts;
     const queue = park ? this.deps.topology.dead : retryQueueFor(this.deps.topology, attempt).name;
     const headers: MessagePropertyHeaders = {
@@ -157,13 +185,21 @@ export class JobConsumer<T> {
   }
 }
 
-function settle(channel: Channel, msg: ConsumeMessage, how: 'ack' | 'requeue', logger: Logger): void {
+function settle(
+  channel: Channel,
+  msg: ConsumeMessage,
+  how: 'ack' | 'requeue',
+  logger: Logger,
+): void {
   try {
     if (how === 'ack') channel.ack(msg);
     else channel.nack(msg, false, true);
   } catch (err) {
     // The channel is gone; the broker redelivers the message, which is what we want.
-    logger.warn({ err, deliveryTag: msg.fields.deliveryTag }, `rabbit ${how} failed: channel closed`);
+    logger.warn(
+      { err, deliveryTag: msg.fields.deliveryTag },
+      `rabbit ${how} failed: channel closed`,
+    );
   }
 }
 

@@ -1,4 +1,12 @@
-import type { ConfirmChannel, Message, Options } from 'amqplib';
+import { randomUUID } from 'node:crypto';
+import type {
+  ConfirmChannel,
+  ConsumeMessage,
+  Message,
+  MessagePropertyHeaders,
+  Options,
+} from 'amqplib';
+import { ATTEMPT_HEADER } from './topology.js';
 
 /** One message ready for the wire. `messageId` is required: unroutable returns are matched by it. */
 export interface OutgoingMessage {
@@ -41,16 +49,25 @@ export class ConfirmPublisher {
     return Promise.all(outcomes);
   }
 
-  private publishOne(message: OutgoingMessage): { outcome: Promise<PublishOutcome>; flushed: boolean } {
+  private publishOne(message: OutgoingMessage): {
+    outcome: Promise<PublishOutcome>;
+    flushed: boolean;
+  } {
     let resolve: (outcome: PublishOutcome) => void = () => undefined;
     const outcome = new Promise<PublishOutcome>((r) => (resolve = r));
     const id = message.options.messageId;
     const options = { ...message.options, mandatory: true, persistent: true };
     try {
-      const flushed = this.channel.publish('', message.queue, message.content, options, (err: unknown) => {
-        if (this.returned.delete(id)) resolve(new Error(`unroutable: no queue ${message.queue}`));
-        else resolve(err === null || err === undefined ? null : toError(err));
-      });
+      const flushed = this.channel.publish(
+        '',
+        message.queue,
+        message.content,
+        options,
+        (err: unknown) => {
+          if (this.returned.delete(id)) resolve(new Error(`unroutable: no queue ${message.queue}`));
+          else resolve(err === null || err === undefined ? null : toError(err));
+        },
+      );
       return { outcome, flushed };
     } catch (err) {
       // amqplib throws synchronously once the channel is closed.
@@ -70,4 +87,45 @@ export class ConfirmPublisher {
       this.channel.on('close', done);
     });
   }
+}
+
+/** A new job: persistent JSON, first attempt. */
+export function jsonMessage(
+  queue: string,
+  payload: unknown,
+  messageId: string | undefined,
+): OutgoingMessage {
+  return {
+    queue,
+    content: Buffer.from(JSON.stringify(payload)),
+    options: {
+      messageId: messageId ?? randomUUID(),
+      contentType: 'application/json',
+      timestamp: Math.floor(Date.now() / 1000),
+      headers: { [ATTEMPT_HEADER]: 1 },
+    },
+  };
+}
+
+/** The same job (body, id) bound for a retry or parking queue with new headers. */
+export function copyOf(
+  queue: string,
+  msg: ConsumeMessage,
+  headers: MessagePropertyHeaders,
+): OutgoingMessage {
+  const { messageId, contentType, timestamp } = msg.properties as {
+    messageId?: unknown;
+    contentType?: unknown;
+    timestamp?: unknown;
+  };
+  return {
+    queue,
+    content: msg.content,
+    options: {
+      messageId: typeof messageId === 'string' ? messageId : randomUUID(),
+      contentType: typeof contentType === 'string' ? contentType : 'application/json',
+      ...(typeof timestamp === 'number' ? { timestamp } : {}),
+      headers,
+    },
+  };
 }

@@ -1,5 +1,8 @@
 import type { Channel } from 'amqplib';
 
+/** Our own attempt counter (1-based); the broker's x-delivery-count only counts redeliveries. */
+export const ATTEMPT_HEADER = 'x-attempt';
+
 export interface RetryQueue {
   readonly name: string;
   readonly delayMs: number;
@@ -14,10 +17,15 @@ export interface Topology {
   readonly deliveryLimit: number;
 }
 
-export function buildTopology(main: string, retryDelaysMs: readonly number[], deliveryLimit: number): Topology {
+export function buildTopology(
+  main: string,
+  retryDelaysMs: readonly number[],
+  deliveryLimit: number,
+): Topology {
   if (retryDelaysMs.length === 0) throw new Error('at least one retry delay is required');
   for (const delayMs of retryDelaysMs) {
-    if (!Number.isInteger(delayMs) || delayMs <= 0) throw new Error(`invalid retry delay ${delayMs}`);
+    if (!Number.isInteger(delayMs) || delayMs <= 0)
+      throw new Error(`invalid retry delay ${delayMs}`);
   }
   return {
     main,
@@ -56,7 +64,11 @@ export async function declareTopology(channel: Channel, topology: Topology): Pro
   await channel.assertQueue(topology.dead, { durable: true, arguments: { ...quorum } });
   await channel.assertQueue(topology.main, {
     durable: true,
-    arguments: { ...quorum, 'x-delivery-limit': topology.deliveryLimit, ...deadLetterTo(topology.dead) },
+    arguments: {
+      ...quorum,
+      'x-delivery-limit': topology.deliveryLimit,
+      ...deadLetterTo(topology.dead),
+    },
   });
   for (const retry of topology.retries) {
     await channel.assertQueue(retry.name, {
