@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Config } from '../config.js';
 import type { Infrastructure, Services } from '../core.js';
@@ -58,6 +58,7 @@ export async function startApi(
     repos.users,
     notifier,
     logger,
+    { heartbeatMs: config.PRESENCE_HEARTBEAT_MS, staleMs: config.PRESENCE_STALE_MS },
   );
 
   httpServer.on(

@@ -1,10 +1,18 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import type { ObjectId } from 'mongodb';
 import { http, registerUser, type Registered } from '../support/http.js';
 import { isolatedEnv, startTestApp, type TestApp } from '../support/app.js';
 import { connectSocket, eventually, record } from '../support/sockets.js';
 
 const ADMIN = 'ops@example.test';
+
+interface AutoDoc {
+  _id: ObjectId;
+  senderId: ObjectId;
+  receiverId: ObjectId;
+  content: string;
+}
 
 async function appWithAdmin(overrides: Record<string, string> = {}) {
   const app = await startTestApp(await isolatedEnv({ ADMIN_EMAILS: ADMIN, ...overrides }));
@@ -105,7 +113,7 @@ describe('automatic messages', () => {
     assert.equal(queued.body.queued, 4);
 
     const autos = await app.mongo.db
-      .collection('automessages')
+      .collection<AutoDoc>('automessages')
       .find({ runId: planned.body.runId })
       .toArray();
     await eventually(
