@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import { http, registerUser, type Registered } from '../support/http.js';
+import { io } from 'socket.io-client';
 import { startTestApp, type TestApp } from '../support/app.js';
 import {
   connectError,
@@ -295,6 +296,84 @@ describe('real-time gateway', () => {
       await app.redis.client.hexists(app.redis.key('presence:instances'), deadInstance),
       0,
     );
+  });
+
+  test('a browser Origin outside the allow-list cannot open a socket', async () => {
+    const attempt = (origin: string) =>
+      new Promise<string | null>((resolve) => {
+        const socket = io(app.url, {
+          auth: { token: alice.accessToken },
+          transports: ['websocket'],
+          reconnection: false,
+          forceNew: true,
+          extraHeaders: { origin },
+        });
+        socket.once('connect', () => {
+          socket.disconnect();
+          resolve(null);
+        });
+        socket.once('connect_error', (error) => {
+          socket.disconnect();
+          resolve(error.message);
+        });
+      });
+    assert.notEqual(await attempt('https://evil.test'), null);
+    assert.equal(await attempt('http://localhost:3000'), null);
+  });
+
+  test('after a reconnect, sync returns exactly the messages missed', async () => {
+    const b = await connectSocket(app.url, bob.accessToken);
+    const seen = record(b, 'message_received');
+    const a = await connectSocket(app.url, alice.accessToken);
+    const before = await request(a, 'send_message', {
+      conversationId: direct,
+      content: 'before the gap',
+    });
+    await eventually(() => seen.length === 1, 5000, 'first message');
+    const lastSeen = seen[0]?.message.id ?? '';
+    assert.equal(lastSeen, (before.message as { id: string }).id);
+    b.disconnect();
+    const missed: string[] = [];
+    for (const content of ['gap 1', 'gap 2']) {
+      missed.push(
+        (
+          (await request(a, 'send_message', { conversationId: direct, content })).message as {
+            id: string;
+          }
+        ).id,
+      );
+    }
+    const viaRest = await http<{ message: { id: string } }>(
+      app.url,
+      'POST',
+      `/api/conversations/${group}/messages`,
+      {
+        token: carol.accessToken,
+        body: { content: 'gap 3' },
+      },
+    );
+    missed.push(viaRest.body.message.id);
+    const back = await connectSocket(app.url, bob.accessToken);
+    const live = record(back, 'message_received');
+    const sync = await http<{ items: { id: string }[]; nextCursor: string | null }>(
+      app.url,
+      'GET',
+      `/api/sync?since=${lastSeen}`,
+      {
+        token: bob.accessToken,
+      },
+    );
+    assert.deepEqual(
+      sync.body.items.map((m) => m.id),
+      missed,
+    );
+    assert.equal(sync.body.nextCursor, null);
+    const after = await request(a, 'send_message', {
+      conversationId: direct,
+      content: 'after the gap',
+    });
+    await eventually(() => live.length === 1, 5000, 'live again');
+    assert.equal(live[0]?.message.id, (after.message as { id: string }).id);
   });
 
   test('a flood of events from one user is limited without affecting others', async () => {
