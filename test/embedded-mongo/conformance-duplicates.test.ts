@@ -23,7 +23,10 @@ void describe('conformance: duplicate keys', () => {
     const err = dupError(await users.insertOne({ email: 'a@x.io' }).catch((e: unknown) => e));
     assert.deepEqual(err.keyPattern, { email: 1 });
     assert.deepEqual(err.keyValue, { email: 'a@x.io' });
-    assert.match(err.message, /^E11000 duplicate key error collection: \S+\.users index: email_1 dup key: \{ email: "a@x\.io" \}$/);
+    assert.match(
+      err.message,
+      /^E11000 duplicate key error collection: \S+\.users index: email_1 dup key: \{ email: "a@x\.io" \}$/,
+    );
     assert.equal(await users.countDocuments(), 1);
   });
 
@@ -37,8 +40,14 @@ void describe('conformance: duplicate keys', () => {
   void it('enforces compound unique indexes on the whole key only', async () => {
     const c = t.db.collection('members');
     await c.createIndex({ conversationId: 1, userId: 1 }, { unique: true });
-    await c.insertMany([{ conversationId: 1, userId: 1 }, { conversationId: 1, userId: 2 }, { conversationId: 2, userId: 1 }]);
-    const err = dupError(await c.insertOne({ conversationId: 1, userId: 2 }).catch((e: unknown) => e));
+    await c.insertMany([
+      { conversationId: 1, userId: 1 },
+      { conversationId: 1, userId: 2 },
+      { conversationId: 2, userId: 1 },
+    ]);
+    const err = dupError(
+      await c.insertOne({ conversationId: 1, userId: 2 }).catch((e: unknown) => e),
+    );
     assert.deepEqual(err.keyValue, { conversationId: 1, userId: 2 });
   });
 
@@ -53,7 +62,11 @@ void describe('conformance: duplicate keys', () => {
   void it('applies a partial unique index only to matching documents', async () => {
     const c = t.db.collection('partial');
     await c.createIndex({ slot: 1 }, { unique: true, partialFilterExpression: { active: true } });
-    await c.insertMany([{ slot: 1, active: false }, { slot: 1, active: false }, { slot: 1, active: true }]);
+    await c.insertMany([
+      { slot: 1, active: false },
+      { slot: 1, active: false },
+      { slot: 1, active: true },
+    ]);
     dupError(await c.insertOne({ slot: 1, active: true }).catch((e: unknown) => e));
   });
 
@@ -61,13 +74,26 @@ void describe('conformance: duplicate keys', () => {
     const c = t.db.collection('bulk');
     await c.createIndex({ k: 1 }, { unique: true });
     await c.insertOne({ k: 1 });
-    const err = await c.insertMany([{ k: 1 }, { k: 2 }, { k: 2 }, { k: 3 }, { k: 1 }], { ordered: false }).catch((e: unknown) => e);
+    const err = await c
+      .insertMany([{ k: 1 }, { k: 2 }, { k: 2 }, { k: 3 }, { k: 1 }], { ordered: false })
+      .catch((e: unknown) => e);
     assert.ok(err instanceof MongoBulkWriteError);
     assert.equal(err.code, 11000);
     const errors: WriteError[] = ([] as WriteError[]).concat(err.writeErrors);
-    assert.deepEqual(errors.map((e) => e.index), [0, 2, 4]);
+    assert.deepEqual(
+      errors.map((e) => e.index),
+      [0, 2, 4],
+    );
     assert.equal(err.result.insertedCount, 2);
-    assert.deepEqual((await c.find({}, { projection: { _id: 0 } }).sort({ k: 1 }).toArray()).map((d) => Number(d.k)), [1, 2, 3]);
+    assert.deepEqual(
+      (
+        await c
+          .find({}, { projection: { _id: 0 } })
+          .sort({ k: 1 })
+          .toArray()
+      ).map((d) => Number(d.k)),
+      [1, 2, 3],
+    );
   });
 
   void it('stops an ordered insertMany at the first duplicate', async () => {
@@ -81,8 +107,13 @@ void describe('conformance: duplicate keys', () => {
   void it('fails an update that would violate a unique index and changes nothing', async () => {
     const c = t.db.collection('upd');
     await c.createIndex({ name: 1 }, { unique: true });
-    await c.insertMany([{ name: 'a', v: 1 }, { name: 'b', v: 1 }]);
-    dupError(await c.updateOne({ name: 'b' }, { $set: { name: 'a', v: 2 } }).catch((e: unknown) => e));
+    await c.insertMany([
+      { name: 'a', v: 1 },
+      { name: 'b', v: 1 },
+    ]);
+    dupError(
+      await c.updateOne({ name: 'b' }, { $set: { name: 'a', v: 2 } }).catch((e: unknown) => e),
+    );
     const b = await c.findOne({ name: 'b' });
     assert.equal(b?.v, 1);
   });
@@ -91,9 +122,13 @@ void describe('conformance: duplicate keys', () => {
     const c = t.db.collection('race');
     await c.createIndex({ key: 1 }, { unique: true });
     const results = await Promise.allSettled(
-      Array.from({ length: 20 }, (_, i) => c.updateOne({ key: 'x' }, { $setOnInsert: { by: i }, $inc: { hits: 1 } }, { upsert: true })),
+      Array.from({ length: 20 }, (_, i) =>
+        c.updateOne({ key: 'x' }, { $setOnInsert: { by: i }, $inc: { hits: 1 } }, { upsert: true }),
+      ),
     );
-    const upserts = results.filter((r) => r.status === 'fulfilled' && r.value.upsertedCount === 1).length;
+    const upserts = results.filter(
+      (r) => r.status === 'fulfilled' && r.value.upsertedCount === 1,
+    ).length;
     const failed = results.filter((r) => r.status === 'rejected');
     for (const f of failed) if (f.status === 'rejected') dupError(f.reason);
     assert.equal(upserts, 1);

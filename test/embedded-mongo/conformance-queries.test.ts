@@ -15,13 +15,22 @@ void describe('conformance: queries, aggregation, cursors, indexes', () => {
     await messages.createIndex({ conversationId: 1, _id: -1 });
     const conv = new ObjectId();
     const other = new ObjectId();
-    const docs = Array.from({ length: 237 }, (_, i) => ({ _id: new ObjectId(), conversationId: i % 5 === 0 ? other : conv, i }));
+    const docs = Array.from({ length: 237 }, (_, i) => ({
+      _id: new ObjectId(),
+      conversationId: i % 5 === 0 ? other : conv,
+      i,
+    }));
     await messages.insertMany(docs);
-    const expected = docs.filter((d) => d.conversationId.equals(conv)).map((d) => d._id.toHexString()).reverse();
+    const expected = docs
+      .filter((d) => d.conversationId.equals(conv))
+      .map((d) => d._id.toHexString())
+      .reverse();
     const seen: string[] = [];
     let cursor: ObjectId | undefined;
     for (;;) {
-      const filter = cursor ? { conversationId: conv, _id: { $lt: cursor } } : { conversationId: conv };
+      const filter = cursor
+        ? { conversationId: conv, _id: { $lt: cursor } }
+        : { conversationId: conv };
       const page = await messages.find(filter).sort({ _id: -1 }).limit(50).toArray();
       if (page.length === 0) break;
       assert.ok(page.length <= 50);
@@ -41,10 +50,20 @@ void describe('conformance: queries, aggregation, cursors, indexes', () => {
       { user: 'c', kind: 'msg', n: 5 },
     ]);
     const grouped = await c
-      .aggregate([{ $match: { kind: 'msg' } }, { $group: { _id: '$user', count: { $sum: 1 }, total: { $sum: '$n' } } }, { $sort: { _id: 1 } }])
+      .aggregate([
+        { $match: { kind: 'msg' } },
+        { $group: { _id: '$user', count: { $sum: 1 }, total: { $sum: '$n' } } },
+        { $sort: { _id: 1 } },
+      ])
       .toArray();
-    assert.deepEqual(grouped, [{ _id: 'a', count: 2, total: 4 }, { _id: 'b', count: 1, total: 2 }, { _id: 'c', count: 1, total: 5 }]);
-    const top = await c.aggregate([{ $sort: { n: -1 } }, { $limit: 2 }, { $project: { _id: 0, n: 1 } }]).toArray();
+    assert.deepEqual(grouped, [
+      { _id: 'a', count: 2, total: 4 },
+      { _id: 'b', count: 1, total: 2 },
+      { _id: 'c', count: 1, total: 5 },
+    ]);
+    const top = await c
+      .aggregate([{ $sort: { n: -1 } }, { $limit: 2 }, { $project: { _id: 0, n: 1 } }])
+      .toArray();
     assert.deepEqual(top, [{ n: 9 }, { n: 5 }]);
     assert.equal(await c.countDocuments({ kind: 'msg' }), 4);
     assert.equal(await c.countDocuments({ kind: 'msg' }, { skip: 1, limit: 2 }), 2);
@@ -57,22 +76,33 @@ void describe('conformance: queries, aggregation, cursors, indexes', () => {
     const users = t.db.collection('lk_users');
     const posts = t.db.collection('lk_posts');
     const u = await users.insertOne({ name: 'ann' });
-    await posts.insertMany([{ author: u.insertedId, text: 'x' }, { author: new ObjectId(), text: 'y' }]);
+    await posts.insertMany([
+      { author: u.insertedId, text: 'x' },
+      { author: new ObjectId(), text: 'y' },
+    ]);
     const rows = await posts
       .aggregate([
-        { $lookup: { from: 'lk_users', localField: 'author', foreignField: '_id', as: 'authorDoc' } },
+        {
+          $lookup: { from: 'lk_users', localField: 'author', foreignField: '_id', as: 'authorDoc' },
+        },
         { $project: { _id: 0, text: 1, names: '$authorDoc.name' } },
         { $sort: { text: 1 } },
       ])
       .toArray();
-    assert.deepEqual(rows, [{ text: 'x', names: ['ann'] }, { text: 'y', names: [] }]);
+    assert.deepEqual(rows, [
+      { text: 'x', names: ['ann'] },
+      { text: 'y', names: [] },
+    ]);
   });
 
   void it('iterates a cursor with a small batchSize and getMore, and kills cursors', async () => {
     const c = t.db.collection('many');
     await c.insertMany(Array.from({ length: 25 }, (_, i) => ({ i })));
     const all = await c.find({}, { batchSize: 4 }).sort({ i: 1 }).toArray();
-    assert.deepEqual(all.map((d) => Number(d.i)), Array.from({ length: 25 }, (_, i) => i));
+    assert.deepEqual(
+      all.map((d) => Number(d.i)),
+      Array.from({ length: 25 }, (_, i) => i),
+    );
     const cursor = c.find({}).batchSize(3);
     assert.ok(await cursor.next());
     await cursor.close();
@@ -87,8 +117,19 @@ void describe('conformance: queries, aggregation, cursors, indexes', () => {
     const c = t.db.collection('conv');
     await c.createIndex({ participants: 1, lastMessageAt: -1 });
     const base = Date.UTC(2024, 0, 1);
-    await c.insertMany(Array.from({ length: 10 }, (_, i) => ({ participants: ['u1', `p${i}`], lastMessageAt: new Date(base + i), title: `t${i}` })));
-    const page = await c.find({ participants: 'u1' }, { projection: { _id: 0, title: 1 } }).sort({ lastMessageAt: -1 }).skip(2).limit(3).toArray();
+    await c.insertMany(
+      Array.from({ length: 10 }, (_, i) => ({
+        participants: ['u1', `p${i}`],
+        lastMessageAt: new Date(base + i),
+        title: `t${i}`,
+      })),
+    );
+    const page = await c
+      .find({ participants: 'u1' }, { projection: { _id: 0, title: 1 } })
+      .sort({ lastMessageAt: -1 })
+      .skip(2)
+      .limit(3)
+      .toArray();
     assert.deepEqual(page, [{ title: 't7' }, { title: 't6' }, { title: 't5' }]);
     assert.equal(await c.countDocuments({ participants: 'p3' }), 1);
   });
@@ -113,7 +154,9 @@ void describe('conformance: queries, aggregation, cursors, indexes', () => {
     assert.ok(unknown instanceof MongoServerError);
     assert.equal(unknown.code, 59);
     assert.equal(unknown.codeName, 'CommandNotFound');
-    const bad = await t.db.command({ find: 'many', filter: 'not a document' }).catch((e: unknown) => e);
+    const bad = await t.db
+      .command({ find: 'many', filter: 'not a document' })
+      .catch((e: unknown) => e);
     assert.ok(bad instanceof MongoServerError);
     assert.equal(bad.code, 14);
     assert.ok(bad.message.length > 0);
@@ -123,7 +166,9 @@ void describe('conformance: queries, aggregation, cursors, indexes', () => {
 
   void it('lists collections by name', async () => {
     await t.db.createCollection('listed');
-    const names = (await t.db.listCollections({ name: 'listed' }, { nameOnly: true }).toArray()).map((c) => c.name);
+    const names = (
+      await t.db.listCollections({ name: 'listed' }, { nameOnly: true }).toArray()
+    ).map((c) => c.name);
     assert.deepEqual(names, ['listed']);
     await t.db.collection('listed').drop();
     assert.equal((await t.db.listCollections({ name: 'listed' }).toArray()).length, 0);
@@ -132,10 +177,26 @@ void describe('conformance: queries, aggregation, cursors, indexes', () => {
   void it('expires documents through a TTL index', async () => {
     const c = t.db.collection('ttl');
     await c.createIndex({ expiresAt: 1 }, { expireAfterSeconds: 0 });
-    await c.insertMany([{ expiresAt: new Date(Date.now() - 1000), k: 'old' }, { expiresAt: new Date(Date.now() + 3_600_000), k: 'new' }, { k: 'no-date' }]);
+    await c.insertMany([
+      { expiresAt: new Date(Date.now() - 1000), k: 'old' },
+      { expiresAt: new Date(Date.now() + 3_600_000), k: 'new' },
+      { k: 'no-date' },
+    ]);
     // A real mongod sweeps every 60 s; the embedded engine is configured to sweep often.
     const deadline = t.embedded ? 5_000 : 120_000;
-    await waitFor(async () => (await c.countDocuments({ k: 'old' })) === 0, deadline, 'TTL removal');
-    assert.deepEqual((await c.find({}, { projection: { _id: 0, k: 1 } }).sort({ k: 1 }).toArray()).map((d) => String(d.k)), ['new', 'no-date']);
+    await waitFor(
+      async () => (await c.countDocuments({ k: 'old' })) === 0,
+      deadline,
+      'TTL removal',
+    );
+    assert.deepEqual(
+      (
+        await c
+          .find({}, { projection: { _id: 0, k: 1 } })
+          .sort({ k: 1 })
+          .toArray()
+      ).map((d) => String(d.k)),
+      ['new', 'no-date'],
+    );
   });
 });

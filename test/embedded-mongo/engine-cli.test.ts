@@ -7,11 +7,16 @@ import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { MongoClient } from 'mongodb';
 
-const cli = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../src/infra/embedded-mongo/cli.js');
+const cli = path.join(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '../../src/infra/embedded-mongo/cli.js',
+);
 
 void describe('engine: CLI', () => {
   void it('prints the URI when ready and exits 0 on SIGTERM', async () => {
-    const child = spawn(process.execPath, [cli, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [cli, '--port', '0'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const stderr: string[] = [];
     child.stderr.on('data', (d: Buffer) => stderr.push(d.toString()));
     const exited = once(child, 'exit');

@@ -25,7 +25,12 @@ void describe('engine: secondary indexes are used', () => {
     db = client.db('index_use');
     messages = db.collection<Msg>('messages');
     await messages.createIndex({ conversationId: 1, _id: -1 });
-    const docs = Array.from({ length: TOTAL }, (_, i) => ({ _id: new ObjectId(), conversationId: i % CONVERSATIONS, other: i % CONVERSATIONS, at: i }));
+    const docs = Array.from({ length: TOTAL }, (_, i) => ({
+      _id: new ObjectId(),
+      conversationId: i % CONVERSATIONS,
+      other: i % CONVERSATIONS,
+      at: i,
+    }));
     await messages.insertMany(docs);
   });
   after(async () => {
@@ -59,15 +64,25 @@ void describe('engine: secondary indexes are used', () => {
     const cursor = all[49]?._id as ObjectId;
     let page: Msg[] = [];
     const n = await examined(async () => {
-      page = await messages.find({ conversationId: 3, _id: { $lt: cursor } }).sort({ _id: -1 }).limit(10).toArray();
+      page = await messages
+        .find({ conversationId: 3, _id: { $lt: cursor } })
+        .sort({ _id: -1 })
+        .limit(10)
+        .toArray();
     });
-    assert.deepEqual(page.map((m) => m._id.toHexString()), all.slice(50, 60).map((m) => m._id.toHexString()));
+    assert.deepEqual(
+      page.map((m) => m._id.toHexString()),
+      all.slice(50, 60).map((m) => m._id.toHexString()),
+    );
     assert.ok(n <= 15, `range query examined ${n} documents`);
   });
 
   void it('uses $in on the leading field', async () => {
     const n = await examined(async () => {
-      assert.equal(await messages.countDocuments({ conversationId: { $in: [1, 2] } }), 2 * (TOTAL / CONVERSATIONS));
+      assert.equal(
+        await messages.countDocuments({ conversationId: { $in: [1, 2] } }),
+        2 * (TOTAL / CONVERSATIONS),
+      );
     });
     assert.ok(n <= 2 * (TOTAL / CONVERSATIONS), `$in examined ${n} documents`);
   });

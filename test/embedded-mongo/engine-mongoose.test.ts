@@ -37,20 +37,40 @@ void describe('engine: Mongoose 8', () => {
     await Messages.init();
     await Messages.syncIndexes();
     const indexes = await Messages.listIndexes();
-    assert.deepEqual(indexes.map((i: { name?: string }) => i.name).sort(), ['_id_', 'conversationId_1__id_-1', 'conversationId_1_seq_1']);
+    assert.deepEqual(indexes.map((i: { name?: string }) => i.name).sort(), [
+      '_id_',
+      'conversationId_1__id_-1',
+      'conversationId_1_seq_1',
+    ]);
 
     const conversationId = new mongoose.Types.ObjectId();
-    await Messages.create(Array.from({ length: 5 }, (_, seq) => ({ conversationId, author: 'ann', body: `m${seq}`, seq })));
+    await Messages.create(
+      Array.from({ length: 5 }, (_, seq) => ({
+        conversationId,
+        author: 'ann',
+        body: `m${seq}`,
+        seq,
+      })),
+    );
     const latest = await Messages.find({ conversationId }).sort({ _id: -1 }).limit(2).lean();
-    assert.deepEqual(latest.map((m) => m.seq), [4, 3]);
+    assert.deepEqual(
+      latest.map((m) => m.seq),
+      [4, 3],
+    );
     assert.equal(await Messages.countDocuments({ conversationId }), 5);
 
     const upd = await Messages.updateOne({ conversationId, seq: 0 }, { $set: { body: 'edited' } });
     assert.equal(upd.modifiedCount, 1);
-    const after = await Messages.findOneAndUpdate({ conversationId, seq: 1 }, { $set: { body: 'x' } }, { new: true }).lean();
+    const after = await Messages.findOneAndUpdate(
+      { conversationId, seq: 1 },
+      { $set: { body: 'x' } },
+      { new: true },
+    ).lean();
     assert.equal(after?.body, 'x');
 
-    const err = await Messages.create({ conversationId, author: 'bob', seq: 2 }).catch((e: unknown) => e);
+    const err = await Messages.create({ conversationId, author: 'bob', seq: 2 }).catch(
+      (e: unknown) => e,
+    );
     assert.ok(err instanceof Error);
     assert.equal((err as Error & { code?: number }).code, 11000);
     assert.match(err.message, /E11000 duplicate key error/);

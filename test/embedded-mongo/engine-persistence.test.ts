@@ -24,11 +24,16 @@ void describe('engine: persistence', () => {
       const second = await startEmbeddedMongo({ dataDir });
       const c2 = await new MongoClient(second.uri).connect();
       const again = c2.db('persist').collection('users');
-      const docs = await again.find({}, { projection: { _id: 0 } }).sort({ email: 1 }).toArray();
+      const docs = await again
+        .find({}, { projection: { _id: 0 } })
+        .sort({ email: 1 })
+        .toArray();
       assert.deepEqual(docs, [{ email: 'a@x', at: new Date(5) }, { email: 'b@x' }]);
       const err = await again.insertOne({ email: 'a@x' }).catch((e: unknown) => e);
       assert.ok(err instanceof MongoServerError && err.code === 11000);
-      const names = (await c2.db('persist').listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name);
+      const names = (await c2.db('persist').listCollections({}, { nameOnly: true }).toArray()).map(
+        (c) => c.name,
+      );
       assert.deepEqual(names, ['users']);
       await c2.close();
       await second.stop();

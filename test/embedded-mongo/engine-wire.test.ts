@@ -19,7 +19,10 @@ function header(length: number, opCode: number): Buffer {
 function opMsg(body: object, sequences: Array<[string, object[]]> = []): Buffer {
   const parts: Buffer[] = [Buffer.alloc(4), Buffer.from([0]), Buffer.from(BSON.serialize(body))];
   for (const [id, docs] of sequences) {
-    const payload = Buffer.concat([Buffer.from(id + '\0'), ...docs.map((d) => Buffer.from(BSON.serialize(d)))]);
+    const payload = Buffer.concat([
+      Buffer.from(id + '\0'),
+      ...docs.map((d) => Buffer.from(BSON.serialize(d))),
+    ]);
     const size = Buffer.alloc(4);
     size.writeInt32LE(payload.length + 4, 0);
     parts.push(Buffer.from([1]), size, payload);
@@ -81,7 +84,11 @@ void describe('engine: wire protocol robustness', () => {
   });
 
   void it('closes a connection whose message body is not valid BSON', async () => {
-    const garbage = Buffer.concat([Buffer.alloc(4), Buffer.from([0]), Buffer.from([50, 0, 0, 0, 1, 2, 3, 4, 5])]);
+    const garbage = Buffer.concat([
+      Buffer.alloc(4),
+      Buffer.from([0]),
+      Buffer.from([50, 0, 0, 0, 1, 2, 3, 4, 5]),
+    ]);
     await assertClosedAfter(Buffer.concat([header(16 + garbage.length, 2013), garbage]));
   });
 

@@ -27,7 +27,12 @@ function bsonTypeName(v: unknown): string {
   return typeof v;
 }
 
-function mismatch(ctx: CommandContext, field: string, value: unknown, expected: string): MongoCommandError {
+function mismatch(
+  ctx: CommandContext,
+  field: string,
+  value: unknown,
+  expected: string,
+): MongoCommandError {
   return new MongoCommandError(
     'TypeMismatch',
     `BSON field '${ctx.name}.${field}' is the wrong type '${bsonTypeName(value)}', expected type '${expected}'`,
@@ -38,7 +43,10 @@ function mismatch(ctx: CommandContext, field: string, value: unknown, expected: 
 export function collectionName(ctx: CommandContext): string {
   const value = ctx.cmd[ctx.name];
   if (typeof value !== 'string' || value.length === 0) {
-    throw new MongoCommandError('InvalidNamespace', `collection name has invalid type ${bsonTypeName(value)}`);
+    throw new MongoCommandError(
+      'InvalidNamespace',
+      `collection name has invalid type ${bsonTypeName(value)}`,
+    );
   }
   return value;
 }
@@ -70,7 +78,10 @@ export function optNum(ctx: CommandContext, field: string): number | undefined {
 export function optNonNegative(ctx: CommandContext, field: string): number | undefined {
   const n = optNum(ctx, field);
   if (n !== undefined && n < 0) {
-    throw new MongoCommandError('BadValue', `${field} value must be non-negative, but received: ${n}`);
+    throw new MongoCommandError(
+      'BadValue',
+      `${field} value must be non-negative, but received: ${n}`,
+    );
   }
   return n;
 }
@@ -93,7 +104,12 @@ export function docArray(ctx: CommandContext, field: string): Doc[] {
 }
 
 /** Checks a field of a sub-document (an update or delete statement). */
-export function subDoc(ctx: CommandContext, parent: string, doc: Doc, field: string): Doc | undefined {
+export function subDoc(
+  ctx: CommandContext,
+  parent: string,
+  doc: Doc,
+  field: string,
+): Doc | undefined {
   const v = doc[field];
   if (v === undefined || v === null) return undefined;
   if (!isPlainObject(v)) throw mismatch(ctx, `${parent}.${field}`, v, 'object');

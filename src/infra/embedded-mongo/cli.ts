@@ -19,8 +19,19 @@ async function main(): Promise<void> {
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new Error(`--port must be an integer between 0 and 65535, got ${values.port}`);
   }
-  const logger = pino({ name: 'embedded-mongo', level: process.env.LOG_LEVEL ?? 'info' }, pino.destination(2));
-  const mongo = await startEmbeddedMongo({ port, host: values.host, dataDir: values.dir, logger });
+  const logger = pino(
+    { name: 'embedded-mongo', level: process.env.LOG_LEVEL ?? 'info' },
+    pino.destination(2),
+  );
+  // Inline: this process runs nothing but the engine, so a worker thread would only add a
+  // hop (and log forwarding) without isolating anything.
+  const mongo = await startEmbeddedMongo({
+    port,
+    host: values.host,
+    dataDir: values.dir,
+    logger,
+    thread: 'inline',
+  });
   process.stdout.write(`${mongo.uri}\n`);
   const shutdown = (signal: string): void => {
     logger.info({ signal }, 'stopping');

@@ -1,11 +1,16 @@
-import type { AddressInfo } from 'node:net';
-import { silentLogger, type Logger } from '../../logger.js';
+import type { AddressInfo, Socket } from 'node:net';
+import type { Logger } from '../../logger.js';
 import { loadStore, Persister } from './persistence.js';
 import { createWireServer } from './server.js';
 import { Store } from './store.js';
 import { expireDocuments } from './ttl.js';
 
 export interface EmbeddedMongoOptions {
+  /**
+   * Where the engine runs: 'worker' (default) = its own worker_threads Worker, so queries, TTL
+   * sweeps and flushes never block the caller's event loop; 'inline' = on the caller's thread.
+   */
+  thread?: 'worker' | 'inline';
   /** 0 = random free port. */
   port?: number;
   /** Defaults to 127.0.0.1. */
@@ -35,11 +40,21 @@ function timer(ms: number, fn: () => void): NodeJS.Timeout {
   return t;
 }
 
-/** Starts an in-process MongoDB-compatible server speaking the wire protocol on TCP. */
-export async function startEmbeddedMongo(options: EmbeddedMongoOptions = {}): Promise<EmbeddedMongo> {
-  const logger = options.logger ?? silentLogger;
-  const host = options.host ?? '127.0.0.1';
-  const dataDir = options.dataDir ?? process.env.EMBEDDED_MONGO_DIR;
+/** Options with defaults applied; plain data apart from the logger (see worker-host.ts). */
+export interface EngineSettings {
+  port: number;
+  host: string;
+  dataDir: string | undefined;
+  flushIntervalMs: number;
+  ttlIntervalMs: number;
+}
+
+/** Runs the engine on the calling thread: the TCP server, TTL sweeps, cursor expiry, flushes. */
+export async function startInlineEngine(
+  settings: EngineSettings,
+  logger: Logger,
+): Promise<EmbeddedMongo> {
+  const { host, dataDir } = settings;
   const store = new Store();
   let persister: Persister | undefined;
   if (dataDir) {
@@ -47,23 +62,27 @@ export async function startEmbeddedMongo(options: EmbeddedMongoOptions = {}): Pr
     persister = new Persister(store, dataDir);
     logger.info({ dataDir }, 'embedded MongoDB persists to disk');
   } else {
-    logger.info('embedded MongoDB is memory-only: data is lost on stop (set EMBEDDED_MONGO_DIR to persist)');
+    logger.info(
+      'embedded MongoDB is memory-only: data is lost on stop (set EMBEDDED_MONGO_DIR to persist)',
+    );
   }
   const server = createWireServer(store, logger);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.port ?? 0, host, () => resolve());
+    server.listen(settings.port, host, () => resolve());
   });
   const port = (server.address() as AddressInfo).port;
   const flush = (): void => {
-    persister?.flush().catch((err: unknown) => logger.error({ err }, 'embedded MongoDB flush failed'));
+    persister
+      ?.flush()
+      .catch((err: unknown) => logger.error({ err }, 'embedded MongoDB flush failed'));
   };
   const timers = [
-    timer(options.ttlIntervalMs ?? 60_000, () => expireDocuments(store)),
+    timer(settings.ttlIntervalMs, () => expireDocuments(store)),
     timer(CURSOR_SWEEP_MS, () => store.cursors.expire()),
-    ...(persister ? [timer(options.flushIntervalMs ?? 5_000, flush)] : []),
+    ...(persister ? [timer(settings.flushIntervalMs, flush)] : []),
   ];
-  const connections = new Set<import('node:net').Socket>();
+  const connections = new Set<Socket>();
   server.on('connection', (s) => {
     connections.add(s);
     s.on('close', () => connections.delete(s));

@@ -43,6 +43,7 @@ export function toCommandError(err: unknown): MongoCommandError {
   if (err instanceof MongoCommandError) return err;
   const message = err instanceof Error ? err.message : String(err);
   // mingo raises plain Errors; keep MongoDB's code for the ones clients branch on.
-  if (message.includes("immutable field '_id'")) return new MongoCommandError('ImmutableField', message);
+  if (message.includes("immutable field '_id'"))
+    return new MongoCommandError('ImmutableField', message);
   return new MongoCommandError('BadValue', message);
 }

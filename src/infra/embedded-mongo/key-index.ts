@@ -39,7 +39,9 @@ export class KeyIndex {
     this.spec = spec;
     this.fields = Object.keys(spec.key);
     this.dirs = this.fields.map((f) => (spec.key[f] === -1 ? -1 : 1));
-    this.partial = spec.partialFilterExpression ? new Query(spec.partialFilterExpression) : undefined;
+    this.partial = spec.partialFilterExpression
+      ? new Query(spec.partialFilterExpression)
+      : undefined;
   }
 
   /** Whether query plans may rely on this index holding every document. */
@@ -110,7 +112,8 @@ export class KeyIndex {
     for (const k of this.keysFor(doc)) {
       const at = this.position({ k, id, ik });
       const found = this.entries[at];
-      if (found && found.ik === ik && this.compareKeys(found.k, k) === 0) this.entries.splice(at, 1);
+      if (found && found.ik === ik && this.compareKeys(found.k, k) === 0)
+        this.entries.splice(at, 1);
     }
   }
 

@@ -22,7 +22,7 @@ function splitNs(ns: string): { db: string; name: string } {
 
 function readDocs(buf: Buffer): Doc[] {
   const docs: Doc[] = [];
-  for (let pos = 0; pos < buf.length; ) {
+  for (let pos = 0; pos < buf.length;) {
     const size = buf.readInt32LE(pos);
     docs.push(BSON.deserialize(buf.subarray(pos, pos + size)));
     pos += size;
@@ -56,11 +56,14 @@ export class Persister {
     private readonly store: Store,
     private readonly dir: string,
   ) {
-    for (const colls of store.databases.values()) for (const c of colls.values()) this.saved.set(c.ns, c.version);
+    for (const colls of store.databases.values())
+      for (const c of colls.values()) this.saved.set(c.ns, c.version);
   }
 
+  /** A failed flush (already reported to its caller) does not stop later flushes from running. */
   flush(): Promise<void> {
-    this.running = this.running.then(() => this.flushOnce());
+    const run = (): Promise<void> => this.flushOnce();
+    this.running = this.running.then(run, run);
     return this.running;
   }
 
@@ -72,21 +75,27 @@ export class Persister {
       await rm(fileOf(this.dir, splitNs(ns)), { force: true });
     }
     // Snapshot synchronously so each file is a consistent image of its collection.
-    const pending: Array<{ file: string; data: Buffer }> = [];
+    const pending: Array<{ ns: string; version: number; file: string; data: Buffer }> = [];
     for (const colls of this.store.databases.values()) {
       for (const coll of colls.values()) {
         if (this.saved.get(coll.ns) === coll.version) continue;
-        this.saved.set(coll.ns, coll.version);
         const meta = BSON.serialize({ indexes: [...coll.indexes.values()].map((i) => i.spec) });
         const parts = [meta, ...[...coll.docs.values()].map((d) => BSON.serialize(d))];
-        pending.push({ file: fileOf(this.dir, coll), data: Buffer.concat(parts) });
+        pending.push({
+          ns: coll.ns,
+          version: coll.version,
+          file: fileOf(this.dir, coll),
+          data: Buffer.concat(parts),
+        });
       }
     }
-    for (const { file, data } of pending) {
+    // A collection counts as saved only once its file is in place, so a failed write is retried.
+    for (const { ns, version, file, data } of pending) {
       await mkdir(path.dirname(file), { recursive: true });
       const tmp = `${file}.${process.pid}.tmp`;
       await writeFile(tmp, data);
       await rename(tmp, file);
+      this.saved.set(ns, version);
     }
   }
 }

@@ -139,7 +139,9 @@ function rangeTests(range: FieldCond | undefined, dir: number) {
     lo !== undefined && (lo.v === undefined ? typeRank(v) < typeRank(hi?.v) : below(v, lo));
   const afterHi = (v: unknown) =>
     hi !== undefined ? above(v, hi) : lo !== undefined && typeRank(v) > typeRank(lo.v);
-  return dir === 1 ? { beforeStart: beforeLo, pastEnd: afterHi } : { beforeStart: afterHi, pastEnd: beforeLo };
+  return dir === 1
+    ? { beforeStart: beforeLo, pastEnd: afterHi }
+    : { beforeStart: afterHi, pastEnd: beforeLo };
 }
 
 function* scanIndex(coll: Collection, c: Candidate, conds: Map<string, FieldCond>): Generator<Doc> {
@@ -197,7 +199,12 @@ export function planQuery(coll: Collection, filter: Doc, sort: SortSpec): Plan {
   const idEq = conds.get('_id')?.eq;
   if (idEq) {
     const sorted = sort.length === 0 || idEq.length === 1;
-    return { candidates: byIds(coll, idEq), sorted, covered: coveredBy(filter, ['_id']), indexName: '_id_' };
+    return {
+      candidates: byIds(coll, idEq),
+      sorted,
+      covered: coveredBy(filter, ['_id']),
+      indexName: '_id_',
+    };
   }
   let best: Candidate | undefined;
   for (const index of coll.indexes.values()) {
@@ -208,5 +215,10 @@ export function planQuery(coll: Collection, filter: Doc, sort: SortSpec): Plan {
   if (!best) return { candidates: coll.docs.values(), sorted: sort.length === 0, covered: false };
   const sorted = sort.length === 0 || best.direction !== 0;
   const covered = coveredBy(filter, best.index.fields.slice(0, best.eqCount));
-  return { candidates: scanIndex(coll, best, conds), sorted, covered, indexName: best.index.spec.name };
+  return {
+    candidates: scanIndex(coll, best, conds),
+    sorted,
+    covered,
+    indexName: best.index.spec.name,
+  };
 }

@@ -17,13 +17,16 @@ export interface FindOptions {
 export function parseSort(sort: unknown): SortSpec {
   if (sort === undefined || sort === null) return [];
   if (typeof sort !== 'object' || Array.isArray(sort)) {
-    throw new MongoCommandError('TypeMismatch', "Expected field sort to be of type object");
+    throw new MongoCommandError('TypeMismatch', 'Expected field sort to be of type object');
   }
   const out: SortSpec = [];
   for (const [field, dir] of Object.entries(sort as Doc)) {
     if (field === '$natural') continue;
     if (dir !== 1 && dir !== -1) {
-      throw new MongoCommandError('BadValue', `$sort key ordering must be 1 (for ascending) or -1 (for descending)`);
+      throw new MongoCommandError(
+        'BadValue',
+        `$sort key ordering must be 1 (for ascending) or -1 (for descending)`,
+      );
     }
     out.push([field, dir]);
   }

@@ -2,7 +2,13 @@ import net from 'node:net';
 import type { Logger } from '../../logger.js';
 import { executeCommand } from './commands/index.js';
 import type { Store } from './store.js';
-import { encodeReply, HEADER_BYTES, MAX_MESSAGE_BYTES, parseMessage, type WireRequest } from './wire.js';
+import {
+  encodeReply,
+  HEADER_BYTES,
+  MAX_MESSAGE_BYTES,
+  parseMessage,
+  type WireRequest,
+} from './wire.js';
 import { MongoCommandError } from './errors.js';
 
 /** A client that starts a message and never finishes it is cut off after this long. */
@@ -50,14 +56,28 @@ class MessageReader {
   }
 }
 
-function respond(store: Store, logger: Logger, request: WireRequest, connectionId: number): Buffer | undefined {
-  const reply = executeCommand({ store, db: request.db, cmd: request.command, connectionId, logger });
+function respond(
+  store: Store,
+  logger: Logger,
+  request: WireRequest,
+  connectionId: number,
+): Buffer | undefined {
+  const reply = executeCommand({
+    store,
+    db: request.db,
+    cmd: request.command,
+    connectionId,
+    logger,
+  });
   if (request.moreToCome) return undefined;
   try {
     return encodeReply(request, reply);
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
-    return encodeReply(request, new MongoCommandError('BadValue', `reply could not be encoded: ${message}`).toReply());
+    return encodeReply(
+      request,
+      new MongoCommandError('BadValue', `reply could not be encoded: ${message}`).toReply(),
+    );
   }
 }
 
@@ -78,6 +98,7 @@ export function createWireServer(store: Store, logger: Logger): net.Server {
     socket.on('end', () => {
       if (reader.pending) fail('connection ended inside a message');
     });
+    let timingOut = false;
     socket.on('data', (chunk: Buffer) => {
       reader.push(chunk);
       try {
@@ -89,7 +110,11 @@ export function createWireServer(store: Store, logger: Logger): net.Server {
         fail('malformed message', err);
         return;
       }
-      socket.setTimeout(reader.pending ? PARTIAL_MESSAGE_TIMEOUT_MS : 0);
+      // Only touch the socket timer when a partial message starts or completes.
+      if (reader.pending !== timingOut) {
+        timingOut = reader.pending;
+        socket.setTimeout(timingOut ? PARTIAL_MESSAGE_TIMEOUT_MS : 0);
+      }
     });
   });
 }

@@ -52,7 +52,12 @@ export class Store {
 }
 
 function validateName(name: string): void {
-  if (name.length === 0 || name.includes('\0') || name.startsWith('system.') || name.includes('$')) {
+  if (
+    name.length === 0 ||
+    name.includes('\0') ||
+    name.startsWith('system.') ||
+    name.includes('$')
+  ) {
     throw new MongoCommandError('InvalidNamespace', `Invalid collection name: ${name}`);
   }
 }

@@ -5,8 +5,21 @@ import { MongoCommandError } from './errors.js';
 import type { Doc } from './key-index.js';
 
 const OPERATORS = new Set([
-  '$set', '$unset', '$inc', '$mul', '$rename', '$min', '$max', '$currentDate',
-  '$push', '$pull', '$pullAll', '$addToSet', '$pop', '$bit', '$setOnInsert',
+  '$set',
+  '$unset',
+  '$inc',
+  '$mul',
+  '$rename',
+  '$min',
+  '$max',
+  '$currentDate',
+  '$push',
+  '$pull',
+  '$pullAll',
+  '$addToSet',
+  '$pop',
+  '$bit',
+  '$setOnInsert',
 ]);
 
 export type UpdateKind = 'operators' | 'replacement' | 'pipeline';
@@ -25,32 +38,47 @@ export interface UpdateOutcome {
 /** Classifies an update argument and rejects shapes MongoDB rejects. */
 export function classifyUpdate(u: unknown): UpdateKind {
   if (Array.isArray(u)) {
-    if (!u.every(isPlainObject)) throw new MongoCommandError('FailedToParse', 'Each pipeline stage must be an object');
+    if (!u.every(isPlainObject))
+      throw new MongoCommandError('FailedToParse', 'Each pipeline stage must be an object');
     return 'pipeline';
   }
   if (!isPlainObject(u)) {
-    throw new MongoCommandError('FailedToParse', 'Update argument must be either an object or an array');
+    throw new MongoCommandError(
+      'FailedToParse',
+      'Update argument must be either an object or an array',
+    );
   }
   const keys = Object.keys(u);
   if (keys.length === 0 || !(keys[0] as string).startsWith('$')) {
     if (keys.some((k) => k.startsWith('$'))) {
-      throw new MongoCommandError('BadValue', `The dollar ($) prefixed field '${keys.find((k) => k.startsWith('$'))}' is not allowed in a replacement document`);
+      throw new MongoCommandError(
+        'BadValue',
+        `The dollar ($) prefixed field '${keys.find((k) => k.startsWith('$'))}' is not allowed in a replacement document`,
+      );
     }
     return 'replacement';
   }
   for (const k of keys) {
     if (!OPERATORS.has(k)) {
-      throw new MongoCommandError('FailedToParse', `Unknown modifier: ${k}. Expected a valid update modifier or pipeline-style update specified as an array`);
+      throw new MongoCommandError(
+        'FailedToParse',
+        `Unknown modifier: ${k}. Expected a valid update modifier or pipeline-style update specified as an array`,
+      );
     }
     if (!isPlainObject(u[k])) {
-      throw new MongoCommandError('FailedToParse', `Modifiers operate on fields but we found type ${typeof u[k]} instead. For example: {$mod: {<field>: ...}} not {${k}: ${JSON.stringify(u[k])}}`);
+      throw new MongoCommandError(
+        'FailedToParse',
+        `Modifiers operate on fields but we found type ${typeof u[k]} instead. For example: {$mod: {<field>: ...}} not {${k}: ${JSON.stringify(u[k])}}`,
+      );
     }
   }
   return 'operators';
 }
 
 function usesPositional(ops: Doc): boolean {
-  return Object.values(ops).some((fields) => Object.keys(fields as Doc).some((p) => /\.\$(\.|$)/.test(p)));
+  return Object.values(ops).some((fields) =>
+    Object.keys(fields as Doc).some((p) => /\.\$(\.|$)/.test(p)),
+  );
 }
 
 function applyOperators(doc: Doc, ops: Doc, opts: UpdateOptions): boolean {
@@ -76,7 +104,10 @@ function replacementOf(doc: Doc, replacement: Doc): Doc {
 }
 
 function immutableId(): MongoCommandError {
-  return new MongoCommandError('ImmutableField', "Performing an update on the path '_id' would modify the immutable field '_id'");
+  return new MongoCommandError(
+    'ImmutableField',
+    "Performing an update on the path '_id' would modify the immutable field '_id'",
+  );
 }
 
 /** Computes the updated copy of `doc`; the stored document is never mutated. */
@@ -85,7 +116,7 @@ export function applyUpdate(doc: Doc, u: Doc | Doc[], opts: UpdateOptions): Upda
   let next: Doc;
   let changed: boolean;
   if (kind === 'pipeline') {
-    next = (new Aggregator(u as Doc[]).run([cloneDeep(doc)])[0] ?? {});
+    next = new Aggregator(u as Doc[]).run([cloneDeep(doc)])[0] ?? {};
     changed = compareValues(doc, next) !== 0;
   } else if (kind === 'replacement') {
     next = replacementOf(doc, u as Doc);
@@ -131,7 +162,7 @@ export function buildUpsert(query: Doc, u: Doc | Doc[], arrayFilters: Doc[] | un
   const seed = upsertSeed(query);
   const kind = classifyUpdate(u);
   if (kind === 'replacement') return replacementOf(seed, u as Doc);
-  if (kind === 'pipeline') return (new Aggregator(u as Doc[]).run([seed])[0] ?? {});
+  if (kind === 'pipeline') return new Aggregator(u as Doc[]).run([seed])[0] ?? {};
   applyOperators(seed, u as Doc, { arrayFilters, query, isInsert: true });
   return seed;
 }

@@ -64,7 +64,7 @@ function parseOpMsg(buf: Buffer, requestId: number): WireRequest {
       need(seqEnd > pos + 4 && seqEnd <= end, 'bad document sequence size');
       const id = readCString(buf, pos + 4, seqEnd);
       const docs: Doc[] = [];
-      for (let p = id.next; p < seqEnd; ) {
+      for (let p = id.next; p < seqEnd;) {
         const r = readDoc(buf, p, seqEnd);
         docs.push(r.doc);
         p = r.next;
@@ -86,7 +86,10 @@ function parseOpMsg(buf: Buffer, requestId: number): WireRequest {
 function parseOpQuery(buf: Buffer, requestId: number): WireRequest {
   const ns = readCString(buf, 20, buf.length);
   const { doc } = readDoc(buf, ns.next + 8, buf.length);
-  const command = '$query' in doc && typeof doc.$query === 'object' && doc.$query !== null ? (doc.$query as Doc) : doc;
+  const command =
+    '$query' in doc && typeof doc.$query === 'object' && doc.$query !== null
+      ? (doc.$query as Doc)
+      : doc;
   const db = ns.value.split('.')[0] ?? 'admin';
   return { requestId, opCode: OP_QUERY, command, db, moreToCome: false };
 }

@@ -37,15 +37,25 @@ function serverStatus(ctx: CommandContext): Record<string, unknown> {
     uptime: Math.floor((Date.now() - startedAt) / 1000),
     localTime: new Date(),
     // Same names as mongod, so index-use tests read the same counters from a real server.
-    metrics: { queryExecutor: { scanned: Long.fromNumber(scannedKeys), scannedObjects: Long.fromNumber(scannedObjects) } },
+    metrics: {
+      queryExecutor: {
+        scanned: Long.fromNumber(scannedKeys),
+        scannedObjects: Long.fromNumber(scannedObjects),
+      },
+    },
     embedded: { openCursors: ctx.store.cursors.size },
     ok: 1,
   };
 }
 
 function listDatabases(ctx: CommandContext): Record<string, unknown> {
-  const databases = [...ctx.store.databases.keys()].map((name) => ({ name, sizeOnDisk: 0, empty: false }));
-  if (ctx.cmd.nameOnly === true) return { databases: databases.map(({ name }) => ({ name })), ok: 1 };
+  const databases = [...ctx.store.databases.keys()].map((name) => ({
+    name,
+    sizeOnDisk: 0,
+    empty: false,
+  }));
+  if (ctx.cmd.nameOnly === true)
+    return { databases: databases.map(({ name }) => ({ name })), ok: 1 };
   return { databases, totalSize: 0, totalSizeMb: 0, ok: 1 };
 }
 

@@ -9,7 +9,11 @@ const ID_INDEX_INFO = { v: 2, key: { _id: 1 }, name: '_id_' };
 
 function cursorOf(ctx: CommandContext, ns: string, docs: Doc[]): Doc {
   const batchSize = optDoc(ctx, 'cursor')?.batchSize;
-  const c = ctx.store.cursors.create(ns, docs, typeof batchSize === 'number' ? batchSize : undefined);
+  const c = ctx.store.cursors.create(
+    ns,
+    docs,
+    typeof batchSize === 'number' ? batchSize : undefined,
+  );
   return { cursor: { firstBatch: c.batch, id: c.id, ns }, ok: 1 };
 }
 
@@ -34,10 +38,20 @@ function listCollections(ctx: CommandContext): Doc {
   const infos = ctx.store.collections(ctx.db).map((c) =>
     nameOnly
       ? { name: c.name, type: 'collection' }
-      : { name: c.name, type: 'collection', options: {}, info: { readOnly: false }, idIndex: ID_INDEX_INFO },
+      : {
+          name: c.name,
+          type: 'collection',
+          options: {},
+          info: { readOnly: false },
+          idIndex: ID_INDEX_INFO,
+        },
   );
   const query = new Query(filter);
-  return cursorOf(ctx, `${ctx.db}.$cmd.listCollections`, infos.filter((i) => query.test(i)));
+  return cursorOf(
+    ctx,
+    `${ctx.db}.$cmd.listCollections`,
+    infos.filter((i) => query.test(i)),
+  );
 }
 
 function indexInfo(spec: IndexSpec): Doc {
@@ -51,13 +65,23 @@ function parseIndexSpec(raw: Doc): IndexSpec {
     throw new MongoCommandError('FailedToParse', "The 'key' field must be a non-empty object");
   }
   for (const [field, dir] of Object.entries(key)) {
-    if (dir !== 1 && dir !== -1) throw new MongoCommandError('BadValue', `Index key '${field}' must be 1 or -1 (got ${String(dir)}); special index types are not supported`);
+    if (dir !== 1 && dir !== -1)
+      throw new MongoCommandError(
+        'BadValue',
+        `Index key '${field}' must be 1 or -1 (got ${String(dir)}); special index types are not supported`,
+      );
   }
-  const name = typeof raw.name === 'string' ? raw.name : Object.entries(key).map(([f, d]) => `${f}_${String(d)}`).join('_');
+  const name =
+    typeof raw.name === 'string'
+      ? raw.name
+      : Object.entries(key)
+          .map(([f, d]) => `${f}_${String(d)}`)
+          .join('_');
   const spec: IndexSpec = { key: key as Record<string, number>, name };
   if (raw.unique === true) spec.unique = true;
   if (raw.sparse === true) spec.sparse = true;
-  if (isPlainObject(raw.partialFilterExpression)) spec.partialFilterExpression = raw.partialFilterExpression;
+  if (isPlainObject(raw.partialFilterExpression))
+    spec.partialFilterExpression = raw.partialFilterExpression;
   if (typeof raw.expireAfterSeconds === 'number') spec.expireAfterSeconds = raw.expireAfterSeconds;
   return spec;
 }
@@ -73,14 +97,20 @@ function checkConflicts(coll: Collection, spec: IndexSpec): boolean {
     const sameKey = compareValues(e.key, spec.key) === 0;
     if (e.name === spec.name) {
       if (sameSpec(e, spec) || (spec.name === '_id_' && sameKey)) return false;
-      throw new MongoCommandError('IndexKeySpecsConflict', `An existing index has the same name as the requested index but different options. Requested index: ${JSON.stringify(spec)}, existing index: ${JSON.stringify(e)}`);
+      throw new MongoCommandError(
+        'IndexKeySpecsConflict',
+        `An existing index has the same name as the requested index but different options. Requested index: ${JSON.stringify(spec)}, existing index: ${JSON.stringify(e)}`,
+      );
     }
     if (sameKey) {
       const { name: _a, ...optsA } = e;
       const { name: _b, ...optsB } = spec;
-      throw new MongoCommandError('IndexOptionsConflict', sameSpec(optsA as IndexSpec, optsB as IndexSpec)
-        ? `Index already exists with a different name: ${e.name}`
-        : `An equivalent index already exists with the same name but different options. Requested index: ${JSON.stringify(spec)}, existing index: ${JSON.stringify(e)}`);
+      throw new MongoCommandError(
+        'IndexOptionsConflict',
+        sameSpec(optsA as IndexSpec, optsB as IndexSpec)
+          ? `Index already exists with a different name: ${e.name}`
+          : `An equivalent index already exists with the same name but different options. Requested index: ${JSON.stringify(spec)}, existing index: ${JSON.stringify(e)}`,
+      );
     }
   }
   return true;
@@ -93,7 +123,12 @@ function createIndexes(ctx: CommandContext): Doc {
   const coll = ctx.store.ensureCollection(ctx.db, name);
   const before = coll.indexes.size;
   for (const spec of specs) if (checkConflicts(coll, spec)) coll.addIndex(spec);
-  const reply: Doc = { numIndexesBefore: before, numIndexesAfter: coll.indexes.size, createdCollectionAutomatically: !existed, ok: 1 };
+  const reply: Doc = {
+    numIndexesBefore: before,
+    numIndexesAfter: coll.indexes.size,
+    createdCollectionAutomatically: !existed,
+    ok: 1,
+  };
   if (before === coll.indexes.size) reply.note = 'all indexes already exist';
   return reply;
 }
@@ -101,13 +136,18 @@ function createIndexes(ctx: CommandContext): Doc {
 function requireCollection(ctx: CommandContext): Collection {
   const name = collectionName(ctx);
   const coll = ctx.store.collection(ctx.db, name);
-  if (!coll) throw new MongoCommandError('NamespaceNotFound', `ns does not exist: ${ctx.db}.${name}`);
+  if (!coll)
+    throw new MongoCommandError('NamespaceNotFound', `ns does not exist: ${ctx.db}.${name}`);
   return coll;
 }
 
 function listIndexes(ctx: CommandContext): Doc {
   const coll = requireCollection(ctx);
-  return cursorOf(ctx, coll.ns, [...coll.indexes.values()].map((i) => indexInfo(i.spec)));
+  return cursorOf(
+    ctx,
+    coll.ns,
+    [...coll.indexes.values()].map((i) => indexInfo(i.spec)),
+  );
 }
 
 function indexNamesToDrop(coll: Collection, target: unknown): string[] {
@@ -115,9 +155,15 @@ function indexNamesToDrop(coll: Collection, target: unknown): string[] {
   const wanted = Array.isArray(target) ? target : [target];
   return wanted.map((t) => {
     const found = [...coll.indexes.values()].find((i) =>
-      typeof t === 'string' ? i.spec.name === t : compareValues(i.spec.key, t) === 0);
-    if (!found) throw new MongoCommandError('IndexNotFound', `index not found with name [${typeof t === 'string' ? t : JSON.stringify(t)}]`);
-    if (found.spec.name === '_id_') throw new MongoCommandError('InvalidOptions', 'cannot drop _id index');
+      typeof t === 'string' ? i.spec.name === t : compareValues(i.spec.key, t) === 0,
+    );
+    if (!found)
+      throw new MongoCommandError(
+        'IndexNotFound',
+        `index not found with name [${typeof t === 'string' ? t : JSON.stringify(t)}]`,
+      );
+    if (found.spec.name === '_id_')
+      throw new MongoCommandError('InvalidOptions', 'cannot drop _id index');
     return found.spec.name;
   });
 }

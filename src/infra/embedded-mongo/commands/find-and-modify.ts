@@ -20,9 +20,14 @@ function findAndModify(ctx: CommandContext): Doc {
   const upsert = optBool(ctx, 'upsert') ?? false;
   const u = ctx.cmd.update as Doc | Doc[] | undefined;
   if (remove === (u !== undefined)) {
-    throw new MongoCommandError('FailedToParse', 'Either an update or remove=true must be specified');
+    throw new MongoCommandError(
+      'FailedToParse',
+      'Either an update or remove=true must be specified',
+    );
   }
-  const arrayFilters = Array.isArray(ctx.cmd.arrayFilters) ? (ctx.cmd.arrayFilters as Doc[]) : undefined;
+  const arrayFilters = Array.isArray(ctx.cmd.arrayFilters)
+    ? (ctx.cmd.arrayFilters as Doc[])
+    : undefined;
   const coll = ctx.store.collection(ctx.db, name);
   const found = runQuery(coll, { filter: query, sort, limit: 1 })[0];
   if (remove) {
@@ -31,7 +36,9 @@ function findAndModify(ctx: CommandContext): Doc {
   }
   if (!found) {
     if (!upsert) return reply(null, { n: 0, updatedExisting: false }, fields, query);
-    const doc = ctx.store.ensureCollection(ctx.db, name).insert(buildUpsert(query, u as Doc, arrayFilters));
+    const doc = ctx.store
+      .ensureCollection(ctx.db, name)
+      .insert(buildUpsert(query, u as Doc, arrayFilters));
     const lastErrorObject = { n: 1, updatedExisting: false, upserted: doc._id };
     return reply(returnNew ? doc : null, lastErrorObject, fields, query);
   }

@@ -8,7 +8,13 @@ import { readCommands } from './read.js';
 import { writeCommands } from './write.js';
 
 const handlers = new Map<string, Handler>(
-  Object.entries({ ...adminCommands, ...ddlCommands, ...readCommands, ...writeCommands, ...findAndModifyCommands }),
+  Object.entries({
+    ...adminCommands,
+    ...ddlCommands,
+    ...readCommands,
+    ...writeCommands,
+    ...findAndModifyCommands,
+  }),
 );
 
 /**
@@ -23,7 +29,8 @@ export function executeCommand(ctx: Omit<CommandContext, 'name'>): Doc {
     return handler({ ...ctx, name });
   } catch (err) {
     const error = toCommandError(err);
-    if (!(err instanceof MongoCommandError)) ctx.logger.debug({ err, command: name }, 'command failed');
+    if (!(err instanceof MongoCommandError))
+      ctx.logger.debug({ err, command: name }, 'command failed');
     return error.toReply();
   }
 }

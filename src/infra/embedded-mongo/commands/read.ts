@@ -1,11 +1,26 @@
 import { Aggregator } from 'mingo';
-import { collectionName, optBool, optDoc, optNonNegative, optNum, toNumberLike, type CommandContext, type Handler } from '../args.js';
+import {
+  collectionName,
+  optBool,
+  optDoc,
+  optNonNegative,
+  optNum,
+  toNumberLike,
+  type CommandContext,
+  type Handler,
+} from '../args.js';
 import { cloneDeep, compareValues, isPlainObject, pathValues } from '../bson-values.js';
 import { MongoCommandError } from '../errors.js';
 import type { Doc } from '../key-index.js';
 import { parseSort, project, runQuery } from '../query.js';
 
-function cursorReply(ctx: CommandContext, ns: string, docs: Doc[], batchSize: number | undefined, single = false): Doc {
+function cursorReply(
+  ctx: CommandContext,
+  ns: string,
+  docs: Doc[],
+  batchSize: number | undefined,
+  single = false,
+): Doc {
   const c = ctx.store.cursors.create(ns, docs, batchSize, single);
   return { cursor: { firstBatch: c.batch, id: c.id, ns }, ok: 1 };
 }
@@ -23,12 +38,22 @@ function find(ctx: CommandContext): Doc {
     limit: Math.abs(rawLimit),
   });
   const batchSize = optNonNegative(ctx, 'batchSize');
-  return cursorReply(ctx, `${ctx.db}.${name}`, project(docs, projection, filter), batchSize, singleBatch);
+  return cursorReply(
+    ctx,
+    `${ctx.db}.${name}`,
+    project(docs, projection, filter),
+    batchSize,
+    singleBatch,
+  );
 }
 
 function getMore(ctx: CommandContext): Doc {
   const id = toNumberLike(ctx.cmd.getMore);
-  if (id === undefined) throw new MongoCommandError('TypeMismatch', "BSON field 'getMore.getMore' is the wrong type, expected type 'long'");
+  if (id === undefined)
+    throw new MongoCommandError(
+      'TypeMismatch',
+      "BSON field 'getMore.getMore' is the wrong type, expected type 'long'",
+    );
   const c = ctx.store.cursors.getMore(id, optNonNegative(ctx, 'batchSize'));
   if (!c) throw new MongoCommandError('CursorNotFound', `cursor id ${id} not found`);
   return { cursor: { nextBatch: c.batch, id: c.id, ns: c.ns }, ok: 1 };
@@ -43,7 +68,13 @@ function killCursors(ctx: CommandContext): Doc {
     const id = toNumberLike(raw);
     (id !== undefined && ctx.store.cursors.kill(id) ? killed : notFound).push(raw);
   }
-  return { cursorsKilled: killed, cursorsNotFound: notFound, cursorsAlive: [], cursorsUnknown: [], ok: 1 };
+  return {
+    cursorsKilled: killed,
+    cursorsNotFound: notFound,
+    cursorsAlive: [],
+    cursorsUnknown: [],
+    ok: 1,
+  };
 }
 
 function count(ctx: CommandContext): Doc {
@@ -59,7 +90,11 @@ function count(ctx: CommandContext): Doc {
 function distinct(ctx: CommandContext): Doc {
   const name = collectionName(ctx);
   const key = ctx.cmd.key;
-  if (typeof key !== 'string') throw new MongoCommandError('TypeMismatch', "BSON field 'distinct.key' is the wrong type, expected type 'string'");
+  if (typeof key !== 'string')
+    throw new MongoCommandError(
+      'TypeMismatch',
+      "BSON field 'distinct.key' is the wrong type, expected type 'string'",
+    );
   const docs = runQuery(ctx.store.collection(ctx.db, name), { filter: optDoc(ctx, 'query') ?? {} });
   const values: unknown[] = [];
   for (const doc of docs) {
@@ -72,10 +107,15 @@ function distinct(ctx: CommandContext): Doc {
 }
 
 /** Runs a leading $match (and a following $sort/$limit) through the index planner, the rest in mingo. */
-function aggregateSource(ctx: CommandContext, name: string, pipeline: Doc[]): { docs: Doc[]; rest: Doc[] } {
+function aggregateSource(
+  ctx: CommandContext,
+  name: string,
+  pipeline: Doc[],
+): { docs: Doc[]; rest: Doc[] } {
   const coll = ctx.store.collection(ctx.db, name);
   const first = pipeline[0];
-  if (!first || !isPlainObject(first.$match)) return { docs: runQuery(coll, { filter: {} }), rest: pipeline };
+  if (!first || !isPlainObject(first.$match))
+    return { docs: runQuery(coll, { filter: {} }), rest: pipeline };
   let used = 1;
   const sortStage = pipeline[1]?.$sort;
   const sort = isPlainObject(sortStage) ? parseSort(sortStage) : [];
@@ -88,19 +128,35 @@ function aggregateSource(ctx: CommandContext, name: string, pipeline: Doc[]): { 
 
 function aggregate(ctx: CommandContext): Doc {
   const target = ctx.cmd.aggregate;
-  if (!Array.isArray(ctx.cmd.pipeline)) throw new MongoCommandError('TypeMismatch', "BSON field 'aggregate.pipeline' is the wrong type, expected type 'array'");
+  if (!Array.isArray(ctx.cmd.pipeline))
+    throw new MongoCommandError(
+      'TypeMismatch',
+      "BSON field 'aggregate.pipeline' is the wrong type, expected type 'array'",
+    );
   const pipeline = ctx.cmd.pipeline as Doc[];
   if (pipeline.some((s) => '$out' in s || '$merge' in s)) {
-    throw new MongoCommandError('BadValue', '$out and $merge are not supported by the embedded engine');
+    throw new MongoCommandError(
+      'BadValue',
+      '$out and $merge are not supported by the embedded engine',
+    );
   }
   const name = target === 1 ? '$cmd.aggregate' : collectionName(ctx);
-  const { docs, rest } = target === 1 ? { docs: [], rest: pipeline } : aggregateSource(ctx, name, pipeline);
+  const { docs, rest } =
+    target === 1 ? { docs: [], rest: pipeline } : aggregateSource(ctx, name, pipeline);
   const collectionResolver = (other: string): Doc[] =>
     runQuery(ctx.store.collection(ctx.db, other), { filter: {} }).map((d) => cloneDeep(d));
   const input = rest.length > 0 ? docs.map((d) => cloneDeep(d)) : docs;
-  const out = rest.length > 0 ? new Aggregator(rest, { collectionResolver }).run<Doc>(input) : input;
+  const out =
+    rest.length > 0 ? new Aggregator(rest, { collectionResolver }).run<Doc>(input) : input;
   const batchSize = toNumberLike(optDoc(ctx, 'cursor')?.batchSize);
   return cursorReply(ctx, `${ctx.db}.${name}`, out, batchSize);
 }
 
-export const readCommands: Record<string, Handler> = { find, getMore, killCursors, count, distinct, aggregate };
+export const readCommands: Record<string, Handler> = {
+  find,
+  getMore,
+  killCursors,
+  count,
+  distinct,
+  aggregate,
+};

@@ -1,4 +1,12 @@
-import { collectionName, docArray, optBool, subDoc, toNumberLike, type CommandContext, type Handler } from '../args.js';
+import {
+  collectionName,
+  docArray,
+  optBool,
+  subDoc,
+  toNumberLike,
+  type CommandContext,
+  type Handler,
+} from '../args.js';
 import { isPlainObject } from '../bson-values.js';
 import type { Collection } from '../collection.js';
 import { MongoCommandError, toCommandError } from '../errors.js';
@@ -14,7 +22,11 @@ interface WriteError {
 }
 
 /** Runs each statement; ordered writes stop at the first error, unordered ones collect all. */
-function runStatements<T>(ctx: CommandContext, items: T[], run: (item: T, index: number) => void): WriteError[] {
+function runStatements<T>(
+  ctx: CommandContext,
+  items: T[],
+  run: (item: T, index: number) => void,
+): WriteError[] {
   const ordered = optBool(ctx, 'ordered') ?? true;
   const errors: WriteError[] = [];
   for (let i = 0; i < items.length; i++) {
@@ -52,20 +64,30 @@ export interface UpdateResult {
 }
 
 /** One update statement, shared by `update` and `findAndModify`-style callers. */
-export function updateStatement(ctx: CommandContext, name: string, stmt: Doc, parent: string): UpdateResult {
+export function updateStatement(
+  ctx: CommandContext,
+  name: string,
+  stmt: Doc,
+  parent: string,
+): UpdateResult {
   const q = subDoc(ctx, parent, stmt, 'q') ?? {};
   const u = stmt.u;
   const multi = stmt.multi === true;
   const kind = classifyUpdate(u);
   if (multi && kind === 'replacement') {
-    throw new MongoCommandError('FailedToParse', 'multi update is not supported for replacement-style update');
+    throw new MongoCommandError(
+      'FailedToParse',
+      'multi update is not supported for replacement-style update',
+    );
   }
   const arrayFilters = Array.isArray(stmt.arrayFilters) ? (stmt.arrayFilters as Doc[]) : undefined;
   const coll = ctx.store.collection(ctx.db, name);
   const matches = runQuery(coll, { filter: q, limit: multi ? 0 : 1 });
   if (matches.length === 0) {
     if (stmt.upsert !== true) return { n: 0, nModified: 0 };
-    const inserted = ctx.store.ensureCollection(ctx.db, name).insert(buildUpsert(q, u as Doc, arrayFilters));
+    const inserted = ctx.store
+      .ensureCollection(ctx.db, name)
+      .insert(buildUpsert(q, u as Doc, arrayFilters));
     return { n: 1, nModified: 0, upsertedId: inserted._id };
   }
   let nModified = 0;
@@ -99,10 +121,17 @@ function deleteCommand(ctx: CommandContext): Doc {
   let n = 0;
   const errors = runStatements(ctx, deletes, (stmt, index) => {
     const q = subDoc(ctx, `deletes.${index}`, stmt, 'q');
-    if (!q) throw new MongoCommandError('FailedToParse', "BSON field 'delete.deletes.q' is missing but a required field");
+    if (!q)
+      throw new MongoCommandError(
+        'FailedToParse',
+        "BSON field 'delete.deletes.q' is missing but a required field",
+      );
     const limit = toNumberLike(stmt.limit) ?? 0;
     if (limit !== 0 && limit !== 1) {
-      throw new MongoCommandError('FailedToParse', `The limit field in delete objects must be 0 or 1. Got ${limit}`);
+      throw new MongoCommandError(
+        'FailedToParse',
+        `The limit field in delete objects must be 0 or 1. Got ${limit}`,
+      );
     }
     const coll = ctx.store.collection(ctx.db, name);
     for (const doc of runQuery(coll, { filter: q, limit })) {
@@ -120,6 +149,7 @@ export const writeCommands: Record<string, Handler> = {
 };
 
 export function requireDoc(value: unknown, what: string): Doc {
-  if (!isPlainObject(value)) throw new MongoCommandError('TypeMismatch', `${what} must be an object`);
+  if (!isPlainObject(value))
+    throw new MongoCommandError('TypeMismatch', `${what} must be an object`);
   return value;
 }
