@@ -1,0 +1,100 @@
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+
+/** Clock ticks per second for /proc/<pid>/stat times (USER_HZ; 100 on every Linux we run). */
+const CLK_TCK = readClockTicks();
+
+function readClockTicks(): number {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+}
+
+/** User + system CPU time of a process (all its threads) in milliseconds, from /proc/<pid>/stat. */
+export function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // The command name (field 2) may contain spaces; fields after its closing paren are fixed.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const utime = Number(fields[11]);
+  const stime = Number(fields[12]);
+  return ((utime + stime) * 1000) / CLK_TCK;
+}
+
+/** Resident set size in bytes, from /proc/<pid>/status. */
+export function rssBytes(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const match = /^VmRSS:\s+(\d+) kB/m.exec(status);
+  return match ? Number(match[1]) * 1024 : 0;
+}
+
+/** CPU milliseconds spent by each named process between `start()` and `stop()`. */
+export class CpuMeter {
+  private readonly before = new Map<string, number>();
+
+  constructor(private readonly pids: Readonly<Record<string, number>>) {}
+
+  start(): this {
+    for (const [name, pid] of Object.entries(this.pids)) this.before.set(name, safeCpu(pid));
+    return this;
+  }
+
+  stop(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const [name, pid] of Object.entries(this.pids))
+      out[name] = safeCpu(pid) - (this.before.get(name) ?? 0);
+    return out;
+  }
+}
+
+function safeCpu(pid: number): number {
+  try {
+    return cpuMs(pid);
+  } catch {
+    return 0;
+  }
+}
+
+/** Pid of a system process by executable name (e.g. redis-server), or null. */
+export function pidOf(name: string): number | null {
+  try {
+    const out = execFileSync('pidof', ['-s', name], { encoding: 'utf8' }).trim();
+    return out ? Number(out) : null;
+  } catch {
+    return null;
+  }
+}
+
+export interface Machine {
+  cores: number;
+  cpuModel: string;
+  node: string;
+  platform: string;
+  totalMemGiB: number;
+  pinning: string;
+}
+
+/** Cores for load generation and for servers: different ones when there are at least two. */
+export const pinning = (() => {
+  const n = cpus().length;
+  const hasTaskset = (() => {
+    try {
+      execFileSync('taskset', ['-V'], { stdio: 'ignore' });
+      return true;
+    } catch {
+      return false;
+    }
+  })();
+  if (n < 2 || !hasTaskset) return { loadCpu: null, serverCpus: null };
+  return { loadCpu: '0', serverCpus: Array.from({ length: n - 1 }, (_, i) => i + 1).join(',') };
+})();
+
+/** Pins this process (every thread) to the load-generator core. */
+export function pinSelf(): void {
+  if (pinning.loadCpu === null) return;
+  execFileSync('taskset', ['-a', '-p', '-c', pinning.loadCpu, String(process.pid)], {
+    stdio: 'ignore',
+  });
+}

@@ -1,0 +1,95 @@
+import type { BenchChild } from './child.js';
+
+/** Sizes for one run of the suite. */
+export interface Profile {
+  name: 'full' | 'quick' | 'smoke';
+  /** A/B pairs per row (each side measured this many times, alternating). */
+  reps: number;
+  heavyReps: number;
+  pairs: number;
+  closedLoopMs: number;
+  openLoopRate: number;
+  openLoopMs: number;
+  idleSockets: number;
+  httpMs: number;
+  historyMessages: number;
+  planUsers: number;
+  dueMessages: number;
+}
+
+export const PROFILES: Record<Profile['name'], Profile> = {
+  full: {
+    name: 'full',
+    reps: 3,
+    heavyReps: 2,
+    pairs: 50,
+    closedLoopMs: 5_000,
+    openLoopRate: 1_000,
+    openLoopMs: 5_000,
+    idleSockets: 10_000,
+    httpMs: 5_000,
+    historyMessages: 500,
+    planUsers: 100_000,
+    dueMessages: 100_000,
+  },
+  quick: {
+    name: 'quick',
+    reps: 2,
+    heavyReps: 2,
+    pairs: 20,
+    closedLoopMs: 2_000,
+    openLoopRate: 1_000,
+    openLoopMs: 2_000,
+    idleSockets: 1_000,
+    httpMs: 2_000,
+    historyMessages: 200,
+    planUsers: 10_000,
+    dueMessages: 5_000,
+  },
+  smoke: {
+    name: 'smoke',
+    reps: 1,
+    heavyReps: 1,
+    pairs: 2,
+    closedLoopMs: 300,
+    openLoopRate: 100,
+    openLoopMs: 300,
+    idleSockets: 20,
+    httpMs: 300,
+    historyMessages: 60,
+    planUsers: 200,
+    dueMessages: 100,
+  },
+};
+
+/** What each row reports; `ratio` is always "Parley relative to the baseline" as the budget reads. */
+export interface RowResult {
+  id: string;
+  scenario: string;
+  /** How Parley and baseline figures read, e.g. "msg/s", "KiB/socket". */
+  unit: string;
+  parley: number;
+  baseline: number;
+  ratio: number;
+  ratioNote: string;
+  budget: string;
+  met: boolean;
+  samples: { parley: number[]; baseline: number[] };
+  /** Server CPU time per operation (ms), medians, summed over every server process. */
+  cpuMsPerOp?: {
+    parley: number;
+    baseline: number;
+    breakdown: Record<string, Record<string, number>>;
+  };
+  details?: Record<string, unknown>;
+}
+
+export interface Context {
+  profile: Profile;
+  engine: BenchChild;
+  /** Server processes outside the bench (Redis, RabbitMQ) whose CPU counts too. */
+  servicePids: Record<string, number>;
+  cpuProfileDir: string | undefined;
+  envFor(group: string, role: 'api' | 'worker'): Record<string, string>;
+  log(message: string): void;
+}

@@ -1,0 +1,230 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { cpus, platform, release, totalmem } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import amqp from 'amqplib';
+import { loadConfig } from '../src/config.js';
+import { runEmbeddedMongoBench } from './embedded-mongo.js';
+import { startChild, type BenchChild } from './lib/child.js';
+import { Fixtures } from './lib/fixtures.js';
+import { pidOf, pinning, pinSelf, type Machine } from './lib/proc.js';
+import { renderSection, renderTable, updateDoc, type SuiteResult } from './lib/report.js';
+import { PROFILES, type Context, type Profile, type RowResult } from './lib/types.js';
+import { httpRows } from './scenarios/http.js';
+import { deliverRow, planRow } from './scenarios/pipeline.js';
+import { idleRow, messagingRows } from './scenarios/realtime.js';
+
+/**
+ * `npm run bench [-- --quick | --smoke] [--only=web,pipeline,engine] [--out=DIR] [--no-docs]
+ * [--cpu-prof]`: every row of docs/PERFORMANCE.md, each against its baseline in the same run.
+ */
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const argv = process.argv.slice(2);
+const flag = (name: string) => argv.includes(`--${name}`);
+const option = (name: string) => argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
+const profile: Profile = PROFILES[flag('smoke') ? 'smoke' : flag('quick') ? 'quick' : 'full'];
+const groups = new Set((option('only') ?? 'web,pipeline,engine').split(','));
+const outDir = option('out') ?? `${root}bench/results`;
+const writeDocs = !flag('no-docs') && profile.name !== 'smoke';
+const runId = randomBytes(4).toString('hex');
+const started = Date.now();
+
+function log(message: string): void {
+  const s = ((Date.now() - started) / 1000).toFixed(1).padStart(6);
+  process.stderr.write(`[bench ${s}s] ${message}\n`);
+}
+
+function machine(): Machine {
+  return {
+    cores: cpus().length,
+    cpuModel: cpus()[0]?.model.trim() ?? 'unknown',
+    node: process.version,
+    platform: `${platform()} ${release()}`,
+    totalMemGiB: Math.round(totalmem() / 2 ** 30),
+    pinning:
+      pinning.loadCpu === null
+        ? 'none (one core or no taskset)'
+        : `load generator on CPU ${pinning.loadCpu}, servers on CPU ${pinning.serverCpus} (Redis and RabbitMQ unpinned)`,
+  };
+}
+
+function envFor(engineUri: string) {
+  return (group: string, role: 'api' | 'worker'): Record<string, string> => ({
+    NODE_ENV: 'production',
+    ROLE: role,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
+    MONGODB_URI: engineUri,
+    MONGODB_DB: `bench_${runId}_${group}`,
+    REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+    REDIS_KEY_PREFIX: `bench:${runId}:${group}:`,
+    AMQP_URL: process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672',
+    AMQP_QUEUE_PREFIX: `bench.${runId}.${group}.`,
+    JWT_ACCESS_SECRET: `bench-access-${runId}-0123456789abcdef0123456789`,
+    JWT_REFRESH_SECRET: `bench-refresh-${runId}-0123456789abcdef0123456789`,
+    ACCESS_TOKEN_TTL: '2h',
+    // Limits stay on (their Redis round trips are part of the cost) but never trip.
+    RATE_LIMIT_API_PER_MINUTE: '1000000000',
+    RATE_LIMIT_AUTH_PER_MINUTE: '1000000000',
+    RATE_LIMIT_MESSAGES_PER_MINUTE: '1000000000',
+    RATE_LIMIT_SOCKET_PER_SECOND: '1000000000',
+    RATE_LIMIT_SOCKET_BURST: '2000000000',
+  });
+}
+
+async function cleanup(
+  fixtures: Fixtures,
+  queueMain: string | undefined,
+  amqpUrl: string,
+): Promise<void> {
+  await fixtures.mongo.db.dropDatabase();
+  const client = fixtures.redis.client;
+  let cursor = '0';
+  do {
+    const [next, keys] = await client.scan(
+      cursor,
+      'MATCH',
+      `${fixtures.redis.prefix}*`,
+      'COUNT',
+      1000,
+    );
+    if (keys.length) await client.del(...keys);
+    cursor = next;
+  } while (cursor !== '0');
+  if (!queueMain) return;
+  const connection = await amqp.connect(amqpUrl);
+  try {
+    const channel = await connection.createChannel();
+    const retries = loadConfig({}).AUTO_MESSAGE_RETRY_DELAYS_MS.map(
+      (d) => `${queueMain}.retry.${d}ms`,
+    );
+    for (const queue of [queueMain, `${queueMain}.dead`, ...retries])
+      await channel.deleteQueue(queue);
+  } finally {
+    await connection.close();
+  }
+}
+
+/** Starts Parley (given role) and the baselines on one isolated database, runs `body`, cleans up. */
+async function withGroup(
+  ctx: Context,
+  group: string,
+  role: 'api' | 'worker',
+  body: (
+    sides: { parley: BenchChild; baseline: BenchChild },
+    fixtures: Fixtures,
+  ) => Promise<RowResult[]>,
+): Promise<RowResult[]> {
+  const env = ctx.envFor(group, role);
+  const fixtures = await Fixtures.open(loadConfig(env));
+  const cpuProfileDir = ctx.cpuProfileDir;
+  const children: BenchChild[] = [];
+  try {
+    const parley = await startChild('parley', env, cpuProfileDir ? { cpuProfileDir } : {});
+    children.push(parley);
+    const baseline = await startChild('baseline', env);
+    children.push(baseline);
+    return await body({ parley, baseline }, fixtures);
+  } finally {
+    const queue = children[0]?.extra.queue;
+    ctx.log(`${group}: stopping servers`);
+    for (const child of children.reverse()) await child.stop();
+    ctx.log(`${group}: cleaning up`);
+    await cleanup(fixtures, typeof queue === 'string' ? queue : undefined, env.AMQP_URL ?? '');
+    await fixtures.close();
+  }
+}
+
+async function main(): Promise<number> {
+  pinSelf();
+  log(`profile ${profile.name}; groups ${[...groups].join(', ')}`);
+  const servicePids: Record<string, number> = {};
+  const redisPid = pidOf('redis-server');
+  const rabbitPid = pidOf('beam.smp');
+  if (redisPid) servicePids.redis = redisPid;
+  if (rabbitPid) servicePids.rabbitmq = rabbitPid;
+  const cpuProfileDir = flag('cpu-prof') ? `${outDir}/profiles` : undefined;
+  if (cpuProfileDir) await mkdir(cpuProfileDir, { recursive: true });
+
+  const rows: RowResult[] = [];
+  const failures: SuiteResult['failures'] = [];
+  const engine = await startChild('engine', {});
+  const ctx: Context = {
+    profile,
+    engine,
+    servicePids,
+    cpuProfileDir,
+    envFor: envFor(engine.url),
+    log,
+  };
+  const attempt = async (group: string, run: () => Promise<RowResult[]>): Promise<void> => {
+    if (!groups.has(group)) return;
+    try {
+      rows.push(...(await run()));
+    } catch (error) {
+      const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
+      log(`${group} failed: ${message}`);
+      failures.push({ group, error: message.split('\n')[0] ?? message });
+    }
+  };
+  try {
+    await attempt('web', () =>
+      withGroup(ctx, 'web', 'api', async (sides, fixtures) => [
+        ...(await messagingRows(ctx, sides, fixtures)),
+        await idleRow(ctx, sides, fixtures),
+        ...(await httpRows(ctx, sides, fixtures)),
+      ]),
+    );
+    await attempt('pipeline', () =>
+      withGroup(ctx, 'pipeline', 'worker', async (sides, fixtures) => {
+        const users = Math.max(profile.planUsers, 2);
+        log(`pipeline: seeding ${users} users`);
+        const ids = await fixtures.bulkUsers(users);
+        return [
+          await planRow(ctx, sides, fixtures, users),
+          await deliverRow(ctx, sides, fixtures, ids, profile.dueMessages),
+        ];
+      }),
+    );
+  } finally {
+    await engine.stop();
+  }
+
+  let embeddedMongo: SuiteResult['embeddedMongo'];
+  if (groups.has('engine') && profile.name !== 'smoke') {
+    log('embedded MongoDB engine bench (bench/embedded-mongo.ts)');
+    embeddedMongo = await runEmbeddedMongoBench({ quick: profile.name === 'quick' }).catch(
+      (error: unknown) => ({ error: String(error) }),
+    );
+  }
+
+  const result: SuiteResult = {
+    profile: profile.name,
+    startedAt: new Date(started).toISOString(),
+    durationS: (Date.now() - started) / 1000,
+    machine: machine(),
+    rows,
+    failures,
+    ...(embeddedMongo ? { embeddedMongo } : {}),
+  };
+  await mkdir(outDir, { recursive: true });
+  await writeFile(`${outDir}/latest.json`, JSON.stringify(result, null, 2) + '\n');
+  if (writeDocs) {
+    const notes = await readFile(`${root}bench/NOTES.md`, 'utf8').catch(() => '');
+    await updateDoc(`${root}docs/PERFORMANCE.md`, renderSection(result, notes));
+  }
+  process.stdout.write(`${renderTable(result)}\n`);
+  log(`done in ${Math.round(result.durationS)} s; results in ${outDir}/latest.json`);
+  return failures.length > 0 ? 1 : 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(
+      `${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
+    process.exit(1);
+  },
+);

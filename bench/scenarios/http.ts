@@ -1,0 +1,160 @@
+import autocannon from 'autocannon';
+import { http } from '../../test/support/http.js';
+import type { BenchChild } from '../lib/child.js';
+import type { Fixtures } from '../lib/fixtures.js';
+import { cpuPerOp, withCpu, type Measured } from '../lib/measure.js';
+import { interleave, median, round } from '../lib/stats.js';
+import type { Context, RowResult } from '../lib/types.js';
+import type { RealtimeSides } from './realtime.js';
+
+interface CannonResult {
+  perSecond: number;
+  requests: number;
+  bad: number;
+  p99Ms: number;
+}
+
+async function cannon(
+  url: string,
+  connections: number,
+  durationMs: number,
+  headers: Record<string, string> = {},
+): Promise<CannonResult> {
+  const result = await autocannon({
+    url,
+    connections,
+    duration: durationMs / 1000,
+    headers,
+  });
+  const requests = result.requests.total;
+  return {
+    perSecond: requests / (durationMs / 1000),
+    requests,
+    bad: result.non2xx + result.errors + result.timeouts,
+    p99Ms: result.latency.p99,
+  };
+}
+
+interface Target {
+  child: BenchChild;
+  path: string;
+  headers: Record<string, string>;
+}
+
+async function compare(
+  ctx: Context,
+  parley: Target,
+  baseline: Target,
+  connections: number,
+): Promise<{ a: Measured<CannonResult>[]; b: Measured<CannonResult>[] }> {
+  const pids = (child: BenchChild) => ({
+    server: child.pid,
+    ...ctx.servicePids,
+    engine: ctx.engine.pid,
+  });
+  const warm = Math.min(1000, ctx.profile.httpMs);
+  await cannon(parley.child.url + parley.path, connections, warm, parley.headers);
+  await cannon(baseline.child.url + baseline.path, connections, warm, baseline.headers);
+  const run = (t: Target) => () =>
+    withCpu(pids(t.child), () =>
+      cannon(t.child.url + t.path, connections, ctx.profile.httpMs, t.headers),
+    );
+  return interleave(ctx.profile.reps, run(parley), run(baseline));
+}
+
+function throughputRow(
+  id: string,
+  scenario: string,
+  budgetRatio: number,
+  ratioNote: string,
+  runs: { a: Measured<CannonResult>[]; b: Measured<CannonResult>[] },
+): RowResult {
+  const p = runs.a.map((s) => s.value.perSecond);
+  const b = runs.b.map((s) => s.value.perSecond);
+  const ratio = median(p) / median(b);
+  const bad = [...runs.a, ...runs.b].reduce((n, s) => n + s.value.bad, 0);
+  const pCpu = cpuPerOp(runs.a, (v) => v.requests);
+  const bCpu = cpuPerOp(runs.b, (v) => v.requests);
+  return {
+    id,
+    scenario,
+    unit: 'req/s',
+    parley: round(median(p), 0),
+    baseline: round(median(b), 0),
+    ratio: round(ratio, 3),
+    ratioNote,
+    budget: `≥ ${budgetRatio}× baseline`,
+    met: ratio >= budgetRatio && bad === 0,
+    samples: { parley: p.map((x) => round(x, 0)), baseline: b.map((x) => round(x, 0)) },
+    cpuMsPerOp: {
+      parley: pCpu.total,
+      baseline: bCpu.total,
+      breakdown: { parley: pCpu.byProcess, baseline: bCpu.byProcess },
+    },
+    details: {
+      non2xxOrErrors: bad,
+      p99Ms: {
+        parley: median(runs.a.map((s) => s.value.p99Ms)),
+        baseline: median(runs.b.map((s) => s.value.p99Ms)),
+      },
+    },
+  };
+}
+
+/** Rows 3 (history page) and 4 (authenticated request overhead). */
+export async function httpRows(
+  ctx: Context,
+  sides: RealtimeSides,
+  fixtures: Fixtures,
+): Promise<RowResult[]> {
+  const [alice, bob] = await fixtures.usersWithTokens(2);
+  if (!alice || !bob) throw new Error('no users');
+  const conversationId = await fixtures.directConversation(alice.userId, bob.userId);
+  await fixtures.messagesIn(
+    conversationId,
+    [alice.userId, bob.userId],
+    ctx.profile.historyMessages,
+  );
+  const auth = { authorization: `Bearer ${alice.token}` };
+
+  const historyPath = `/api/conversations/${conversationId}/messages`;
+  const page = await http<{ items: unknown[] }>(sides.parley.url, 'GET', historyPath, {
+    token: alice.token,
+  });
+  if (page.status !== 200 || page.body.items.length !== 50)
+    throw new Error(`history page: ${page.status} with ${page.body.items?.length} items`);
+  ctx.log(`history: 20 connections, ${ctx.profile.httpMs} ms × ${ctx.profile.reps} each`);
+  const history = await compare(
+    ctx,
+    { child: sides.parley, path: historyPath, headers: auth },
+    { child: sides.baseline, path: historyPath, headers: {} },
+    20,
+  );
+
+  const me = await http(sides.parley.url, 'GET', '/api/auth/me', { token: alice.token });
+  if (me.status !== 200) throw new Error(`GET /api/auth/me: ${me.status}`);
+  await sides.baseline.call('setMe', me.body);
+  ctx.log(`auth/me: 20 connections, ${ctx.profile.httpMs} ms × ${ctx.profile.reps} each`);
+  const meRuns = await compare(
+    ctx,
+    { child: sides.parley, path: '/api/auth/me', headers: auth },
+    { child: sides.baseline, path: '/api/auth/me', headers: {} },
+    20,
+  );
+  return [
+    throughputRow(
+      'history-page',
+      'history page (50 messages): `GET /api/conversations/:id/messages`, 20 concurrent',
+      0.5,
+      'Parley req/s ÷ bare-driver route req/s',
+      history,
+    ),
+    throughputRow(
+      'auth-me',
+      "auth'd request overhead: `GET /api/auth/me`, 20 concurrent",
+      0.8,
+      'Parley req/s ÷ unauthenticated Express route (same JSON) req/s',
+      meRuns,
+    ),
+  ];
+}

@@ -1,0 +1,6 @@
+import { startEmbeddedMongo } from '../../src/infra/embedded-mongo/index.js';
+import { serveParent } from '../lib/child.js';
+
+/** The embedded MongoDB engine alone, shared by Parley and the bare-driver baselines. */
+const engine = await startEmbeddedMongo({ port: 0 });
+serveParent({ url: engine.uri }, {}, () => engine.stop());

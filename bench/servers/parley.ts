@@ -1,0 +1,52 @@
+import { loadConfig } from '../../src/config.js';
+import { createLogger } from '../../src/logger.js';
+import { startParley } from '../../src/app.js';
+import { memoryAfterGc, serveParent } from '../lib/child.js';
+
+/**
+ * Parley exactly as production composes it (`startParley`), configured by the environment the
+ * parent passes, plus a few calls the benches need: memory, planning, queueing and a wait for
+ * the worker to drain the queue.
+ */
+const config = loadConfig(process.env);
+const parley = await startParley(config, createLogger(config.LOG_LEVEL));
+const { autoMessages } = parley.services;
+
+async function drained(args: unknown): Promise<{ ms: number }> {
+  const { timeoutMs } = args as { timeoutMs: number };
+  const started = Date.now();
+  const deadline = started + timeoutMs;
+  // Nothing ready and nothing in flight after every publish was confirmed: all jobs handled.
+  for (;;) {
+    const stats = await parley.infra.rabbit.queueStats();
+    if (stats.main.ready === 0 && stats.main.unacknowledged === 0) break;
+    if (Date.now() > deadline) throw new Error(`queue not drained: ${JSON.stringify(stats)}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return { ms: Date.now() - started };
+}
+
+serveParent(
+  { url: parley.url ?? '', extra: { queue: parley.infra.rabbit.queues.main } },
+  {
+    memory: () => Promise.resolve(memoryAfterGc()),
+    sockets: () => Promise.resolve({ count: parley.io?.engine.clientsCount ?? 0 }),
+    plan: async (args) => {
+      const { runId, from, to } = args as { runId: string; from: string; to: string };
+      const started = process.hrtime.bigint();
+      const result = await autoMessages.plan(runId, new Date(from), new Date(to));
+      return { ...result, ms: Number(process.hrtime.bigint() - started) / 1e6 };
+    },
+    // Queue every due message (publishes with confirms) while this process's worker delivers
+    // them; done when the queue is empty and nothing is in flight.
+    queueDeliver: async (args) => {
+      const { runId, timeoutMs } = args as { runId: string; timeoutMs: number };
+      const started = process.hrtime.bigint();
+      const result = await autoMessages.queueDue(runId);
+      const queuedMs = Number(process.hrtime.bigint() - started) / 1e6;
+      await drained({ timeoutMs });
+      return { ...result, queuedMs, ms: Number(process.hrtime.bigint() - started) / 1e6 };
+    },
+  },
+  () => parley.stop(),
+);
