@@ -127,7 +127,7 @@ export class AutoMessagesService {
         this.settings.publishBatchSize,
       );
       if (claimed.length === 0) break;
-      const result = await this.queue.publishMany(claimed.map(toJob));
+      const result = await this.publishClaimed(claimed, runId);
       queued += await this.autos.markQueued(
         result.confirmed.map((j) => j.autoMessageId),
         runId,
@@ -147,6 +147,28 @@ export class AutoMessagesService {
       }
     }
     return { queued, failed };
+  }
+
+  /**
+   * A publish that throws (no broker connection within the wait) gives the batch's claims back
+   * at once; kept, they would hold the batch until the claim timeout (5 min by default). Should
+   * part of it have reached the queue, the second copy is a no-op for the worker.
+   */
+  private async publishClaimed(claimed: AutoMessage[], runId: string) {
+    if (!this.queue) throw new Error('this process has no RabbitMQ publisher');
+    try {
+      return await this.queue.publishMany(claimed.map(toJob));
+    } catch (error) {
+      await this.autos
+        .releaseClaims(
+          claimed.map((a) => a.id),
+          runId,
+        )
+        .catch((e: unknown) => {
+          this.logger.error({ err: e, runId }, 'could not release claims; they go stale instead');
+        });
+      throw error;
+    }
   }
 
   /** Worker: create the message once, announce it, mark the auto message sent. Then it is acked. */
