@@ -81,6 +81,8 @@ export const envSchema = z.object({
   RATE_LIMIT_SOCKET_PER_SECOND: positiveInt.default(20),
   RATE_LIMIT_SOCKET_BURST: positiveInt.default(40),
   SHUTDOWN_TIMEOUT_MS: positiveInt.default(10_000),
+  PRESENCE_HEARTBEAT_MS: positiveInt.default(10_000),
+  PRESENCE_STALE_MS: positiveInt.default(30_000),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -111,6 +113,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     );
   }
   const e = parsed.data;
+  if (e.PRESENCE_STALE_MS <= e.PRESENCE_HEARTBEAT_MS) {
+    throw new ConfigError(['PRESENCE_STALE_MS: must be longer than PRESENCE_HEARTBEAT_MS']);
+  }
   const missingSecrets = !e.JWT_ACCESS_SECRET || !e.JWT_REFRESH_SECRET;
   if (missingSecrets && e.NODE_ENV === 'production') {
     throw new ConfigError([

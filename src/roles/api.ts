@@ -61,38 +61,41 @@ export async function startApi(
     { heartbeatMs: config.PRESENCE_HEARTBEAT_MS, staleMs: config.PRESENCE_STALE_MS },
   );
 
-  httpServer.on(
-    'request',
-    buildHttpApp({
-      logger,
-      routes: [
-        ...authRoutes(auth),
-        ...usersRoutes(new UsersService(repos.users, repos.presence)),
-        ...conversationRoutes(services.conversations, services.messages),
-        ...adminRoutes({
-          autoMessages: services.autoMessages,
-          runs: repos.jobRuns,
-          queueStats: () => infra.rabbit.queueStats(),
+  const httpApp = buildHttpApp({
+    logger,
+    routes: [
+      ...authRoutes(auth),
+      ...usersRoutes(new UsersService(repos.users, repos.presence)),
+      ...conversationRoutes(services.conversations, services.messages),
+      ...adminRoutes({
+        autoMessages: services.autoMessages,
+        runs: repos.jobRuns,
+        queueStats: () => infra.rabbit.queueStats(),
+      }),
+    ],
+    corsOrigins: config.CORS_ORIGINS,
+    bodyLimit: config.BODY_LIMIT,
+    trustProxy: config.TRUST_PROXY,
+    authenticate: (token) => auth.authenticate(token),
+    requireAdmin: (ctx) => auth.requireAdmin(ctx),
+    rateLimit,
+    ...(reportError ? { reportError } : {}),
+    health: {
+      live: () => Promise.resolve({ status: 'ok' }),
+      ready: () =>
+        readiness({
+          mongo: () => infra.mongo.ping(),
+          redis: () => infra.redis.ping(),
+          rabbitmq: () => infra.rabbit.ping(),
         }),
-      ],
-      corsOrigins: config.CORS_ORIGINS,
-      bodyLimit: config.BODY_LIMIT,
-      trustProxy: config.TRUST_PROXY,
-      authenticate: (token) => auth.authenticate(token),
-      requireAdmin: (ctx) => auth.requireAdmin(ctx),
-      rateLimit,
-      ...(reportError ? { reportError } : {}),
-      health: {
-        live: () => Promise.resolve({ status: 'ok' }),
-        ready: () =>
-          readiness({
-            mongo: () => infra.mongo.ping(),
-            redis: () => infra.redis.ping(),
-            rabbitmq: () => infra.rabbit.ping(),
-          }),
-      },
-    }),
-  );
+    },
+  });
+  // Socket.IO attached to this server first and answers its own path (long-polling requests);
+  // Express must not answer them too, or its 404 wins the race.
+  const ioPrefix = `${io.path()}/`;
+  httpServer.on('request', (req, res) => {
+    if (!req.url?.startsWith(ioPrefix)) void httpApp(req, res);
+  });
   attachGateway(io, {
     logger,
     authenticate: (token) => auth.authenticate(token),

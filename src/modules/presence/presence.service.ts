@@ -4,9 +4,8 @@ import type { MembershipCache } from '../conversations/membership.cache.js';
 import type { UsersRepository } from '../users/users.repository.js';
 import type { PresenceRepository } from './presence.repository.js';
 
-export const HEARTBEAT_MS = 10_000;
-/** An instance silent this long is dead; its users are swept out well within a minute. */
-export const STALE_AFTER_MS = 30_000;
+/** Defaults: an instance silent 30 s is dead, so its users are swept out well within a minute. */
+export const PRESENCE_TIMING = { heartbeatMs: 10_000, staleMs: 30_000 };
 
 /**
  * Online/offline transitions for one api instance: counts connections in Redis, tells the
@@ -22,11 +21,12 @@ export class PresenceService {
     private readonly users: UsersRepository,
     private readonly notifier: Notifier,
     private readonly logger: Logger,
+    private readonly timing = PRESENCE_TIMING,
   ) {}
 
   async start(): Promise<void> {
     await this.tick();
-    this.timer = setInterval(() => void this.tick(), HEARTBEAT_MS);
+    this.timer = setInterval(() => void this.tick(), this.timing.heartbeatMs);
     this.timer.unref();
   }
 
@@ -55,7 +55,7 @@ export class PresenceService {
   async tick(now = Date.now()): Promise<void> {
     try {
       await this.presence.heartbeat(this.instanceId, now);
-      for (const dead of await this.presence.staleInstances(STALE_AFTER_MS, now)) {
+      for (const dead of await this.presence.staleInstances(this.timing.staleMs, now)) {
         const offline = await this.presence.sweepInstance(dead);
         this.logger.warn(
           { instance: dead, users: offline.length },
