@@ -36,6 +36,12 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  // Under a supervisor with an IPC channel (`npm run cluster`): say when ready, and stop when
+  // the supervisor goes away so no process outlives it.
+  if (process.send) {
+    process.send({ type: 'parley:ready', role: config.ROLE, url: parley.url });
+    process.on('disconnect', () => stop('supervisor gone'));
+  }
 }
 
 main().catch((error: unknown) => {
