@@ -71,6 +71,16 @@ ensure_rabbitmq() {
   wait_for amqp_up 30 || { echo "services: RabbitMQ started but port $amqp_port is not answering" >&2; return 1; }
 }
 
+# Nginx is only needed by `npm run cluster` and its tests (which skip without it), so a missing
+# Nginx that cannot be installed is reported, never fatal. Nothing is started here: the cluster
+# runs its own Nginx with its own config.
+ensure_nginx() {
+  command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] && return 0
+  if can_apt; then apt_install nginx || echo "services: could not install nginx; cluster tests will skip" >&2
+  else echo "services: nginx is not installed (cluster tests will skip). Run: sudo apt-get install -y nginx" >&2; fi
+}
+
 ensure_redis
 ensure_rabbitmq
+ensure_nginx
 echo "services: Redis ($redis_host:$redis_port) and RabbitMQ ($amqp_host:$amqp_port) are up" >&2

@@ -1,0 +1,29 @@
+# Parley: one image for every role (ROLE=api|worker|scheduler|all).
+# Build: compile TypeScript with the dev dependencies; runtime: production dependencies only.
+
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json ./
+COPY src ./src
+RUN npx tsc -p tsconfig.json
+
+FROM node:20-bookworm-slim AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+
+FROM node:20-bookworm-slim
+ENV NODE_ENV=production \
+    PORT=3000
+WORKDIR /app
+COPY --from=deps --chown=node:node /app/node_modules ./node_modules
+COPY --from=build --chown=node:node /app/dist/src ./dist/src
+COPY --chown=node:node package.json ./
+# The image's unprivileged user; nothing in the app needs root.
+USER node
+EXPOSE 3000
+# SIGTERM goes straight to node (no npm wrapper), which drains and exits within SHUTDOWN_TIMEOUT_MS.
+STOPSIGNAL SIGTERM
+CMD ["node", "dist/src/entrypoints/main.js"]
