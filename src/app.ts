@@ -1,7 +1,6 @@
 import { createServer, type Server } from 'node:http';
-import { Emitter } from '@socket.io/redis-emitter';
 import type { Config } from './config.js';
-import type { Notifier, ServerToClientEvents } from './contracts/socket.js';
+import type { Notifier } from './contracts/socket.js';
 import type { Logger } from './logger.js';
 import {
   buildServices,
@@ -13,8 +12,8 @@ import type { ErrorReporter } from './infra/sentry.js';
 import type { MongoHandles } from './infra/mongo.js';
 import type { RedisHandles } from './infra/redis.js';
 import type { PresenceService } from './modules/presence/presence.service.js';
-import { emitterNotifier, ioNotifier, type ParleyServer } from './modules/realtime/notifiers.js';
-import { createSocketServer, socketChannel } from './modules/realtime/socket.server.js';
+import { createNotifier, type ParleyServer } from './modules/realtime/notifiers.js';
+import { createSocketServer } from './modules/realtime/socket.server.js';
 import { startApi } from './roles/api.js';
 import { startScheduler } from './roles/scheduler.js';
 import { startWorker } from './roles/worker.js';
@@ -55,14 +54,7 @@ export async function startParley(
     const io = httpServer
       ? createSocketServer(httpServer, { redis: infra.redis, corsOrigins: config.CORS_ORIGINS })
       : null;
-    // Both paths publish through the Socket.IO Redis adapter's channel.
-    const notifier: Notifier = io
-      ? ioNotifier(io)
-      : emitterNotifier(
-          new Emitter<ServerToClientEvents>(infra.redis.client, {
-            key: socketChannel(infra.redis),
-          }),
-        );
+    const notifier: Notifier = createNotifier(infra.redis, io);
     const services = await buildServices(config, infra, notifier, logger);
 
     if (role === 'all' || role === 'worker')

@@ -68,5 +68,15 @@ export interface Notifier {
     event: E,
     ...args: Parameters<ServerToClientEvents[E]>
   ): void;
+  /**
+   * Announces at most once per `onceKey` (a message id), atomically with the claim, so a retried
+   * or redelivered send announces exactly once even if an earlier attempt died mid-way.
+   */
+  toUsersOnce<E extends keyof ServerToClientEvents>(
+    onceKey: string,
+    userIds: readonly string[],
+    event: E,
+    ...args: Parameters<ServerToClientEvents[E]>
+  ): Promise<void>;
   disconnectSession(sessionId: string): void;
 }

@@ -73,110 +73,94 @@ async function withChannel<T>(url: string, use: (channel: Channel) => Promise<T>
 }
 
 describe('automatic messages under failure', () => {
-  // TODO(issue 5): fails today. A worker killed between the Message insert and its emit leaves a
-  // stored Message nobody was told about; the redelivery finds it (`created: false`) and, since
-  // only a fresh insert emits, that message_received is never sent (1-11 per run here). The fix
-  // belongs in MessagesService.sendAuto (see the commit message); drop `todo` once it lands.
-  const lostOnCrash =
-    'message_received lost when the worker dies between the Message insert and the emit';
+  test('worker killed between the Message insert and the ack: after a restart, exactly one Message and one message_received per auto message', async () => {
+    const env = await isolatedEnv({ ADMIN_EMAILS: ADMIN, WORKER_PREFETCH: '20', ...NO_CRON });
+    const api = await startTestApp({ ...env, ROLE: 'api' });
+    const users = await registerUsers(api, 16);
+    const admin = users[0] as Registered;
+    const received = new Map<string, { message: MessageView }[]>();
+    for (const u of users)
+      received.set(
+        u.user.id,
+        record(await connectSocket(api.url, u.accessToken), 'message_received'),
+      );
+    let total = 0;
+    for (let i = 0; i < 25; i += 1) total += (await planDueNow(api, admin)).pairs;
+    assert.equal(total, 200);
 
-  test(
-    'worker killed between the Message insert and the ack: after a restart, exactly one Message and one message_received per auto message',
-    { todo: lostOnCrash },
-    async () => {
-      const env = await isolatedEnv({ ADMIN_EMAILS: ADMIN, WORKER_PREFETCH: '20', ...NO_CRON });
-      const api = await startTestApp({ ...env, ROLE: 'api' });
-      const users = await registerUsers(api, 16);
-      const admin = users[0] as Registered;
-      const received = new Map<string, { message: MessageView }[]>();
-      for (const u of users)
-        received.set(
-          u.user.id,
-          record(await connectSocket(api.url, u.accessToken), 'message_received'),
+    const autos = autosOf(api.mongo.db);
+    const messages = messagesOf(api.mongo.db);
+    const first = startRoleProcess('worker', env);
+    await poll(
+      async () => (await api.infra.rabbit.queueStats()).main.consumers === 1,
+      20_000,
+      () => Promise.resolve(`no worker consuming; its stderr: ${first.stderr()}`),
+    );
+    assert.equal((await queueNow(api, admin)).queued, total);
+
+    // Kill once a quarter is inserted while some inserted Message still waits for its isSent.
+    await eventually(
+      async () => {
+        const inserted = await messages.countDocuments({ type: 'auto' });
+        const sent = await autos.countDocuments({ isSent: true });
+        return inserted >= total / 4 && inserted > sent;
+      },
+      20_000,
+      'deliveries in progress',
+    );
+    await first.kill();
+    const sentAtKill = await autos.countDocuments({ isSent: true });
+    const unsent = await autos.find({ isSent: false }, { projection: { _id: 1 } }).toArray();
+    const insertedNotAcked = (
+      await messages
+        .find({ autoMessageId: { $in: unsent.map((a) => a._id) } }, { projection: { _id: 1 } })
+        .toArray()
+    ).map((m) => m._id.toHexString());
+    assert.ok(sentAtKill > 0 && sentAtKill < total, `killed mid-way (${sentAtKill}/${total} sent)`);
+    assert.ok(
+      insertedNotAcked.length > 0,
+      'the kill landed after some Message insert, before its ack',
+    );
+
+    const second = startRoleProcess('worker', env);
+    await poll(
+      async () => (await autos.countDocuments({ isSent: true })) === total,
+      30_000,
+      async () =>
+        `${await autos.countDocuments({ isSent: true })}/${total} sent after the restart; ` +
+        `worker stderr: ${second.stderr()}`,
+    );
+    await assertDeliveredExactlyOnce(api.mongo.db, total);
+
+    // Each receiver's socket: one event per auto message addressed to them, carrying its Message.
+    const expected = new Map<string, string[]>(users.map((u) => [u.user.id, []]));
+    for (const auto of await autos.find().toArray())
+      expected.get(String(auto.receiverId))?.push(String(auto.messageId));
+    const autoEventsTo = (userId: string) =>
+      (received.get(userId) ?? [])
+        .filter((p) => p.message.type === 'auto' && p.message.senderId !== userId)
+        .map((p) => p.message.id);
+    // All emits precede the last isSent, and Redis pub/sub keeps order: once every expected event
+    // is in, any duplicate would be in too.
+    const complete = () =>
+      users.every((u) => autoEventsTo(u.user.id).length >= (expected.get(u.user.id) ?? []).length);
+    await eventually(complete, 10_000, 'every receiver socket got its auto messages').catch(
+      (error: unknown) => {
+        const missing = users.flatMap((u) => {
+          const got = new Set(autoEventsTo(u.user.id));
+          return (expected.get(u.user.id) ?? []).filter((id) => !got.has(id));
+        });
+        const cut = missing.filter((id) => insertedNotAcked.includes(id)).length;
+        assert.fail(
+          `${missing.length} message_received never arrived, ${cut} of them for Messages the ` +
+            `killed worker had inserted but not marked sent (${String(error)})`,
         );
-      let total = 0;
-      for (let i = 0; i < 25; i += 1) total += (await planDueNow(api, admin)).pairs;
-      assert.equal(total, 200);
-
-      const autos = autosOf(api.mongo.db);
-      const messages = messagesOf(api.mongo.db);
-      const first = startRoleProcess('worker', env);
-      await poll(
-        async () => (await api.infra.rabbit.queueStats()).main.consumers === 1,
-        20_000,
-        () => Promise.resolve(`no worker consuming; its stderr: ${first.stderr()}`),
-      );
-      assert.equal((await queueNow(api, admin)).queued, total);
-
-      // Kill once a quarter is inserted while some inserted Message still waits for its isSent.
-      await eventually(
-        async () => {
-          const inserted = await messages.countDocuments({ type: 'auto' });
-          const sent = await autos.countDocuments({ isSent: true });
-          return inserted >= total / 4 && inserted > sent;
-        },
-        20_000,
-        'deliveries in progress',
-      );
-      await first.kill();
-      const sentAtKill = await autos.countDocuments({ isSent: true });
-      const unsent = await autos.find({ isSent: false }, { projection: { _id: 1 } }).toArray();
-      const insertedNotAcked = (
-        await messages
-          .find({ autoMessageId: { $in: unsent.map((a) => a._id) } }, { projection: { _id: 1 } })
-          .toArray()
-      ).map((m) => m._id.toHexString());
-      assert.ok(
-        sentAtKill > 0 && sentAtKill < total,
-        `killed mid-way (${sentAtKill}/${total} sent)`,
-      );
-      assert.ok(
-        insertedNotAcked.length > 0,
-        'the kill landed after some Message insert, before its ack',
-      );
-
-      const second = startRoleProcess('worker', env);
-      await poll(
-        async () => (await autos.countDocuments({ isSent: true })) === total,
-        30_000,
-        async () =>
-          `${await autos.countDocuments({ isSent: true })}/${total} sent after the restart; ` +
-          `worker stderr: ${second.stderr()}`,
-      );
-      await assertDeliveredExactlyOnce(api.mongo.db, total);
-
-      // Each receiver's socket: one event per auto message addressed to them, carrying its Message.
-      const expected = new Map<string, string[]>(users.map((u) => [u.user.id, []]));
-      for (const auto of await autos.find().toArray())
-        expected.get(String(auto.receiverId))?.push(String(auto.messageId));
-      const autoEventsTo = (userId: string) =>
-        (received.get(userId) ?? [])
-          .filter((p) => p.message.type === 'auto' && p.message.senderId !== userId)
-          .map((p) => p.message.id);
-      // All emits precede the last isSent, and Redis pub/sub keeps order: once every expected event
-      // is in, any duplicate would be in too.
-      const complete = () =>
-        users.every(
-          (u) => autoEventsTo(u.user.id).length >= (expected.get(u.user.id) ?? []).length,
-        );
-      await eventually(complete, 10_000, 'every receiver socket got its auto messages').catch(
-        (error: unknown) => {
-          const missing = users.flatMap((u) => {
-            const got = new Set(autoEventsTo(u.user.id));
-            return (expected.get(u.user.id) ?? []).filter((id) => !got.has(id));
-          });
-          const cut = missing.filter((id) => insertedNotAcked.includes(id)).length;
-          assert.fail(
-            `${missing.length} message_received never arrived, ${cut} of them for Messages the ` +
-              `killed worker had inserted but not marked sent (${String(error)})`,
-          );
-        },
-      );
-      for (const u of users)
-        assert.deepEqual(autoEventsTo(u.user.id).sort(), (expected.get(u.user.id) ?? []).sort());
-      await second.stop();
-    },
-  );
+      },
+    );
+    for (const u of users)
+      assert.deepEqual(autoEventsTo(u.user.id).sort(), (expected.get(u.user.id) ?? []).sort());
+    await second.stop();
+  });
 
   test('broker stopped while queueing and started again: each auto message delivered once, none stuck queued', async (t) => {
     const broker = await startIsolatedBroker();

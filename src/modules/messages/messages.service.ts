@@ -35,7 +35,7 @@ export class MessagesService {
     );
     if (input.clientMessageId) {
       const existing = await this.messages.findBySenderKey(senderId, input.clientMessageId);
-      if (existing) return this.duplicateOf(existing, input.conversationId);
+      if (existing) return this.duplicateOf(existing, input.conversationId, participants);
     }
     const { message, created } = await this.messages.insertOnce({
       conversationId: input.conversationId,
@@ -44,12 +44,15 @@ export class MessagesService {
       type: 'text',
       ...(input.clientMessageId ? { clientMessageId: input.clientMessageId } : {}),
     });
-    if (!created) return this.duplicateOf(message, input.conversationId);
+    if (!created) return this.duplicateOf(message, input.conversationId, participants);
     await this.publish(message, participants);
     return { message: presentMessage(message), created: true };
   }
 
-  /** Stores and announces an auto message once; a redelivered job finds the first copy. */
+  /**
+   * Stores and announces an auto message exactly once: a redelivered job finds the stored copy,
+   * and finishes announcing it only if the first attempt died before doing so.
+   */
   async sendAuto(input: {
     senderId: string;
     receiverId: string;
@@ -67,7 +70,7 @@ export class MessagesService {
       type: 'auto',
       autoMessageId: input.autoMessageId,
     });
-    if (created) await this.publish(message, conversation.participants);
+    await this.publish(message, conversation.participants);
     return { message: presentMessage(message), created };
   }
 
@@ -118,6 +121,11 @@ export class MessagesService {
     });
   }
 
+  /**
+   * Moves the conversation's last message (forward only) and announces the message once per id.
+   * Both steps are idempotent, so a retry after a crash completes whatever the first attempt
+   * did not, and repeats nothing it did.
+   */
   private async publish(message: Message, participants: readonly string[]): Promise<void> {
     await this.conversations.recordMessage(message.conversationId, {
       id: message.id,
@@ -125,16 +133,23 @@ export class MessagesService {
       preview: message.content.slice(0, PREVIEW_LENGTH),
       createdAt: message.createdAt,
     });
-    this.notifier.toUsers(participants, 'message_received', { message: presentMessage(message) });
+    await this.notifier.toUsersOnce(message.id, participants, 'message_received', {
+      message: presentMessage(message),
+    });
   }
 
-  private duplicateOf(message: Message, conversationId: string) {
+  private async duplicateOf(
+    message: Message,
+    conversationId: string,
+    participants: readonly string[],
+  ) {
     // The same clientMessageId reused for another conversation is a client bug, not a retry.
     if (message.conversationId !== conversationId) {
       throw errors.conflict('clientMessageId already used for another message', {
         clientMessageId: message.clientMessageId,
       });
     }
+    await this.publish(message, participants);
     return { message: presentMessage(message), created: false };
   }
 }

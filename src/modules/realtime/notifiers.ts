@@ -1,4 +1,4 @@
-import type { Emitter } from '@socket.io/redis-emitter';
+import { Emitter } from '@socket.io/redis-emitter';
 import type { Server } from 'socket.io';
 import {
   rooms,
@@ -8,6 +8,7 @@ import {
   type ServerToClientEvents,
   type SocketData,
 } from '../../contracts/socket.js';
+import type { RedisHandles } from '../../infra/redis.js';
 
 export type ParleyServer = Server<
   ClientToServerEvents,
@@ -16,31 +17,67 @@ export type ParleyServer = Server<
   SocketData
 >;
 
-/**
- * Both notifiers publish through the Socket.IO Redis adapter's channel, so a member's sockets
- * get the event whichever instance they are on. Personal rooms make it once per socket.
- */
-export function ioNotifier(io: ParleyServer): Notifier {
-  return {
-    toUsers(userIds, event, ...args) {
-      if (userIds.length === 0) return;
-      io.to(userIds.map(rooms.user)).emit(event, ...args);
-    },
-    disconnectSession(sessionId) {
-      io.in(rooms.session(sessionId)).disconnectSockets(true);
-    },
-  };
+/** How long an "already announced" mark lives: longer than any retry or redelivery window. */
+const ONCE_TTL_SECONDS = 3600;
+
+// The claim and the PUBLISH happen in one atomic step: a process that dies before it leaves
+// neither (the redelivered job announces), one that dies after leaves both (nobody repeats).
+const PUBLISH_ONCE = `
+if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[3]) then
+  return redis.call('PUBLISH', ARGV[1], ARGV[2])
+end
+return -1
+`;
+
+/** The Socket.IO adapter's channel prefix; the Redis emitter must use the same one. */
+export function socketChannel(redis: RedisHandles): string {
+  return redis.key('socket.io');
 }
 
-/** For processes without sockets (the worker): the Redis emitter. */
-export function emitterNotifier(emitter: Emitter<ServerToClientEvents>): Notifier {
+/**
+ * Fan-out to users' personal rooms through the Socket.IO Redis adapter's channel, so a member's
+ * sockets get the event whichever instance they are on, once per socket. An api process emits
+ * through its own server; a worker (no sockets) through the Redis emitter — same channel, same
+ * wire format.
+ */
+export function createNotifier(redis: RedisHandles, io: ParleyServer | null): Notifier {
+  const key = socketChannel(redis);
+  const emitter = new Emitter<ServerToClientEvents>(redis.client, { key });
+  // An emitter whose "publish" only records the encoded broadcast, so PUBLISH_ONCE can send it.
+  let captured: { channel: string; message: Buffer } | null = null;
+  const recorder = new Emitter<ServerToClientEvents>(
+    {
+      publish: (channel: string, message: Buffer) => {
+        captured = { channel, message };
+      },
+    },
+    { key },
+  );
   return {
     toUsers(userIds, event, ...args) {
       if (userIds.length === 0) return;
-      emitter.to(userIds.map(rooms.user)).emit(event, ...args);
+      const targets = userIds.map(rooms.user);
+      if (io) io.to(targets).emit(event, ...args);
+      else emitter.to(targets).emit(event, ...args);
+    },
+    async toUsersOnce(onceKey, userIds, event, ...args) {
+      if (userIds.length === 0) return;
+      captured = null;
+      recorder.to(userIds.map(rooms.user)).emit(event, ...args);
+      const broadcast = captured as { channel: string; message: Buffer } | null;
+      if (!broadcast) throw new Error('the Socket.IO emitter published nothing');
+      await redis.client.eval(
+        PUBLISH_ONCE,
+        1,
+        redis.key(`announced:${onceKey}`),
+        broadcast.channel,
+        broadcast.message,
+        ONCE_TTL_SECONDS,
+      );
     },
     disconnectSession(sessionId) {
-      emitter.in(rooms.session(sessionId)).disconnectSockets(true);
+      if (io) io.in(rooms.session(sessionId)).disconnectSockets(true);
+      else emitter.in(rooms.session(sessionId)).disconnectSockets(true);
     },
   };
 }

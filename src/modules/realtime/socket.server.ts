@@ -7,15 +7,10 @@ import type { AuthContext } from '../../http/route.js';
 import type { RedisHandles } from '../../infra/redis.js';
 import type { PresenceService } from '../presence/presence.service.js';
 import { registerHandlers, type HandlerDeps } from './socket.handlers.js';
-import type { ParleyServer } from './notifiers.js';
+import { socketChannel, type ParleyServer } from './notifiers.js';
 
 /** Largest frame a client may send: a 4000-character message, escaped, plus its envelope. */
 const MAX_PAYLOAD_BYTES = 32 * 1024;
-
-/** The adapter's channel prefix; the worker's Redis emitter must use the same one. */
-export function socketChannel(redis: RedisHandles): string {
-  return redis.key('socket.io');
-}
 
 /** The Socket.IO server with the Redis adapter, so fan-out reaches every instance. */
 export function createSocketServer(
