@@ -28,6 +28,12 @@ interface MessageDoc {
   updatedAt: Date;
 }
 
+/** Where a catch-up page starts: after `id`, optionally looking back `lookbackSeconds` before it. */
+export interface CatchUpStart {
+  id: string;
+  lookbackSeconds: number;
+}
+
 /** Unread counts stop here: past it clients show "999+", and counting stays cheap. */
 export const UNREAD_CAP = 999;
 
@@ -113,10 +119,10 @@ export class MessagesRepository {
   }
 
   /** Oldest first, strictly newer than `after`: what a reconnecting client missed. */
-  async pageAfter(conversationId: string, limit: number, after: string): Promise<Message[]> {
+  async pageAfter(conversationId: string, limit: number, after: CatchUpStart): Promise<Message[]> {
     const filter = {
       conversationId: new ObjectId(conversationId),
-      _id: { $gt: new ObjectId(after) },
+      _id: { $gt: lowerBound(after) },
     };
     const docs = await this.messages.find(filter).sort({ _id: 1 }).limit(limit).toArray();
     return docs.map(toMessage);
@@ -126,12 +132,12 @@ export class MessagesRepository {
   async pageAfterAcross(
     conversationIds: string[],
     limit: number,
-    after: string,
+    after: CatchUpStart,
   ): Promise<Message[]> {
     if (conversationIds.length === 0) return [];
     const filter = {
       conversationId: { $in: conversationIds.map((id) => new ObjectId(id)) },
-      _id: { $gt: new ObjectId(after) },
+      _id: { $gt: lowerBound(after) },
     };
     const docs = await this.messages.find(filter).sort({ _id: 1 }).limit(limit).toArray();
     return docs.map(toMessage);
@@ -158,6 +164,19 @@ export class MessagesRepository {
     const found = await this.messages.findOne(filter);
     return found ? toMessage(found) : null;
   }
+}
+
+/**
+ * ObjectIds from different processes are ordered by second, then by a per-process random part,
+ * and a message may become visible a moment after its id was made: a catch-up that starts from
+ * the client's newest id looks back to the start of an earlier second, to cover messages other
+ * instances stored out of id order.
+ */
+function lowerBound(after: CatchUpStart): ObjectId {
+  const id = new ObjectId(after.id);
+  if (after.lookbackSeconds === 0) return id;
+  const seconds = Math.floor(id.getTimestamp().getTime() / 1000) - after.lookbackSeconds;
+  return ObjectId.createFromTime(Math.max(0, seconds));
 }
 
 function toMessage(doc: MessageDoc): Message {

@@ -26,12 +26,20 @@ export const TypingPayload = z.strictObject({
 export const ReadBody = z.strictObject({ messageId: ObjectIdString });
 export const ReadPayload = ReadBody.extend({ conversationId: ObjectIdString });
 
+/**
+ * Where catch-up starts: a message id the client has (the server then also looks back a few
+ * seconds, see SYNC_LOOKBACK_SECONDS) or a `nextCursor` from the previous page (exact).
+ */
+export const CatchUpCursor = z
+  .string()
+  .regex(/^c?[0-9a-fA-F]{24}$/, 'a message id, or a nextCursor from the previous page');
+
 export const HistoryQuery = z
-  .object({ before: ObjectIdString.optional(), after: ObjectIdString.optional(), limit: Limit })
+  .object({ before: ObjectIdString.optional(), after: CatchUpCursor.optional(), limit: Limit })
   .refine((q) => !(q.before && q.after), { message: 'use before or after, not both' });
 
 export const SyncQuery = z.object({
-  since: ObjectIdString.describe('The newest message id the client has'),
+  since: CatchUpCursor.describe('The newest message id the client has, or the previous nextCursor'),
   limit: Limit,
 });
 

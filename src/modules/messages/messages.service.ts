@@ -2,7 +2,7 @@ import type { MessageView, Notifier } from '../../contracts/socket.js';
 import { errors } from '../../errors.js';
 import type { ConversationsRepository } from '../conversations/conversations.repository.js';
 import type { ConversationsService } from '../conversations/conversations.service.js';
-import type { Message, MessagesRepository } from './messages.repository.js';
+import type { CatchUpStart, Message, MessagesRepository } from './messages.repository.js';
 
 const PREVIEW_LENGTH = 120;
 
@@ -81,18 +81,27 @@ export class MessagesService {
   ) {
     await this.conversationsService.requireMember(conversationId, userId);
     if (page.after) {
-      const rows = await this.messages.pageAfter(conversationId, page.limit + 1, page.after);
-      return toPage(rows, page.limit);
+      const rows = await this.messages.pageAfter(
+        conversationId,
+        page.limit + 1,
+        catchUpStart(page.after),
+      );
+      return toPage(rows, page.limit, CONTINUE);
     }
     const rows = await this.messages.pageBefore(conversationId, page.limit + 1, page.before);
     return toPage(rows, page.limit);
   }
 
-  /** Everything newer than `since` (a message id) across the user's conversations, oldest first. */
+  /**
+   * Everything newer than `since` across the user's conversations, oldest first. Starting from a
+   * message id it also returns messages of the few seconds before it (clients dedupe by id), so
+   * messages other instances stored out of id order are never missed; continuing from a
+   * `nextCursor` it is exact.
+   */
   async sync(userId: string, page: { since: string; limit: number }) {
     const ids = await this.conversations.idsForMember(userId);
-    const rows = await this.messages.pageAfterAcross(ids, page.limit + 1, page.since);
-    return toPage(rows, page.limit);
+    const rows = await this.messages.pageAfterAcross(ids, page.limit + 1, catchUpStart(page.since));
+    return toPage(rows, page.limit, CONTINUE);
   }
 
   async markRead(
@@ -166,7 +175,19 @@ export function presentMessage(m: Message): MessageView {
   };
 }
 
-function toPage(rows: Message[], limit: number) {
+/** How far a catch-up from a client's message id looks back (see MessagesRepository). */
+export const SYNC_LOOKBACK_SECONDS = 5;
+/** Marks a catch-up cursor the server issued: continue exactly after that id. */
+const CONTINUE = 'c';
+
+function catchUpStart(cursor: string): CatchUpStart {
+  return cursor.startsWith(CONTINUE)
+    ? { id: cursor.slice(CONTINUE.length), lookbackSeconds: 0 }
+    : { id: cursor, lookbackSeconds: SYNC_LOOKBACK_SECONDS };
+}
+
+function toPage(rows: Message[], limit: number, cursorPrefix = '') {
   const items = rows.slice(0, limit).map(presentMessage);
-  return { items, nextCursor: rows.length > limit ? (items.at(-1)?.id ?? null) : null };
+  const last = items.at(-1);
+  return { items, nextCursor: rows.length > limit && last ? cursorPrefix + last.id : null };
 }
