@@ -16,13 +16,31 @@ import { idleRow, messagingRows } from './scenarios/realtime.js';
 
 /**
  * `npm run bench [-- --quick | --smoke] [--only=web,pipeline,engine] [--out=DIR] [--no-docs]
- * [--cpu-prof]`: every row of docs/PERFORMANCE.md, each against its baseline in the same run.
+ * [--cpu-prof] [--render=latest.json] [--root=DIR]`: every row of docs/PERFORMANCE.md, each
+ * against its baseline in the same run. See bench/NOTES.md for the method.
  */
-const root = fileURLToPath(new URL('../../', import.meta.url));
 const argv = process.argv.slice(2);
+/** --root=DIR: the checkout whose docs/ and bench/ to write (when run from another build dir). */
+function argvRoot(): string | undefined {
+  const dir = argv.find((a) => a.startsWith('--root='))?.slice('--root='.length);
+  return dir ? `${dir.replace(/\/$/, '')}/` : undefined;
+}
+const root = argvRoot() ?? fileURLToPath(new URL('../../', import.meta.url));
 const flag = (name: string) => argv.includes(`--${name}`);
 const option = (name: string) => argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
-const profile: Profile = PROFILES[flag('smoke') ? 'smoke' : flag('quick') ? 'quick' : 'full'];
+const base: Profile = PROFILES[flag('smoke') ? 'smoke' : flag('quick') ? 'quick' : 'full'];
+// Size overrides for profiling one row, e.g. --due=20000 --plan-users=50000 --sockets=2000
+// --rate=500 --reps=1.
+const sized = (name: string, fallback: number) => Number(option(name) ?? fallback);
+const profile: Profile = {
+  ...base,
+  dueMessages: sized('due', base.dueMessages),
+  planUsers: sized('plan-users', base.planUsers),
+  idleSockets: sized('sockets', base.idleSockets),
+  openLoopRate: sized('rate', base.openLoopRate),
+  reps: sized('reps', base.reps),
+  heavyReps: sized('reps', base.heavyReps),
+};
 const groups = new Set((option('only') ?? 'web,pipeline,engine').split(','));
 const outDir = option('out') ?? `${root}bench/results`;
 const writeDocs = !flag('no-docs') && profile.name !== 'smoke';
@@ -136,7 +154,18 @@ async function withGroup(
   }
 }
 
+/** --render=FILE: regenerate docs/PERFORMANCE.md from a saved result (e.g. after editing NOTES). */
+async function render(file: string): Promise<number> {
+  const result = JSON.parse(await readFile(file, 'utf8')) as SuiteResult;
+  const notes = await readFile(`${root}bench/NOTES.md`, 'utf8').catch(() => '');
+  await updateDoc(`${root}docs/PERFORMANCE.md`, renderSection(result, notes));
+  process.stdout.write(`${renderTable(result)}\n`);
+  return 0;
+}
+
 async function main(): Promise<number> {
+  const renderFrom = option('render');
+  if (renderFrom) return render(renderFrom);
   pinSelf();
   log(`profile ${profile.name}; groups ${[...groups].join(', ')}`);
   const servicePids: Record<string, number> = {};
@@ -149,7 +178,7 @@ async function main(): Promise<number> {
 
   const rows: RowResult[] = [];
   const failures: SuiteResult['failures'] = [];
-  const engine = await startChild('engine', {});
+  const engine = await startChild('engine', {}, cpuProfileDir ? { cpuProfileDir } : {});
   const ctx: Context = {
     profile,
     engine,

@@ -33,7 +33,7 @@ app.get('/api/conversations/:id/messages', (req, res, next) => {
     .toArray()
     .then((rows) => {
       const items = rows.slice(0, limit).map((m) => ({
-        id: (m._id).toHexString(),
+        id: m._id.toHexString(),
         conversationId: (m.conversationId as ObjectId).toHexString(),
         senderId: (m.senderId as ObjectId).toHexString(),
         content: m.content as string,
