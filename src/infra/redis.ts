@@ -23,7 +23,12 @@ export async function connectRedis(
   prefix: string,
   logger: Logger,
 ): Promise<RedisHandles> {
-  const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 3 });
+  // Auto-pipelining sends the commands of concurrent requests in one write: fewer syscalls.
+  const client = new Redis(url, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 3,
+    enableAutoPipelining: true,
+  });
   let lastError: unknown = null;
   const onError = (error: Error) => {
     lastError = error;

@@ -86,7 +86,7 @@ export class AuthService {
       await this.deps.onSessionRevoked(sessionId);
     }
     if (outcome !== 'rotated' || !userId) throw errors.unauthorized('Invalid refresh token');
-    const access = await tokens.issueAccess(userId, sessionId);
+    const access = tokens.issueAccess(userId, sessionId);
     return { accessToken: access.token, refreshToken: next, expiresIn: tokens.accessTtlSeconds };
   }
 
@@ -105,7 +105,7 @@ export class AuthService {
 
   /** Verifies an access token and that neither it nor its session has been revoked. */
   async authenticate(accessToken: string): Promise<AuthContext> {
-    const auth = await this.deps.tokens.verifyAccess(accessToken);
+    const auth = this.deps.tokens.verifyAccess(accessToken);
     if (!(await this.deps.sessions.isAccessAllowed(auth.tokenId, auth.sessionId))) {
       throw errors.unauthorized('Session revoked');
     }
@@ -146,7 +146,7 @@ export class AuthService {
     const sessionId = randomUUID();
     const refreshToken = tokens.newRefreshToken(sessionId);
     await sessions.create(sessionId, userId, tokens.hashRefresh(refreshToken));
-    const access = await tokens.issueAccess(userId, sessionId);
+    const access = tokens.issueAccess(userId, sessionId);
     return { accessToken: access.token, refreshToken, expiresIn: tokens.accessTtlSeconds };
   }
 

@@ -1,5 +1,5 @@
 import { createHmac, createSecretKey, randomBytes, randomUUID, type KeyObject } from 'node:crypto';
-import { SignJWT, jwtVerify, errors as joseErrors } from 'jose';
+import jwt from 'jsonwebtoken';
 import { errors } from '../../errors.js';
 import type { AuthContext } from '../../http/route.js';
 
@@ -12,8 +12,9 @@ export interface IssuedAccessToken {
 }
 
 /**
- * Access tokens are short-lived HS256 JWTs (algorithm pinned on verify). The key is prepared
- * once as a KeyObject: with a string secret every verify re-derives it (~50× slower here).
+ * Access tokens are short-lived HS256 JWTs (algorithm pinned on verify), signed and verified
+ * synchronously. The key is prepared once as a KeyObject: with a string secret every verify
+ * re-derives it (~380 µs instead of ~8 µs here).
  * Refresh tokens are opaque `<sessionId>.<random>`; only an HMAC of them is stored.
  */
 export class TokenService {
@@ -29,37 +30,41 @@ export class TokenService {
     this.refreshKey = createSecretKey(Buffer.from(refreshSecret, 'utf8'));
   }
 
-  async issueAccess(userId: string, sessionId: string): Promise<IssuedAccessToken> {
+  issueAccess(userId: string, sessionId: string): IssuedAccessToken {
     const tokenId = randomUUID();
     const now = Math.floor(Date.now() / 1000);
     const expiresAt = now + this.accessTtlSeconds;
-    const token = await new SignJWT({ sid: sessionId, typ: 'access' })
-      .setProtectedHeader({ alg: ALGORITHM, typ: 'JWT' })
-      .setSubject(userId)
-      .setJti(tokenId)
-      .setIssuedAt(now)
-      .setExpirationTime(expiresAt)
-      .sign(this.accessKey);
+    const token = jwt.sign(
+      { sid: sessionId, typ: 'access', iat: now, exp: expiresAt },
+      this.accessKey,
+      {
+        algorithm: ALGORITHM,
+        subject: userId,
+        jwtid: tokenId,
+      },
+    );
     return { token, tokenId, expiresAt };
   }
 
   /** Verifies signature, algorithm, expiry and claim shapes; any failure is `unauthorized`. */
-  async verifyAccess(token: string): Promise<AuthContext> {
+  verifyAccess(token: string): AuthContext {
+    let payload: string | jwt.JwtPayload;
     try {
-      const { payload } = await jwtVerify(token, this.accessKey, { algorithms: [ALGORITHM] });
-      const { sub, sid, jti, exp, typ } = payload;
-      if (typ !== 'access' || typeof sub !== 'string' || typeof sid !== 'string' || !jti || !exp) {
-        throw errors.unauthorized('Malformed access token');
-      }
-      return { userId: sub, sessionId: sid, tokenId: jti, expiresAt: exp };
+      payload = jwt.verify(token, this.accessKey, { algorithms: [ALGORITHM] });
     } catch (error) {
-      if (error instanceof joseErrors.JOSEError) {
-        throw errors.unauthorized(
-          error instanceof joseErrors.JWTExpired ? 'Access token expired' : 'Invalid access token',
-        );
-      }
+      if (error instanceof jwt.TokenExpiredError) throw errors.unauthorized('Access token expired');
+      if (error instanceof jwt.JsonWebTokenError) throw errors.unauthorized('Invalid access token');
       throw error;
     }
+    if (typeof payload === 'string') throw errors.unauthorized('Malformed access token');
+    const { sub, sid, jti, exp, typ } = payload as jwt.JwtPayload & {
+      sid?: unknown;
+      typ?: unknown;
+    };
+    if (typ !== 'access' || typeof sub !== 'string' || typeof sid !== 'string' || !jti || !exp) {
+      throw errors.unauthorized('Malformed access token');
+    }
+    return { userId: sub, sessionId: sid, tokenId: jti, expiresAt: exp };
   }
 
   newRefreshToken(sessionId: string): string {
