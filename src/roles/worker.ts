@@ -4,10 +4,12 @@ import type { Logger } from '../logger.js';
 import { AutoMessageJobSchema } from '../modules/automessages/automessages.schemas.js';
 import type { AutoMessageJob } from '../modules/automessages/automessages.service.js';
 import type { Shutdown } from '../shutdown.js';
+import { MicroBatcher } from '../lib/micro-batcher.js';
 
 /**
- * The worker consumes `message_sending_queue` with manual acks and bounded prefetch. On shutdown
- * it stops taking jobs and lets in-flight ones finish (ack) before connections close.
+ * The worker consumes `message_sending_queue` with manual acks and bounded prefetch. Each job is
+ * acked, retried or parked on its own outcome. On shutdown it stops taking jobs and lets
+ * in-flight ones finish (ack) before connections close.
  */
 export async function startWorker(
   config: Readonly<Config>,
@@ -16,7 +18,16 @@ export async function startWorker(
   shutdown: Shutdown,
   logger: Logger,
 ) {
-  await infra.rabbit.consume<AutoMessageJob>((job) => services.autoMessages.deliver(job), {
+  // Jobs that arrive together are delivered as one batch (a few bulk writes instead of several
+  // round trips each); half the prefetch per batch, so the next batch fills while one is written.
+  const batcher = new MicroBatcher<AutoMessageJob>(
+    (jobs) => services.autoMessages.deliverMany(jobs),
+    {
+      maxSize: Math.max(1, Math.floor(config.WORKER_PREFETCH / 2)),
+      maxWaitMs: 5,
+    },
+  );
+  await infra.rabbit.consume<AutoMessageJob>((job) => batcher.add(job), {
     prefetch: config.WORKER_PREFETCH,
     parse: (raw) => AutoMessageJobSchema.parse(raw),
   });

@@ -156,13 +156,24 @@ export class AutoMessagesRepository {
   }
 
   async markSent(id: string, messageId: string, at: Date): Promise<void> {
-    await this.autos.updateOne(
-      { _id: new ObjectId(id) },
-      {
-        $set: { isSent: true, sentAt: at, messageId: new ObjectId(messageId), updatedAt: at },
-        $inc: { attempts: 1 },
-        $unset: { lastError: '' },
-      },
+    await this.markSentMany([{ id, messageId }], at);
+  }
+
+  /** `markSent` for a batch, in one round trip. */
+  async markSentMany(sent: readonly { id: string; messageId: string }[], at: Date): Promise<void> {
+    if (sent.length === 0) return;
+    await this.autos.bulkWrite(
+      sent.map(({ id, messageId }) => ({
+        updateOne: {
+          filter: { _id: new ObjectId(id) },
+          update: {
+            $set: { isSent: true, sentAt: at, messageId: new ObjectId(messageId), updatedAt: at },
+            $inc: { attempts: 1 },
+            $unset: { lastError: '' },
+          },
+        },
+      })),
+      { ordered: false },
     );
   }
 

@@ -184,6 +184,38 @@ export class AutoMessagesService {
     }
   }
 
+  /**
+   * Delivers a batch in a few bulk round trips. Returns one outcome per job (null = delivered).
+   * If the batch fails as a whole, each job is retried alone, so one bad job fails only itself
+   * and the consumer retries or parks just that one.
+   */
+  async deliverMany(jobs: readonly AutoMessageJob[]): Promise<(Error | null)[]> {
+    try {
+      const results = await this.messages.sendAutoMany(jobs);
+      await this.autos.markSentMany(
+        results.map(({ message }, i) => ({
+          id: (jobs[i] as AutoMessageJob).autoMessageId,
+          messageId: message.id,
+        })),
+        new Date(),
+      );
+      return jobs.map(() => null);
+    } catch (error) {
+      this.logger.warn(
+        { err: error, jobs: jobs.length },
+        'batch delivery failed; delivering one by one',
+      );
+      return Promise.all(
+        jobs.map((job) =>
+          this.deliver(job).then(
+            () => null,
+            (e: unknown) => (e instanceof Error ? e : new Error(String(e))),
+          ),
+        ),
+      );
+    }
+  }
+
   async lifecycle(id: string) {
     const auto = await this.autos.findById(id);
     if (!auto) throw errors.notFound('Auto message');

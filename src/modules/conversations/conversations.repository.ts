@@ -1,5 +1,6 @@
 import { ObjectId, type Collection, type Db, type Filter } from 'mongodb';
-import { isDuplicateKeyError, parseObjectId } from '../../infra/ids.js';
+import { duplicateIndexes, isDuplicateKeyError, parseObjectId } from '../../infra/ids.js';
+import { directKeyOf } from './direct-key.js';
 
 export interface LastMessage {
   id: string;
@@ -72,7 +73,7 @@ export class ConversationsRepository {
     a: string,
     b: string,
   ): Promise<{ conversation: Conversation; created: boolean }> {
-    const directKey = [a, b].sort().join(':');
+    const directKey = directKeyOf(a, b);
     const existing = await this.conversations.findOne({ directKey });
     if (existing) return { conversation: toConversation(existing), created: false };
     const now = new Date();
@@ -96,6 +97,50 @@ export class ConversationsRepository {
       if (!winner) throw error;
       return { conversation: toConversation(winner), created: false };
     }
+  }
+
+  /**
+   * Many pairs' direct conversations in three round trips (find, insert the missing, re-read the
+   * ones another process created meanwhile), keyed by directKey.
+   */
+  async findOrCreateDirectMany(
+    pairs: readonly [string, string][],
+  ): Promise<Map<string, Conversation>> {
+    const wanted = new Map(pairs.map(([a, b]) => [directKeyOf(a, b), [a, b] as const]));
+    const found = new Map<string, Conversation>();
+    const existing = await this.conversations
+      .find({ directKey: { $in: [...wanted.keys()] } })
+      .toArray();
+    for (const doc of existing) found.set(doc.directKey as string, toConversation(doc));
+    const now = new Date();
+    const missing: ConversationDoc[] = [...wanted]
+      .filter(([key]) => !found.has(key))
+      .map(([directKey, [a, b]]) => ({
+        _id: new ObjectId(),
+        type: 'direct',
+        participants: [new ObjectId(a), new ObjectId(b)],
+        directKey,
+        createdBy: new ObjectId(a),
+        lastMessageAt: now,
+        createdAt: now,
+        updatedAt: now,
+      }));
+    if (missing.length === 0) return found;
+    const lost = new Set<string>();
+    try {
+      await this.conversations.insertMany(missing, { ordered: false });
+    } catch (error) {
+      for (const index of duplicateIndexes(error)) lost.add(missing[index]?.directKey as string);
+      if (lost.size === 0) throw error;
+    }
+    for (const doc of missing)
+      if (!lost.has(doc.directKey as string))
+        found.set(doc.directKey as string, toConversation(doc));
+    if (lost.size > 0) {
+      const winners = await this.conversations.find({ directKey: { $in: [...lost] } }).toArray();
+      for (const doc of winners) found.set(doc.directKey as string, toConversation(doc));
+    }
+    return found;
   }
 
   async createGroup(
@@ -175,21 +220,18 @@ export class ConversationsRepository {
 
   /** Moves the conversation's last message forward, never back. */
   async recordMessage(conversationId: string, last: LastMessage): Promise<void> {
-    await this.conversations.updateOne(
-      { _id: new ObjectId(conversationId), lastMessageAt: { $lte: last.createdAt } },
-      {
-        $set: {
-          lastMessage: {
-            id: new ObjectId(last.id),
-            senderId: new ObjectId(last.senderId),
-            preview: last.preview,
-            createdAt: last.createdAt,
-          },
-          lastMessageAt: last.createdAt,
-          updatedAt: new Date(),
-          [`reads.${last.senderId}`]: { messageId: new ObjectId(last.id), readAt: last.createdAt },
-        },
-      },
+    const { filter, update } = recordMessageUpdate(conversationId, last);
+    await this.conversations.updateOne(filter, update);
+  }
+
+  /** `recordMessage` for many conversations in one round trip. */
+  async recordMessages(
+    lasts: readonly (LastMessage & { conversationId: string })[],
+  ): Promise<void> {
+    if (lasts.length === 0) return;
+    await this.conversations.bulkWrite(
+      lasts.map((last) => ({ updateOne: recordMessageUpdate(last.conversationId, last) })),
+      { ordered: false },
     );
   }
 
@@ -211,6 +253,26 @@ export class ConversationsRepository {
     );
     return result.modifiedCount === 1;
   }
+}
+
+/** Moves the last message forward only, and the sender's read pointer with it. */
+function recordMessageUpdate(conversationId: string, last: LastMessage) {
+  return {
+    filter: { _id: new ObjectId(conversationId), lastMessageAt: { $lte: last.createdAt } },
+    update: {
+      $set: {
+        lastMessage: {
+          id: new ObjectId(last.id),
+          senderId: new ObjectId(last.senderId),
+          preview: last.preview,
+          createdAt: last.createdAt,
+        },
+        lastMessageAt: last.createdAt,
+        updatedAt: new Date(),
+        [`reads.${last.senderId}`]: { messageId: new ObjectId(last.id), readAt: last.createdAt },
+      },
+    },
+  };
 }
 
 function toConversation(doc: ConversationDoc): Conversation {

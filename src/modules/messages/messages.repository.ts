@@ -1,5 +1,5 @@
 import { ObjectId, type Collection, type Db, type Filter } from 'mongodb';
-import { isDuplicateKeyError, parseObjectId } from '../../infra/ids.js';
+import { duplicateIndexes, isDuplicateKeyError, parseObjectId } from '../../infra/ids.js';
 
 export type MessageType = 'text' | 'auto' | 'system';
 
@@ -75,18 +75,7 @@ export class MessagesRepository {
    * (sender + clientMessageId, or autoMessageId). `created` is false for the latter.
    */
   async insertOnce(data: NewMessage): Promise<{ message: Message; created: boolean }> {
-    const now = new Date();
-    const doc: MessageDoc = {
-      _id: new ObjectId(),
-      conversationId: new ObjectId(data.conversationId),
-      senderId: new ObjectId(data.senderId),
-      content: data.content,
-      type: data.type,
-      ...(data.clientMessageId ? { clientMessageId: data.clientMessageId } : {}),
-      ...(data.autoMessageId ? { autoMessageId: new ObjectId(data.autoMessageId) } : {}),
-      createdAt: now,
-      updatedAt: now,
-    };
+    const doc = toDoc(data, new Date());
     try {
       await this.messages.insertOne(doc);
       return { message: toMessage(doc), created: true };
@@ -96,6 +85,39 @@ export class MessagesRepository {
       if (!original) throw error;
       return { message: original, created: false };
     }
+  }
+
+  /**
+   * `insertOnce` for many auto messages in two round trips: an unordered insert, then one read
+   * of the originals the unique autoMessageId index refused. Order of results = order of input.
+   */
+  async insertManyAutoOnce(
+    items: readonly NewMessage[],
+  ): Promise<{ message: Message; created: boolean }[]> {
+    const now = new Date();
+    const docs = items.map((data) => toDoc(data, now));
+    const refused = new Set<number>();
+    try {
+      if (docs.length > 0) await this.messages.insertMany(docs, { ordered: false });
+    } catch (error) {
+      for (const index of duplicateIndexes(error)) refused.add(index);
+      if (refused.size === 0) throw error;
+    }
+    const originals = new Map<string, Message>();
+    if (refused.size > 0) {
+      const ids = [...refused]
+        .map((i) => docs[i]?.autoMessageId)
+        .filter((id): id is ObjectId => id !== undefined);
+      for (const doc of await this.messages.find({ autoMessageId: { $in: ids } }).toArray()) {
+        originals.set(doc.autoMessageId?.toHexString() ?? '', toMessage(doc));
+      }
+    }
+    return docs.map((doc, i) => {
+      if (!refused.has(i)) return { message: toMessage(doc), created: true };
+      const original = originals.get(doc.autoMessageId?.toHexString() ?? '');
+      if (!original) throw new Error(`duplicate message without an original (index ${i})`);
+      return { message: original, created: false };
+    });
   }
 
   async findBySenderKey(senderId: string, clientMessageId: string): Promise<Message | null> {
@@ -177,6 +199,20 @@ function lowerBound(after: CatchUpStart): ObjectId {
   if (after.lookbackSeconds === 0) return id;
   const seconds = Math.floor(id.getTimestamp().getTime() / 1000) - after.lookbackSeconds;
   return ObjectId.createFromTime(Math.max(0, seconds));
+}
+
+function toDoc(data: NewMessage, now: Date): MessageDoc {
+  return {
+    _id: new ObjectId(),
+    conversationId: new ObjectId(data.conversationId),
+    senderId: new ObjectId(data.senderId),
+    content: data.content,
+    type: data.type,
+    ...(data.clientMessageId ? { clientMessageId: data.clientMessageId } : {}),
+    ...(data.autoMessageId ? { autoMessageId: new ObjectId(data.autoMessageId) } : {}),
+    createdAt: now,
+    updatedAt: now,
+  };
 }
 
 function toMessage(doc: MessageDoc): Message {

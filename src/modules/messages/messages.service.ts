@@ -1,6 +1,7 @@
 import type { MessageView, Notifier } from '../../contracts/socket.js';
 import { errors } from '../../errors.js';
 import type { ConversationsRepository } from '../conversations/conversations.repository.js';
+import { directKeyOf } from '../conversations/direct-key.js';
 import type { ConversationsService } from '../conversations/conversations.service.js';
 import type { CatchUpStart, Message, MessagesRepository } from './messages.repository.js';
 
@@ -53,12 +54,7 @@ export class MessagesService {
    * Stores and announces an auto message exactly once: a redelivered job finds the stored copy,
    * and finishes announcing it only if the first attempt died before doing so.
    */
-  async sendAuto(input: {
-    senderId: string;
-    receiverId: string;
-    content: string;
-    autoMessageId: string;
-  }) {
+  async sendAuto(input: AutoSend) {
     const { conversation } = await this.conversations.findOrCreateDirect(
       input.senderId,
       input.receiverId,
@@ -72,6 +68,49 @@ export class MessagesService {
     });
     await this.publish(message, conversation.participants);
     return { message: presentMessage(message), created };
+  }
+
+  /**
+   * `sendAuto` for a batch: a handful of bulk round trips for the whole batch, each message
+   * stored and announced exactly once. Results are in input order.
+   */
+  async sendAutoMany(inputs: readonly AutoSend[]) {
+    const conversations = await this.conversations.findOrCreateDirectMany(
+      inputs.map((i) => [i.senderId, i.receiverId] as [string, string]),
+    );
+    const conversationOf = (i: AutoSend) => {
+      const found = conversations.get(directKeyOf(i.senderId, i.receiverId));
+      if (!found) throw new Error(`no direct conversation for ${i.senderId}/${i.receiverId}`);
+      return found;
+    };
+    const stored = await this.messages.insertManyAutoOnce(
+      inputs.map((i) => ({
+        conversationId: conversationOf(i).id,
+        senderId: i.senderId,
+        content: i.content,
+        type: 'auto' as const,
+        autoMessageId: i.autoMessageId,
+      })),
+    );
+    await this.conversations.recordMessages(
+      stored.map(({ message }) => ({
+        conversationId: message.conversationId,
+        ...lastMessageOf(message),
+      })),
+    );
+    await Promise.all(
+      stored.map(({ message }, i) =>
+        this.notifier.toUsersOnce(
+          message.id,
+          conversationOf(inputs[i] as AutoSend).participants,
+          'message_received',
+          {
+            message: presentMessage(message),
+          },
+        ),
+      ),
+    );
+    return stored.map(({ message, created }) => ({ message: presentMessage(message), created }));
   }
 
   async history(
@@ -136,12 +175,7 @@ export class MessagesService {
    * did not, and repeats nothing it did.
    */
   private async publish(message: Message, participants: readonly string[]): Promise<void> {
-    await this.conversations.recordMessage(message.conversationId, {
-      id: message.id,
-      senderId: message.senderId,
-      preview: message.content.slice(0, PREVIEW_LENGTH),
-      createdAt: message.createdAt,
-    });
+    await this.conversations.recordMessage(message.conversationId, lastMessageOf(message));
     await this.notifier.toUsersOnce(message.id, participants, 'message_received', {
       message: presentMessage(message),
     });
@@ -161,6 +195,22 @@ export class MessagesService {
     await this.publish(message, participants);
     return { message: presentMessage(message), created: false };
   }
+}
+
+export interface AutoSend {
+  senderId: string;
+  receiverId: string;
+  content: string;
+  autoMessageId: string;
+}
+
+function lastMessageOf(message: Message) {
+  return {
+    id: message.id,
+    senderId: message.senderId,
+    preview: message.content.slice(0, PREVIEW_LENGTH),
+    createdAt: message.createdAt,
+  };
 }
 
 export function presentMessage(m: Message): MessageView {
