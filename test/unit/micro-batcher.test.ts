@@ -1,0 +1,37 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { MicroBatcher } from '../../src/lib/micro-batcher.js';
+
+describe('MicroBatcher', () => {
+  test('flushes a full batch at once and the rest after the wait, with per-item outcomes', async () => {
+    const batches: number[][] = [];
+    const batcher = new MicroBatcher<number>(
+      (items) => {
+        batches.push(items);
+        return Promise.resolve(items.map((n) => (n % 2 ? new Error(`odd ${n}`) : null)));
+      },
+      { maxSize: 3, maxWaitMs: 5 },
+    );
+    const outcomes = await Promise.allSettled([1, 2, 3, 4, 5].map((n) => batcher.add(n)));
+    assert.deepEqual(batches, [
+      [1, 2, 3],
+      [4, 5],
+    ]);
+    assert.deepEqual(
+      outcomes.map((o) => (o.status === 'fulfilled' ? 'ok' : (o.reason as Error).message)),
+      ['odd 1', 'ok', 'odd 3', 'ok', 'odd 5'],
+    );
+  });
+
+  test('a batch that throws rejects every item in it', async () => {
+    const batcher = new MicroBatcher<number>(() => Promise.reject(new Error('down')), {
+      maxSize: 10,
+      maxWaitMs: 1,
+    });
+    const outcomes = await Promise.allSettled([batcher.add(1), batcher.add(2)]);
+    assert.deepEqual(
+      outcomes.map((o) => o.status === 'rejected' && (o.reason as Error).message),
+      ['down', 'down'],
+    );
+  });
+});
