@@ -79,12 +79,12 @@ function handle(def: RouteDef, deps: HttpAppDeps) {
     const auth = def.access === 'public' ? null : await deps.authenticate(bearerToken(req));
     if (auth && def.access === 'admin') await deps.requireAdmin(auth);
     const ip = req.ip ?? 'unknown';
-    await deps.rateLimit('api', auth ? `u:${auth.userId}` : `ip:${ip}`);
-    if (def.limit)
-      await deps.rateLimit(
-        def.limit,
-        def.limit === 'auth' || !auth ? `ip:${ip}` : `u:${auth.userId}`,
-      );
+    const caller = auth ? `u:${auth.userId}` : `ip:${ip}`;
+    // Both limits in one pipelined Redis round trip.
+    await Promise.all([
+      deps.rateLimit('api', caller),
+      def.limit && deps.rateLimit(def.limit, def.limit === 'auth' ? `ip:${ip}` : caller),
+    ]);
     const reply = await def.handler({
       body: parse(def.body, req.body, 'body'),
       query: parse(def.query, req.query, 'query'),

@@ -120,11 +120,6 @@ export class MessagesRepository {
     });
   }
 
-  async findBySenderKey(senderId: string, clientMessageId: string): Promise<Message | null> {
-    const doc = await this.messages.findOne({ senderId: new ObjectId(senderId), clientMessageId });
-    return doc ? toMessage(doc) : null;
-  }
-
   async findInConversation(conversationId: string, messageId: string): Promise<Message | null> {
     const _id = parseObjectId(messageId);
     if (!_id) return null;

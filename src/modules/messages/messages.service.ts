@@ -34,10 +34,6 @@ export class MessagesService {
       input.conversationId,
       senderId,
     );
-    if (input.clientMessageId) {
-      const existing = await this.messages.findBySenderKey(senderId, input.clientMessageId);
-      if (existing) return this.duplicateOf(existing, input.conversationId, participants);
-    }
     const { message, created } = await this.messages.insertOnce({
       conversationId: input.conversationId,
       senderId,
@@ -175,10 +171,13 @@ export class MessagesService {
    * did not, and repeats nothing it did.
    */
   private async publish(message: Message, participants: readonly string[]): Promise<void> {
-    await this.conversations.recordMessage(message.conversationId, lastMessageOf(message));
-    await this.notifier.toUsersOnce(message.id, participants, 'message_received', {
-      message: presentMessage(message),
-    });
+    // Independent writes (MongoDB and Redis): done concurrently.
+    await Promise.all([
+      this.conversations.recordMessage(message.conversationId, lastMessageOf(message)),
+      this.notifier.toUsersOnce(message.id, participants, 'message_received', {
+        message: presentMessage(message),
+      }),
+    ]);
   }
 
   private async duplicateOf(
