@@ -17,7 +17,9 @@ export interface HttpAppDeps {
   corsOrigins: readonly string[];
   bodyLimit: string;
   trustProxy: number;
-  authenticate(token: string): Promise<AuthContext>;
+  /** Signature and expiry only (synchronous); revocation is `assertNotRevoked`. */
+  verifyToken(token: string): AuthContext;
+  assertNotRevoked(auth: AuthContext): Promise<void>;
   requireAdmin(auth: AuthContext): Promise<void>;
   rateLimit(kind: LimitKind, key: string): Promise<void>;
   health: { live(): Promise<unknown>; ready(): Promise<{ ok: boolean }> };
@@ -76,15 +78,16 @@ function requestLogging(logger: Logger) {
 /** auth → rate limits → validation → handler → response, the same for every route. */
 function handle(def: RouteDef, deps: HttpAppDeps) {
   return async (req: Request, res: Response) => {
-    const auth = def.access === 'public' ? null : await deps.authenticate(bearerToken(req));
-    if (auth && def.access === 'admin') await deps.requireAdmin(auth);
+    const auth = def.access === 'public' ? null : deps.verifyToken(bearerToken(req));
     const ip = req.ip ?? 'unknown';
     const caller = auth ? `u:${auth.userId}` : `ip:${ip}`;
-    // Both limits in one pipelined Redis round trip.
+    // The revocation check and the limits go out together: one pipelined Redis round trip.
     await Promise.all([
+      auth && deps.assertNotRevoked(auth),
       deps.rateLimit('api', caller),
       def.limit && deps.rateLimit(def.limit, def.limit === 'auth' ? `ip:${ip}` : caller),
     ]);
+    if (auth && def.access === 'admin') await deps.requireAdmin(auth);
     const reply = await def.handler({
       body: parse(def.body, req.body, 'body'),
       query: parse(def.query, req.query, 'query'),

@@ -105,11 +105,21 @@ export class AuthService {
 
   /** Verifies an access token and that neither it nor its session has been revoked. */
   async authenticate(accessToken: string): Promise<AuthContext> {
-    const auth = this.deps.tokens.verifyAccess(accessToken);
+    const auth = this.verifyToken(accessToken);
+    await this.assertNotRevoked(auth);
+    return auth;
+  }
+
+  /** The signature, algorithm and expiry part of `authenticate`: synchronous, no I/O. */
+  verifyToken(accessToken: string): AuthContext {
+    return this.deps.tokens.verifyAccess(accessToken);
+  }
+
+  /** The revocation part of `authenticate`: one Redis round trip. */
+  async assertNotRevoked(auth: AuthContext): Promise<void> {
     if (!(await this.deps.sessions.isAccessAllowed(auth.tokenId, auth.sessionId))) {
       throw errors.unauthorized('Session revoked');
     }
-    return auth;
   }
 
   async me(auth: AuthContext): Promise<UserRepresentation> {
