@@ -1,6 +1,6 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
-import { MongoClient, ObjectId, type Collection } from 'mongodb';
+import { MongoClient, ObjectId, type Collection, type Db, type Document as Doc } from 'mongodb';
 import { startEmbeddedMongo } from '../src/infra/embedded-mongo/index.js';
 
 /**
@@ -50,20 +50,173 @@ async function seedHistory(
   }
 }
 
+/**
+ * The app's own write shapes (see the repositories under src/modules/): the queue stage's
+ * `updateMany` by `_id $in` 1,000 ids on `automessages`, `recordMessage`'s `updateOne` on a
+ * conversation (multikey compound index), `markSent`'s `updateOne` on an auto message, and
+ * `insertOnce` into `messages` with its three indexes (two partial unique).
+ */
+async function appShapes(db: Db, quick: boolean): Promise<Record<string, number>> {
+  const autos = db.collection<Doc>('automessages');
+  await autos.createIndexes([
+    { key: { isQueued: 1, sendDate: 1 }, name: 'due' },
+    { key: { isQueued: 1, claimedAt: 1 }, name: 'claims' },
+    { key: { runId: 1 }, name: 'by_run' },
+    { key: { claimToken: 1 }, name: 'by_claim' },
+  ]);
+  const autoCount = 20_000;
+  const autoIds = Array.from({ length: autoCount }, () => new ObjectId());
+  const now = new Date();
+  for (let start = 0; start < autoCount; start += 1_000) {
+    await autos.insertMany(
+      autoIds.slice(start, start + 1_000).map((_id, j) => ({
+        _id,
+        senderId: new ObjectId(),
+        receiverId: new ObjectId(),
+        content: `auto ${start + j}`,
+        sendDate: new Date(now.getTime() - (start + j) * 1_000),
+        isQueued: false,
+        isSent: false,
+        runId: 'run-1',
+        attempts: 0,
+        createdAt: now,
+        updatedAt: now,
+      })),
+    );
+  }
+  // Claim then mark queued, alternating, so every updateMany really changes 1,000 documents.
+  const batches = autoCount / 1_000;
+  const inRounds = quick ? 20 : 60;
+  const inStarted = process.hrtime.bigint();
+  for (let r = 0; r < inRounds; r++) {
+    const ids = autoIds.slice((r % batches) * 1_000, (r % batches) * 1_000 + 1_000);
+    const token = `claim-${r}`;
+    await autos.updateMany(
+      { _id: { $in: ids } },
+      { $set: { claimToken: token, claimedAt: new Date(), isQueued: false } },
+    );
+    await autos.updateMany(
+      { _id: { $in: ids }, claimToken: token },
+      { $set: { isQueued: true, queuedAt: new Date() }, $unset: { claimToken: '', claimedAt: '' } },
+    );
+  }
+  const inSeconds = Number(process.hrtime.bigint() - inStarted) / 1e9;
+  const updateManyIn1000PerSec = Math.round(((inRounds * 2) / inSeconds) * 10) / 10;
+
+  const ops = quick ? 3_000 : 20_000;
+  const autoUpdateOnePerSec = await opsPerSecond(ops, async (i) =>
+    autos.updateOne(
+      { _id: autoIds[i % autoCount] },
+      {
+        $set: {
+          isSent: true,
+          sentAt: new Date(),
+          messageId: new ObjectId(),
+          updatedAt: new Date(),
+        },
+        $inc: { attempts: 1 },
+        $unset: { lastError: '' },
+      },
+    ),
+  );
+
+  const conversations = db.collection<Doc>('conversations');
+  await conversations.createIndexes([
+    { key: { participants: 1, lastMessageAt: -1, _id: -1 }, name: 'by_participant_activity' },
+    { key: { directKey: 1 }, name: 'direct_pair_unique', unique: true, sparse: true },
+  ]);
+  const users = Array.from({ length: 200 }, () => new ObjectId());
+  const convDocs: Doc[] = [];
+  for (let i = 0; i < 2_000; i++) {
+    const a = users[i % users.length] as ObjectId;
+    const b = users[(i * 7 + 1) % users.length] as ObjectId;
+    const _id = new ObjectId();
+    convDocs.push({
+      _id,
+      type: 'direct',
+      participants: [a, b],
+      directKey: `${a.toHexString()}:${b.toHexString()}:${i}`,
+      createdBy: a,
+      lastMessageAt: new Date(0),
+      createdAt: now,
+      updatedAt: now,
+    });
+  }
+  await conversations.insertMany(convDocs);
+  const conversationUpdateOnePerSec = await opsPerSecond(ops, async (i) => {
+    const conv = convDocs[i % convDocs.length] as Doc;
+    const sender = (conv.participants as ObjectId[])[i % 2] as ObjectId;
+    const at = new Date(Date.now() + i);
+    const messageId = new ObjectId();
+    return conversations.updateOne(
+      { _id: conv._id as ObjectId, lastMessageAt: { $lte: at } },
+      {
+        $set: {
+          lastMessage: { id: messageId, senderId: sender, preview: `hi ${i}`, createdAt: at },
+          lastMessageAt: at,
+          updatedAt: new Date(),
+          [`reads.${sender.toHexString()}`]: { messageId, readAt: at },
+        },
+      },
+    );
+  });
+
+  const messages = db.collection<Doc>('app_messages');
+  await messages.createIndexes([
+    { key: { conversationId: 1, _id: -1 }, name: 'history' },
+    {
+      key: { senderId: 1, clientMessageId: 1 },
+      name: 'client_message_id_unique',
+      unique: true,
+      partialFilterExpression: { clientMessageId: { $type: 'string' } },
+    },
+    {
+      key: { autoMessageId: 1 },
+      name: 'auto_message_unique',
+      unique: true,
+      partialFilterExpression: { autoMessageId: { $exists: true } },
+    },
+  ]);
+  const messageInsertOnePerSec = await opsPerSecond(ops, async (i) => {
+    const conv = convDocs[i % convDocs.length] as Doc;
+    const at = new Date();
+    return messages.insertOne({
+      _id: new ObjectId(),
+      conversationId: conv._id as ObjectId,
+      senderId: (conv.participants as ObjectId[])[i % 2],
+      content: `message ${i}`,
+      type: 'text',
+      ...(i % 2 === 0 ? { clientMessageId: `c-${i}` } : { autoMessageId: new ObjectId() }),
+      createdAt: at,
+      updatedAt: at,
+    });
+  });
+  return {
+    updateManyIn1000PerSec,
+    autoUpdateOnePerSec,
+    conversationUpdateOnePerSec,
+    messageInsertOnePerSec,
+  };
+}
+
 export async function runEmbeddedMongoBench(opts: {
   quick: boolean;
   thread?: 'worker' | 'inline';
+  /** Only the app's write shapes (faster to iterate on). */
+  shapesOnly?: boolean;
 }): Promise<Record<string, number | string>> {
   const thread = opts.thread ?? 'worker';
   const mongo = await startEmbeddedMongo({ thread });
   const client = await new MongoClient(mongo.uri, { maxPoolSize: CONCURRENCY * 2 }).connect();
   try {
     const db = client.db('bench_embedded_mongo');
-    const ops = opts.quick ? 3_000 : 30_000;
-    const kv = db.collection<{ _id: ObjectId; n: number; text: string }>('kv');
     // Warm up the JIT (driver and engine) so the figures reflect steady state.
     await opsPerSecond(2_000, async (i) => db.collection('warmup').insertOne({ i }));
     await opsPerSecond(2_000, async (i) => db.collection('warmup').findOne({ i }));
+    const shapes = await appShapes(db, opts.quick);
+    if (opts.shapesOnly) return { thread, ...shapes };
+    const ops = opts.quick ? 3_000 : 30_000;
+    const kv = db.collection<{ _id: ObjectId; n: number; text: string }>('kv');
     const ids: ObjectId[] = [];
     const insertOnePerSec = await opsPerSecond(ops, async (i) => {
       const _id = new ObjectId();
@@ -105,6 +258,7 @@ export async function runEmbeddedMongoBench(opts: {
       unindexedHistoryQps,
       indexedSpeedup: Math.round((indexedHistoryQps / unindexedHistoryQps) * 10) / 10,
       callerLoopMaxStallMsDuringScans: Math.round(delay.max / 1e6),
+      ...shapes,
     };
   } finally {
     await client.close();
@@ -115,7 +269,8 @@ export async function runEmbeddedMongoBench(opts: {
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const quick = process.argv.includes('--quick');
   const thread = process.argv.includes('--inline') ? 'inline' : 'worker';
-  runEmbeddedMongoBench({ quick, thread }).then(
+  const shapesOnly = process.argv.includes('--shapes');
+  runEmbeddedMongoBench({ quick, thread, shapesOnly }).then(
     (result) => process.stdout.write(JSON.stringify(result, null, 2) + '\n'),
     (err: unknown) => {
       process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);

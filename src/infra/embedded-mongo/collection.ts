@@ -71,40 +71,48 @@ export class Collection {
     );
   }
 
-  private checkUnique(doc: Doc, isNew: boolean): void {
-    if (isNew && this.docs.has(idKey(doc._id))) {
-      throw this.duplicateError(this.idIndex, [doc._id]);
-    }
-    for (const index of this.indexes.values()) {
-      if (index === this.idIndex) continue;
-      const dup = index.findDuplicate(doc);
-      if (dup) throw this.duplicateError(index, dup);
-    }
-  }
-
   /** Inserts a document, generating an ObjectId _id first when missing. */
   insert(input: Doc): Doc {
     const doc = input._id === undefined ? { _id: new ObjectId(), ...input } : idFirst(input);
     if (Array.isArray(doc._id)) {
       throw new MongoCommandError('BadValue', "can't use an array for _id");
     }
-    this.checkUnique(doc, true);
-    this.docs.set(idKey(doc._id), doc);
-    for (const index of this.indexes.values()) index.add(doc);
+    const ik = idKey(doc._id);
+    if (this.docs.has(ik)) throw this.duplicateError(this.idIndex, [doc._id]);
+    // Keys are computed once per index: for the unique checks, then for the insertion.
+    const keyed: Array<[KeyIndex, unknown[][]]> = [];
+    for (const index of this.indexes.values()) {
+      const keys = index.keysFor(doc);
+      const dup = index === this.idIndex ? undefined : index.findDuplicate(doc, keys);
+      if (dup) throw this.duplicateError(index, dup);
+      keyed.push([index, keys]);
+    }
+    this.docs.set(ik, doc);
+    for (const [index, keys] of keyed) index.add(doc, keys);
     this.version++;
     return doc;
   }
 
-  /** Swaps a stored document for its updated copy (same _id). */
+  /**
+   * Swaps a stored document for its updated copy (same _id). Indexes whose keys the update
+   * left unchanged are not touched; the others are checked for duplicates before any change.
+   */
   replace(oldDoc: Doc, newDoc: Doc): void {
-    this.checkUnique(newDoc, false);
+    const changed: Array<[KeyIndex, unknown[][], unknown[][]]> = [];
     for (const index of this.indexes.values()) {
-      if (index !== this.idIndex) index.remove(oldDoc);
+      if (index === this.idIndex) continue;
+      const oldKeys = index.keysFor(oldDoc);
+      const newKeys = index.keysFor(newDoc);
+      if (index.sameKeys(oldKeys, newKeys)) continue;
+      const dup = index.findDuplicate(newDoc, newKeys);
+      if (dup) throw this.duplicateError(index, dup);
+      changed.push([index, oldKeys, newKeys]);
+    }
+    for (const [index, oldKeys, newKeys] of changed) {
+      index.remove(oldDoc, oldKeys);
+      index.add(newDoc, newKeys);
     }
     this.docs.set(idKey(newDoc._id), newDoc);
-    for (const index of this.indexes.values()) {
-      if (index !== this.idIndex) index.add(newDoc);
-    }
     this.version++;
   }
 

@@ -1,5 +1,7 @@
-import { Query } from 'mingo';
+import type { Query } from 'mingo/query';
 import { compareValues, idKey, pathValues } from './bson-values.js';
+import { EntryList } from './entry-list.js';
+import { compileQuery } from './matcher.js';
 
 export type Doc = Record<string, unknown>;
 
@@ -24,14 +26,15 @@ export interface Entry {
 const MAX_KEYS_PER_DOC = 10_000;
 
 /**
- * A secondary (or _id) index stored as an array kept sorted by (key fields with direction, _id).
+ * A secondary (or _id) index: entries kept sorted by (key fields with direction, _id) in an
+ * `EntryList` (blocks, so a write moves one block, not the whole index).
  * The _id tie-break makes every index also ordered by _id within equal keys.
  */
 export class KeyIndex {
   readonly spec: IndexSpec;
   readonly fields: string[];
   readonly dirs: number[];
-  readonly entries: Entry[] = [];
+  entries = new EntryList<Entry>();
   readonly multikeyPaths = new Set<string>();
   private readonly partial: Query | undefined;
 
@@ -40,7 +43,7 @@ export class KeyIndex {
     this.fields = Object.keys(spec.key);
     this.dirs = this.fields.map((f) => (spec.key[f] === -1 ? -1 : 1));
     this.partial = spec.partialFilterExpression
-      ? new Query(spec.partialFilterExpression)
+      ? compileQuery(spec.partialFilterExpression)
       : undefined;
   }
 
@@ -83,64 +86,66 @@ export class KeyIndex {
 
   /** First position whose entry satisfies `pred` (which must be monotonic over the order). */
   firstWhere(pred: (e: Entry) => boolean): number {
-    let lo = 0;
-    let hi = this.entries.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (pred(this.entries[mid] as Entry)) hi = mid;
-      else lo = mid + 1;
-    }
-    return lo;
+    return this.entries.firstWhere(pred);
   }
 
-  private position(e: Entry): number {
-    return this.firstWhere((x) => this.compareEntries(x, e) >= 0);
-  }
-
-  add(doc: Doc): void {
+  add(doc: Doc, keys: unknown[][] = this.keysFor(doc)): void {
     const id = doc._id;
     const ik = idKey(id);
-    for (const k of this.keysFor(doc)) {
+    for (const k of keys) {
       const entry = { k, id, ik };
-      this.entries.splice(this.position(entry), 0, entry);
+      this.entries.insert(entry, (x) => this.compareEntries(x, entry) >= 0);
     }
   }
 
-  remove(doc: Doc): void {
+  remove(doc: Doc, keys: unknown[][] = this.keysFor(doc)): void {
     const id = doc._id;
     const ik = idKey(id);
-    for (const k of this.keysFor(doc)) {
-      const at = this.position({ k, id, ik });
-      const found = this.entries[at];
-      if (found && found.ik === ik && this.compareKeys(found.k, k) === 0)
-        this.entries.splice(at, 1);
+    for (const k of keys) {
+      const probe = { k, id, ik };
+      this.entries.removeFirst(
+        (x) => this.compareEntries(x, probe) >= 0,
+        (found) => found.ik === ik && this.compareKeys(found.k, k) === 0,
+      );
     }
   }
 
-  /** Bulk build from existing documents: one sort instead of n splices. Returns a duplicate key, if any. */
+  /** Whether two key lists (from `keysFor`) hold the same keys in the same order. */
+  sameKeys(a: unknown[][], b: unknown[][]): boolean {
+    if (a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) {
+      if (this.compareKeys(a[i] as unknown[], b[i] as unknown[]) !== 0) return false;
+    }
+    return true;
+  }
+
+  /** Bulk build from existing documents: one sort instead of n inserts. Returns a duplicate key, if any. */
   build(docs: Iterable<Doc>): unknown[] | undefined {
+    const all: Entry[] = [...this.entries];
     for (const doc of docs) {
       const id = doc._id;
       const ik = idKey(id);
-      for (const k of this.keysFor(doc)) this.entries.push({ k, id, ik });
+      for (const k of this.keysFor(doc)) all.push({ k, id, ik });
     }
-    this.entries.sort((a, b) => this.compareEntries(a, b));
+    all.sort((a, b) => this.compareEntries(a, b));
+    this.entries = EntryList.fromSorted(all);
     if (!this.spec.unique) return undefined;
-    for (let i = 1; i < this.entries.length; i++) {
-      const a = this.entries[i - 1] as Entry;
-      const b = this.entries[i] as Entry;
+    for (let i = 1; i < all.length; i++) {
+      const a = all[i - 1] as Entry;
+      const b = all[i] as Entry;
       if (a.ik !== b.ik && this.compareKeys(a.k, b.k) === 0) return b.k;
     }
     return undefined;
   }
 
   /** For unique indexes: a key of `doc` already held by another document, if any. */
-  findDuplicate(doc: Doc): unknown[] | undefined {
+  findDuplicate(doc: Doc, keys: unknown[][] = this.keysFor(doc)): unknown[] | undefined {
     if (!this.spec.unique) return undefined;
     const ik = idKey(doc._id);
-    for (const k of this.keysFor(doc)) {
-      let at = this.firstWhere((x) => this.compareKeys(x.k, k) >= 0);
-      for (let e = this.entries[at]; e && this.compareKeys(e.k, k) === 0; e = this.entries[++at]) {
+    for (const k of keys) {
+      const at = this.firstWhere((x) => this.compareKeys(x.k, k) >= 0);
+      for (const e of this.entries.range(at, this.entries.length)) {
+        if (this.compareKeys(e.k, k) !== 0) break;
         if (e.ik !== ik) return k;
       }
     }

@@ -158,9 +158,7 @@ function* scanIndex(coll: Collection, c: Candidate, conds: Map<string, FieldCond
       const p = prefixCompare(index, e, prefix);
       return p > 0 || (p === 0 && pastEnd(e.k[eqCount]));
     });
-    const backwards = c.direction === -1;
-    for (let n = 0; n < end - start; n++) {
-      const entry = index.entries[backwards ? end - 1 - n : start + n] as Entry;
+    for (const entry of index.entries.range(start, end, c.direction === -1)) {
       coll.stats.scannedKeys++;
       if (seen) {
         if (seen.has(entry.ik)) continue;

@@ -1,8 +1,8 @@
-import { Query } from 'mingo';
 import { compareValues, pathValues } from './bson-values.js';
 import type { Collection } from './collection.js';
 import { MongoCommandError } from './errors.js';
 import type { Doc } from './key-index.js';
+import { compileFilter, compileQuery } from './matcher.js';
 import { planQuery, type SortSpec } from './planner.js';
 
 export interface FindOptions {
@@ -31,13 +31,6 @@ export function parseSort(sort: unknown): SortSpec {
     out.push([field, dir]);
   }
   return out;
-}
-
-/** A compiled filter; an empty filter matches without calling mingo. */
-export function compileFilter(filter: Doc): (doc: Doc) => boolean {
-  if (Object.keys(filter).length === 0) return () => true;
-  const query = new Query(filter);
-  return (doc) => query.test(doc);
 }
 
 /** MongoDB sorts arrays by their smallest element ascending and largest descending. */
@@ -89,5 +82,7 @@ export function runQuery(coll: Collection | undefined, opts: FindOptions): Doc[]
 export function project(docs: Doc[], projection: Doc | undefined, filter: Doc): Doc[] {
   if (!projection || Object.keys(projection).length === 0) return docs;
   const positional = Object.keys(projection).some((k) => k.endsWith('.$'));
-  return new Query(positional ? filter : {}).find<Doc>(docs, projection).all();
+  return compileQuery(positional ? filter : {}, true)
+    .find<Doc>(docs, projection)
+    .all();
 }

@@ -1,5 +1,6 @@
 import { Aggregator, update as mingoUpdate } from 'mingo';
 import type { Modifier } from 'mingo/updater';
+import { isEqual } from 'mingo/util';
 import { cloneDeep, compareValues, isPlainObject } from './bson-values.js';
 import { MongoCommandError } from './errors.js';
 import type { Doc } from './key-index.js';
@@ -81,6 +82,99 @@ function usesPositional(ops: Doc): boolean {
   );
 }
 
+type FastOp = '$set' | '$unset' | '$inc';
+const FAST_OPS = new Set<string>(['$set', '$unset', '$inc']);
+
+interface FastStep {
+  op: FastOp;
+  parts: string[];
+  value: unknown;
+}
+
+/**
+ * The steps of an update made only of `$set`/`$unset`/`$inc` on plain field paths (no
+ * positional or numeric parts, no two paths overlapping), or undefined for anything else,
+ * which mingo applies (and rejects) as before.
+ */
+function fastSteps(ops: Doc): FastStep[] | undefined {
+  const steps: FastStep[] = [];
+  const paths: string[] = [];
+  for (const [op, fields] of Object.entries(ops)) {
+    if (!FAST_OPS.has(op) || !isPlainObject(fields)) return undefined;
+    for (const [path, value] of Object.entries(fields)) {
+      if (value === undefined) return undefined;
+      if (op === '$inc' && typeof value !== 'number') return undefined;
+      const parts = path.split('.');
+      if (parts.some((p) => p === '' || p.startsWith('$') || /^\d+$/.test(p))) return undefined;
+      for (const other of paths) {
+        if (other === path || other.startsWith(path + '.') || path.startsWith(other + '.')) {
+          return undefined;
+        }
+      }
+      paths.push(path);
+      steps.push({ op: op as FastOp, parts, value });
+    }
+  }
+  return steps;
+}
+
+/**
+ * Applies fast steps to a copy of `doc` that shares every subdocument the update does not
+ * reach (stored documents are never mutated, so sharing is safe). Same results as mingo's
+ * `$set` (no-op when equal), `$unset` and `$inc`; undefined when a path crosses an array or a
+ * scalar, where mingo's rules apply instead.
+ */
+function applyFast(doc: Doc, steps: FastStep[]): UpdateOutcome | undefined {
+  const next: Doc = { ...doc };
+  const fresh = new Set<Doc>([next]);
+  let changed = false;
+  for (const { op, parts, value } of steps) {
+    let cur: Doc | undefined = next;
+    for (let i = 0; i < parts.length - 1 && cur; i++) {
+      const part = parts[i] as string;
+      const child: unknown = cur[part];
+      if (child === undefined) {
+        if (op === '$unset') {
+          cur = undefined;
+          break;
+        }
+        const created: Doc = {};
+        cur[part] = created;
+        fresh.add(created);
+        cur = created;
+      } else if (!isPlainObject(child)) {
+        return undefined;
+      } else if (fresh.has(child)) {
+        cur = child;
+      } else {
+        const copy: Doc = { ...child };
+        cur[part] = copy;
+        fresh.add(copy);
+        cur = copy;
+      }
+    }
+    if (!cur) continue;
+    const leaf = parts[parts.length - 1] as string;
+    const prev = cur[leaf];
+    if (op === '$set') {
+      if (isEqual(prev, value)) continue;
+      cur[leaf] = cloneDeep(value);
+      changed = true;
+    } else if (op === '$unset') {
+      if (!Object.hasOwn(cur, leaf)) continue;
+      delete cur[leaf];
+      if (prev !== undefined) changed = true;
+    } else {
+      if (prev !== undefined && typeof prev !== 'number') return undefined;
+      // As mingo: a missing (or NaN) value counts as 0.
+      const sum = (prev || 0) + (value as number);
+      cur[leaf] = sum;
+      if (sum !== prev) changed = true;
+    }
+  }
+  return { doc: next, changed };
+}
+
 function applyOperators(doc: Doc, ops: Doc, opts: UpdateOptions): boolean {
   const { $setOnInsert, ...rest } = ops;
   let changed = false;
@@ -122,8 +216,15 @@ export function applyUpdate(doc: Doc, u: Doc | Doc[], opts: UpdateOptions): Upda
     next = replacementOf(doc, u as Doc);
     changed = compareValues(doc, next) !== 0;
   } else {
-    next = cloneDeep(doc);
-    changed = applyOperators(next, u as Doc, opts);
+    const steps = opts.isInsert ? undefined : fastSteps(u as Doc);
+    const fast = steps && applyFast(doc, steps);
+    if (fast) {
+      next = fast.doc;
+      changed = fast.changed;
+    } else {
+      next = cloneDeep(doc);
+      changed = applyOperators(next, u as Doc, opts);
+    }
   }
   if (doc._id !== undefined && compareValues(next._id, doc._id) !== 0) throw immutableId();
   return { doc: next, changed };
