@@ -68,7 +68,7 @@ function toNumber(v: unknown): number {
 function compareBytes(a: Uint8Array, b: Uint8Array): number {
   const n = Math.min(a.length, b.length);
   for (let i = 0; i < n; i++) {
-    const d = (a[i] ?? 0) - (b[i] ?? 0);
+    const d = (a[i] as number) - (b[i] as number);
     if (d !== 0) return d;
   }
   return a.length - b.length;
@@ -105,6 +105,22 @@ function compareArrays(a: unknown[], b: unknown[]): number {
 
 /** Total order over BSON values following MongoDB's comparison/sort order. */
 export function compareValues(a: unknown, b: unknown): number {
+  // Fast paths for the common same-type pairs; the same results as the general code below.
+  const ta = typeof a;
+  if (ta === typeof b) {
+    if (ta === 'string' || ta === 'number') {
+      return (a as string) < (b as string) ? -1 : (a as string) > (b as string) ? 1 : 0;
+    }
+    if (ta === 'object' && a !== null && b !== null) {
+      if (a instanceof Date && b instanceof Date) return a.getTime() - b.getTime();
+      if (
+        (a as Partial<Tagged>)._bsontype === 'ObjectId' &&
+        (b as Partial<Tagged>)._bsontype === 'ObjectId'
+      ) {
+        return compareBytes(objectIdBytes(a), objectIdBytes(b));
+      }
+    }
+  }
   const ra = typeRank(a);
   const rb = typeRank(b);
   if (ra !== rb) return ra - rb;

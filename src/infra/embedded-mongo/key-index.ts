@@ -37,11 +37,14 @@ export class KeyIndex {
   entries = new EntryList<Entry>();
   readonly multikeyPaths = new Set<string>();
   private readonly partial: Query | undefined;
+  /** Per field: no dot in the path, so its value is read directly. */
+  private readonly topLevel: boolean[];
 
   constructor(spec: IndexSpec) {
     this.spec = spec;
     this.fields = Object.keys(spec.key);
     this.dirs = this.fields.map((f) => (spec.key[f] === -1 ? -1 : 1));
+    this.topLevel = this.fields.map((f) => !f.includes('.'));
     this.partial = spec.partialFilterExpression
       ? compileQuery(spec.partialFilterExpression)
       : undefined;
@@ -55,14 +58,21 @@ export class KeyIndex {
   /** The keys a document contributes (several when a field holds an array). */
   keysFor(doc: Doc): unknown[][] {
     if (this.partial && !this.partial.test(doc)) return [];
-    const perField = this.fields.map((f) => {
-      const values = pathValues(doc, f);
+    const perField: unknown[][] = [];
+    let combos = 1;
+    for (let i = 0; i < this.fields.length; i++) {
+      const f = this.fields[i] as string;
+      // A top-level field holding a non-array value is its own single key value.
+      const direct = this.topLevel[i] ? doc[f] : undefined;
+      const values = this.topLevel[i] && !Array.isArray(direct) ? [direct] : pathValues(doc, f);
       if (values.length > 1) this.multikeyPaths.add(f);
-      return values;
-    });
+      combos *= values.length;
+      perField.push(values);
+    }
     if (this.spec.sparse && perField.every((vs) => vs.length === 1 && vs[0] === undefined)) {
       return [];
     }
+    if (combos === 1) return [perField.map((vs) => vs[0])];
     let keys: unknown[][] = [[]];
     for (const values of perField) {
       const next: unknown[][] = [];
@@ -81,7 +91,13 @@ export class KeyIndex {
   }
 
   private compareEntries(a: Entry, b: Entry): number {
-    return this.compareKeys(a.k, b.k) || compareValues(a.id, b.id);
+    const byKey = this.compareKeys(a.k, b.k);
+    if (byKey !== 0) return byKey;
+    // Two ObjectIds: their canonical keys are 'o' + lower-case hex, which sorts like the bytes.
+    if (a.ik.charCodeAt(0) === 111 && b.ik.charCodeAt(0) === 111) {
+      return a.ik < b.ik ? -1 : a.ik > b.ik ? 1 : 0;
+    }
+    return compareValues(a.id, b.id);
   }
 
   /** First position whose entry satisfies `pred` (which must be monotonic over the order). */

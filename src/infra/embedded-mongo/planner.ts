@@ -24,6 +24,7 @@ export interface Plan {
   indexName?: string;
 }
 
+/** Equality combinations (one index seek each) always worth seeking rather than scanning. */
 const MAX_EQ_COMBOS = 1_000;
 
 function indexable(v: unknown): boolean {
@@ -100,15 +101,27 @@ function evaluate(index: KeyIndex, conds: Map<string, FieldCond>, sort: SortSpec
       : undefined;
   const combos = combosOf(index, conds, eqCount);
   const direction = sort.length === 0 || combos > 1 ? 0 : sortDirection(index, eqCount, sort);
-  const usable = combos <= MAX_EQ_COMBOS && (eqCount > 0 || range !== undefined || direction !== 0);
+  // More seeks than that still beat a scan while they are fewer than half the index's entries.
+  const maxCombos = Math.max(MAX_EQ_COMBOS, index.entries.length / 2);
+  const usable = combos <= maxCombos && (eqCount > 0 || range !== undefined || direction !== 0);
   const score = usable ? eqCount * 4 + (range ? 2 : 0) + (direction !== 0 ? 1 : 0) : -1;
   return { index, eqCount, range, direction, score };
+}
+
+/** `$in` values in index order without duplicates (a repeated value must not seek twice). */
+function distinctInOrder(values: unknown[], dir: number): unknown[] {
+  if (values.length < 2) return values;
+  const sorted = [...values].sort((a, b) => compareValues(a, b) * dir);
+  return sorted.filter((v, i) => i === 0 || compareValues(sorted[i - 1], v) !== 0);
 }
 
 function eqCombos(index: KeyIndex, conds: Map<string, FieldCond>, eqCount: number): unknown[][] {
   let combos: unknown[][] = [[]];
   for (let i = 0; i < eqCount; i++) {
-    const values = conds.get(index.fields[i] as string)?.eq ?? [];
+    const values = distinctInOrder(
+      conds.get(index.fields[i] as string)?.eq ?? [],
+      index.dirs[i] as number,
+    );
     combos = combos.flatMap((c) => values.map((v) => [...c, v]));
   }
   return combos;
