@@ -87,7 +87,7 @@ export class Fixtures {
         const sessionId = randomUUID();
         const refresh = this.tokens.newRefreshToken(sessionId);
         await this.sessions.create(sessionId, user.id, this.tokens.hashRefresh(refresh));
-        const { token } = await this.tokens.issueAccess(user.id, sessionId);
+        const { token } = this.tokens.issueAccess(user.id, sessionId);
         out[i] = { userId: user.id, token };
       }
     };
