@@ -1,7 +1,11 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { MongoClient, ObjectId, type Collection, type Db, type Document as Doc } from 'mongodb';
+import { BSON } from 'bson';
+import { executeCommand } from '../src/infra/embedded-mongo/commands/index.js';
 import { startEmbeddedMongo } from '../src/infra/embedded-mongo/index.js';
+import { Store } from '../src/infra/embedded-mongo/store.js';
+import { silentLogger } from '../src/logger.js';
 
 /**
  * Embedded MongoDB benchmark through the official driver, in-process: the driver runs on this
@@ -199,6 +203,219 @@ async function appShapes(db: Db, quick: boolean): Promise<Record<string, number>
   };
 }
 
+/**
+ * Engine CPU per command without driver, socket or thread hop: BSON-decode the command (as the
+ * wire layer does), execute it, BSON-encode the reply. Microseconds per command, app shapes.
+ */
+export function engineOnlyBench(): Record<string, number> {
+  const store = new Store();
+  const run = (cmd: Doc): Doc => {
+    const decoded = BSON.deserialize(BSON.serialize(cmd));
+    const reply = executeCommand({
+      store,
+      db: 'app',
+      cmd: decoded,
+      connectionId: 1,
+      logger: silentLogger,
+    });
+    if (reply.ok !== 1 || reply.writeErrors) throw new Error(JSON.stringify(reply));
+    BSON.serialize(reply);
+    return reply;
+  };
+  const usPer = (n: number, fn: (i: number) => void): number => {
+    const started = process.hrtime.bigint();
+    for (let i = 0; i < n; i++) fn(i);
+    return Math.round(Number(process.hrtime.bigint() - started) / 1000 / n);
+  };
+  const now = new Date();
+  run({
+    createIndexes: 'automessages',
+    indexes: [
+      { key: { isQueued: 1, sendDate: 1 }, name: 'due' },
+      { key: { isQueued: 1, claimedAt: 1 }, name: 'claims' },
+      { key: { runId: 1 }, name: 'by_run' },
+      { key: { claimToken: 1 }, name: 'by_claim' },
+    ],
+  });
+  const total = 20_000;
+  const ids = Array.from({ length: total }, () => new ObjectId());
+  for (let start = 0; start < total; start += 1_000) {
+    run({
+      insert: 'automessages',
+      documents: ids.slice(start, start + 1_000).map((_id, j) => ({
+        _id,
+        senderId: new ObjectId(),
+        receiverId: new ObjectId(),
+        content: `auto ${start + j}`,
+        sendDate: new Date(now.getTime() - (start + j) * 1_000),
+        isQueued: false,
+        isSent: false,
+        runId: 'run-1',
+        attempts: 0,
+        createdAt: now,
+        updatedAt: now,
+      })),
+    });
+  }
+  const batch = (r: number) => ids.slice((r % 20) * 1_000, (r % 20) * 1_000 + 1_000);
+  const due = () => ({
+    isQueued: false,
+    sendDate: { $lte: new Date() },
+    $or: [{ claimedAt: { $exists: false } }, { claimedAt: { $lt: new Date(0) } }],
+  });
+  const out: Record<string, number> = {};
+  out.findDueLimit1000Us = usPer(20, () =>
+    run({ find: 'automessages', filter: due(), projection: { _id: 1 }, limit: 1_000 }),
+  );
+  out.updateManyClaimIn1000Us = usPer(20, (r) =>
+    run({
+      update: 'automessages',
+      updates: [
+        {
+          q: { ...due(), _id: { $in: batch(r) } },
+          u: { $set: { claimToken: `t${r}`, claimedAt: new Date() } },
+          multi: true,
+        },
+      ],
+    }),
+  );
+  out.findByClaimToken1000DocsUs = usPer(20, (r) =>
+    run({
+      find: 'automessages',
+      filter: { claimToken: `t${r}`, isQueued: false },
+      batchSize: 2_000,
+    }),
+  );
+  out.updateManyQueuedIn1000Us = usPer(20, (r) =>
+    run({
+      update: 'automessages',
+      updates: [
+        {
+          q: { _id: { $in: batch(r) }, claimToken: `t${r}` },
+          u: {
+            $set: { isQueued: true, queuedAt: new Date(), updatedAt: new Date() },
+            $unset: { claimToken: '', claimedAt: '' },
+          },
+          multi: true,
+        },
+      ],
+    }),
+  );
+  out.updateOneMarkSentUs = usPer(20_000, (i) =>
+    run({
+      update: 'automessages',
+      updates: [
+        {
+          q: { _id: ids[i % total] },
+          u: {
+            $set: {
+              isSent: true,
+              sentAt: new Date(),
+              messageId: new ObjectId(),
+              updatedAt: new Date(),
+            },
+            $inc: { attempts: 1 },
+            $unset: { lastError: '' },
+          },
+        },
+      ],
+    }),
+  );
+  run({
+    createIndexes: 'conversations',
+    indexes: [
+      { key: { participants: 1, lastMessageAt: -1, _id: -1 }, name: 'by_participant_activity' },
+      { key: { directKey: 1 }, name: 'direct_pair_unique', unique: true, sparse: true },
+    ],
+  });
+  const users = Array.from({ length: 200 }, () => new ObjectId());
+  const convs = Array.from({ length: 2_000 }, (_, i) => {
+    const a = users[i % users.length] as ObjectId;
+    const b = users[(i * 7 + 1) % users.length] as ObjectId;
+    return {
+      _id: new ObjectId(),
+      participants: [a, b],
+      directKey: `${a.toHexString()}:${b.toHexString()}:${i}`,
+    };
+  });
+  run({
+    insert: 'conversations',
+    documents: convs.map((c) => ({
+      ...c,
+      type: 'direct',
+      lastMessageAt: new Date(0),
+      createdAt: now,
+    })),
+  });
+  run({
+    createIndexes: 'messages',
+    indexes: [
+      { key: { conversationId: 1, _id: -1 }, name: 'history' },
+      {
+        key: { senderId: 1, clientMessageId: 1 },
+        name: 'client_message_id_unique',
+        unique: true,
+        partialFilterExpression: { clientMessageId: { $type: 'string' } },
+      },
+      {
+        key: { autoMessageId: 1 },
+        name: 'auto_message_unique',
+        unique: true,
+        partialFilterExpression: { autoMessageId: { $exists: true } },
+      },
+    ],
+  });
+  const conv = (i: number) => convs[i % convs.length] as (typeof convs)[number];
+  out.updateOneRecordMessageUs = usPer(20_000, (i) => {
+    const c = conv(i);
+    const sender = c.participants[i % 2] as ObjectId;
+    const at = new Date(Date.now() + i);
+    const messageId = new ObjectId();
+    run({
+      update: 'conversations',
+      updates: [
+        {
+          q: { _id: c._id, lastMessageAt: { $lte: at } },
+          u: {
+            $set: {
+              lastMessage: { id: messageId, senderId: sender, preview: `hi ${i}`, createdAt: at },
+              lastMessageAt: at,
+              updatedAt: new Date(),
+              [`reads.${sender.toHexString()}`]: { messageId, readAt: at },
+            },
+          },
+        },
+      ],
+    });
+  });
+  out.findOneForMemberUs = usPer(20_000, (i) =>
+    run({
+      find: 'conversations',
+      filter: { _id: conv(i)._id, participants: conv(i).participants[0] },
+      limit: 1,
+      singleBatch: true,
+    }),
+  );
+  out.insertOneMessageUs = usPer(20_000, (i) => {
+    const c = conv(i);
+    run({
+      insert: 'messages',
+      documents: [
+        {
+          _id: new ObjectId(),
+          conversationId: c._id,
+          senderId: c.participants[i % 2],
+          content: `message ${i}`,
+          type: 'text',
+          ...(i % 2 === 0 ? { clientMessageId: `c-${i}` } : { autoMessageId: new ObjectId() }),
+          createdAt: new Date(),
+        },
+      ],
+    });
+  });
+  return out;
+}
+
 export async function runEmbeddedMongoBench(opts: {
   quick: boolean;
   thread?: 'worker' | 'inline';
@@ -270,7 +487,11 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   const quick = process.argv.includes('--quick');
   const thread = process.argv.includes('--inline') ? 'inline' : 'worker';
   const shapesOnly = process.argv.includes('--shapes');
-  runEmbeddedMongoBench({ quick, thread, shapesOnly }).then(
+  const engineOnly = process.argv.includes('--engine-only');
+  (engineOnly
+    ? Promise.resolve(engineOnlyBench())
+    : runEmbeddedMongoBench({ quick, thread, shapesOnly })
+  ).then(
     (result) => process.stdout.write(JSON.stringify(result, null, 2) + '\n'),
     (err: unknown) => {
       process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
