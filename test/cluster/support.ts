@@ -1,11 +1,10 @@
-import amqp from 'amqplib';
 import { Redis } from 'ioredis';
 import { MongoClient, type Db } from 'mongodb';
 import { startCluster, type Cluster } from '../../src/cluster/cluster.js';
 import { findNginx } from '../../src/cluster/nginx.js';
 import { createRabbit } from '../../src/infra/rabbit.js';
 import { silentLogger } from '../../src/logger.js';
-import { atEnd, isolatedEnv } from '../support/app.js';
+import { atEnd, deleteKeys, deleteQueues, isolatedEnv } from '../support/app.js';
 import { http, registerUser, type Registered } from '../support/http.js';
 import { connectSocket, type ClientSocket } from '../support/sockets.js';
 
@@ -104,32 +103,14 @@ async function probeInstances(
 async function cleanUp(env: Record<string, string>, mongo: MongoClient, redis: Redis) {
   await mongo.db(env.MONGODB_DB).dropDatabase();
   await mongo.close();
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(
-      cursor,
-      'MATCH',
-      `${env.REDIS_KEY_PREFIX}*`,
-      'COUNT',
-      500,
-    );
-    if (keys.length) await redis.del(...keys);
-    cursor = next;
-  } while (cursor !== '0');
+  await deleteKeys(redis, `${env.REDIS_KEY_PREFIX}*`);
   redis.disconnect();
   const { queues } = createRabbit({
     url: env.AMQP_URL ?? '',
     logger: silentLogger,
     prefix: env.AMQP_QUEUE_PREFIX ?? '',
   });
-  const connection = await amqp.connect(env.AMQP_URL ?? '');
-  try {
-    const channel = await connection.createChannel();
-    for (const queue of [queues.main, queues.dead, ...queues.retries])
-      await channel.deleteQueue(queue);
-  } finally {
-    await connection.close();
-  }
+  await deleteQueues(env.AMQP_URL ?? '', queues);
 }
 
 /** Polls until `probe` returns a value (not null), or fails after `timeoutMs`. */

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import amqp from 'amqplib';
+import type { Redis } from 'ioredis';
 import { after } from 'node:test';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
@@ -84,7 +85,7 @@ async function stopTestApp(parley: Parley): Promise<void> {
   const cleanupKey = `${config.MONGODB_DB}|${config.REDIS_KEY_PREFIX}`;
   if (!cleaned.has(cleanupKey)) {
     cleaned.add(cleanupKey);
-    await deleteKeys(parley, `${config.REDIS_KEY_PREFIX}*`);
+    await deleteKeys(parley.redis.client, `${config.REDIS_KEY_PREFIX}*`);
     await parley.mongo.db.dropDatabase();
     await parley.stop();
     await deleteQueues(config.AMQP_URL, parley.infra.rabbit.queues);
@@ -93,7 +94,8 @@ async function stopTestApp(parley: Parley): Promise<void> {
   await parley.stop();
 }
 
-async function deleteQueues(
+/** Deletes a test's RabbitMQ queues (main, parking and retry queues). */
+export async function deleteQueues(
   url: string,
   queues: { main: string; dead: string; retries: readonly string[] },
 ): Promise<void> {
@@ -107,8 +109,8 @@ async function deleteQueues(
   }
 }
 
-async function deleteKeys(parley: Parley, pattern: string): Promise<void> {
-  const client = parley.redis.client;
+/** Deletes every Redis key matching `pattern` (a test's prefix). */
+export async function deleteKeys(client: Redis, pattern: string): Promise<void> {
   let cursor = '0';
   do {
     const [next, keys] = await client.scan(cursor, 'MATCH', pattern, 'COUNT', 500);

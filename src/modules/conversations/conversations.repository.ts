@@ -76,17 +76,7 @@ export class ConversationsRepository {
     const directKey = directKeyOf(a, b);
     const existing = await this.conversations.findOne({ directKey });
     if (existing) return { conversation: toConversation(existing), created: false };
-    const now = new Date();
-    const doc: ConversationDoc = {
-      _id: new ObjectId(),
-      type: 'direct',
-      participants: [new ObjectId(a), new ObjectId(b)],
-      directKey,
-      createdBy: new ObjectId(a),
-      lastMessageAt: now,
-      createdAt: now,
-      updatedAt: now,
-    };
+    const doc = newDirectDoc(a, b, new Date());
     try {
       await this.conversations.insertOne(doc);
       return { conversation: toConversation(doc), created: true };
@@ -113,18 +103,9 @@ export class ConversationsRepository {
       .toArray();
     for (const doc of existing) found.set(doc.directKey as string, toConversation(doc));
     const now = new Date();
-    const missing: ConversationDoc[] = [...wanted]
+    const missing = [...wanted]
       .filter(([key]) => !found.has(key))
-      .map(([directKey, [a, b]]) => ({
-        _id: new ObjectId(),
-        type: 'direct',
-        participants: [new ObjectId(a), new ObjectId(b)],
-        directKey,
-        createdBy: new ObjectId(a),
-        lastMessageAt: now,
-        createdAt: now,
-        updatedAt: now,
-      }));
+      .map(([, [a, b]]) => newDirectDoc(a, b, now));
     if (missing.length === 0) return found;
     const lost = new Set<string>();
     try {
@@ -253,6 +234,19 @@ export class ConversationsRepository {
     );
     return result.modifiedCount === 1;
   }
+}
+
+function newDirectDoc(a: string, b: string, now: Date): ConversationDoc {
+  return {
+    _id: new ObjectId(),
+    type: 'direct',
+    participants: [new ObjectId(a), new ObjectId(b)],
+    directKey: directKeyOf(a, b),
+    createdBy: new ObjectId(a),
+    lastMessageAt: now,
+    createdAt: now,
+    updatedAt: now,
+  };
 }
 
 /** Moves the last message forward only, and the sender's read pointer with it. */
