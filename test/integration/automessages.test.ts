@@ -140,6 +140,12 @@ describe('automatic messages', () => {
       assert.ok(sender >= 0);
     }
     assert.equal(await app.mongo.db.collection('messages').countDocuments({ type: 'auto' }), 4);
+    // The sockets connected before the pairs existed (their contact lists were cached empty):
+    // the new direct conversations must reach presence, or nobody hears the partner go offline.
+    for (const auto of autos) {
+      const contacts = await app.services.membership.contacts(auto.receiverId.toHexString());
+      assert.ok(contacts.includes(auto.senderId.toHexString()), 'partner is a contact');
+    }
 
     const lifecycle = await http<{ lifecycle: { state: string; attempts: number } }>(
       app.url,

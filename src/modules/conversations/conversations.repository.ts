@@ -95,13 +95,15 @@ export class ConversationsRepository {
    */
   async findOrCreateDirectMany(
     pairs: readonly [string, string][],
-  ): Promise<Map<string, Conversation>> {
+  ): Promise<Map<string, { conversation: Conversation; created: boolean }>> {
     const wanted = new Map(pairs.map(([a, b]) => [directKeyOf(a, b), [a, b] as const]));
-    const found = new Map<string, Conversation>();
+    const found = new Map<string, { conversation: Conversation; created: boolean }>();
     const existing = await this.conversations
       .find({ directKey: { $in: [...wanted.keys()] } })
       .toArray();
-    for (const doc of existing) found.set(doc.directKey as string, toConversation(doc));
+    const keep = (doc: ConversationDoc, created: boolean) =>
+      found.set(doc.directKey as string, { conversation: toConversation(doc), created });
+    for (const doc of existing) keep(doc, false);
     const now = new Date();
     const missing = [...wanted]
       .filter(([key]) => !found.has(key))
@@ -114,12 +116,10 @@ export class ConversationsRepository {
       for (const index of duplicateIndexes(error)) lost.add(missing[index]?.directKey as string);
       if (lost.size === 0) throw error;
     }
-    for (const doc of missing)
-      if (!lost.has(doc.directKey as string))
-        found.set(doc.directKey as string, toConversation(doc));
+    for (const doc of missing) if (!lost.has(doc.directKey as string)) keep(doc, true);
     if (lost.size > 0) {
       const winners = await this.conversations.find({ directKey: { $in: [...lost] } }).toArray();
-      for (const doc of winners) found.set(doc.directKey as string, toConversation(doc));
+      for (const doc of winners) keep(doc, false);
     }
     return found;
   }

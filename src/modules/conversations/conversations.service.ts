@@ -25,11 +25,7 @@ export class ConversationsService {
       if (input.participantId === userId)
         throw errors.validation(null, 'You cannot open a conversation with yourself');
       await this.requireUsers([input.participantId]);
-      const { conversation, created } = await this.conversations.findOrCreateDirect(
-        userId,
-        input.participantId,
-      );
-      if (created) await this.membership.conversationCreated(conversation.participants);
+      const { conversation, created } = await this.direct(userId, input.participantId);
       return { created, conversation: (await this.present([conversation], userId))[0] };
     }
     const participants = [...new Set([userId, ...input.participantIds])];
@@ -43,6 +39,25 @@ export class ConversationsService {
     const conversation = await this.conversations.createGroup(userId, participants, input.name);
     await this.membership.conversationCreated(participants);
     return { created: true, conversation: (await this.present([conversation], userId))[0] };
+  }
+
+  /** The pair's direct conversation, created if missing (caches told about new contacts). */
+  async direct(a: string, b: string): Promise<{ conversation: Conversation; created: boolean }> {
+    const result = await this.conversations.findOrCreateDirect(a, b);
+    if (result.created) await this.membership.conversationCreated(result.conversation.participants);
+    return result;
+  }
+
+  /** `direct` for many pairs at once, keyed by directKey. */
+  async directMany(pairs: readonly [string, string][]): Promise<Map<string, Conversation>> {
+    const results = await this.conversations.findOrCreateDirectMany(pairs);
+    const created = [...results.values()].filter((r) => r.created);
+    if (created.length > 0) {
+      await this.membership.conversationCreated(
+        created.flatMap((r) => r.conversation.participants),
+      );
+    }
+    return new Map([...results].map(([key, r]) => [key, r.conversation]));
   }
 
   async get(userId: string, conversationId: string) {

@@ -51,7 +51,7 @@ export class MessagesService {
    * and finishes announcing it only if the first attempt died before doing so.
    */
   async sendAuto(input: AutoSend) {
-    const { conversation } = await this.conversations.findOrCreateDirect(
+    const { conversation } = await this.conversationsService.direct(
       input.senderId,
       input.receiverId,
     );
@@ -71,7 +71,7 @@ export class MessagesService {
    * stored and announced exactly once. Results are in input order.
    */
   async sendAutoMany(inputs: readonly AutoSend[]) {
-    const conversations = await this.conversations.findOrCreateDirectMany(
+    const conversations = await this.conversationsService.directMany(
       inputs.map((i) => [i.senderId, i.receiverId] as [string, string]),
     );
     const conversationOf = (i: AutoSend) => {
