@@ -6,6 +6,9 @@ import { executeCommand } from '../src/infra/embedded-mongo/commands/index.js';
 import { startEmbeddedMongo } from '../src/infra/embedded-mongo/index.js';
 import { Store } from '../src/infra/embedded-mongo/store.js';
 import { silentLogger } from '../src/logger.js';
+import { AUTO_MESSAGE_INDEXES } from '../src/modules/automessages/automessages.repository.js';
+import { CONVERSATION_INDEXES } from '../src/modules/conversations/conversations.repository.js';
+import { MESSAGE_INDEXES } from '../src/modules/messages/messages.repository.js';
 
 /**
  * Embedded MongoDB benchmark through the official driver, in-process: the driver runs on this
@@ -62,12 +65,7 @@ async function seedHistory(
  */
 async function appShapes(db: Db, quick: boolean): Promise<Record<string, number>> {
   const autos = db.collection<Doc>('automessages');
-  await autos.createIndexes([
-    { key: { isQueued: 1, sendDate: 1 }, name: 'due' },
-    { key: { isQueued: 1, claimedAt: 1 }, name: 'claims' },
-    { key: { runId: 1 }, name: 'by_run' },
-    { key: { claimToken: 1 }, name: 'by_claim' },
-  ]);
+  await autos.createIndexes(AUTO_MESSAGE_INDEXES);
   const autoCount = 20_000;
   const autoIds = Array.from({ length: autoCount }, () => new ObjectId());
   const now = new Date();
@@ -125,10 +123,7 @@ async function appShapes(db: Db, quick: boolean): Promise<Record<string, number>
   );
 
   const conversations = db.collection<Doc>('conversations');
-  await conversations.createIndexes([
-    { key: { participants: 1, lastMessageAt: -1, _id: -1 }, name: 'by_participant_activity' },
-    { key: { directKey: 1 }, name: 'direct_pair_unique', unique: true, sparse: true },
-  ]);
+  await conversations.createIndexes(CONVERSATION_INDEXES);
   const users = Array.from({ length: 200 }, () => new ObjectId());
   const convDocs: Doc[] = [];
   for (let i = 0; i < 2_000; i++) {
@@ -166,21 +161,7 @@ async function appShapes(db: Db, quick: boolean): Promise<Record<string, number>
   });
 
   const messages = db.collection<Doc>('app_messages');
-  await messages.createIndexes([
-    { key: { conversationId: 1, _id: -1 }, name: 'history' },
-    {
-      key: { senderId: 1, clientMessageId: 1 },
-      name: 'client_message_id_unique',
-      unique: true,
-      partialFilterExpression: { clientMessageId: { $type: 'string' } },
-    },
-    {
-      key: { autoMessageId: 1 },
-      name: 'auto_message_unique',
-      unique: true,
-      partialFilterExpression: { autoMessageId: { $exists: true } },
-    },
-  ]);
+  await messages.createIndexes(MESSAGE_INDEXES);
   const messageInsertOnePerSec = await opsPerSecond(ops, async (i) => {
     const conv = convDocs[i % convDocs.length] as Doc;
     const at = new Date();
@@ -230,12 +211,7 @@ export function engineOnlyBench(): Record<string, number> {
   const now = new Date();
   run({
     createIndexes: 'automessages',
-    indexes: [
-      { key: { isQueued: 1, sendDate: 1 }, name: 'due' },
-      { key: { isQueued: 1, claimedAt: 1 }, name: 'claims' },
-      { key: { runId: 1 }, name: 'by_run' },
-      { key: { claimToken: 1 }, name: 'by_claim' },
-    ],
+    indexes: AUTO_MESSAGE_INDEXES,
   });
   const total = 20_000;
   const ids = Array.from({ length: total }, () => new ObjectId());
@@ -323,10 +299,7 @@ export function engineOnlyBench(): Record<string, number> {
   );
   run({
     createIndexes: 'conversations',
-    indexes: [
-      { key: { participants: 1, lastMessageAt: -1, _id: -1 }, name: 'by_participant_activity' },
-      { key: { directKey: 1 }, name: 'direct_pair_unique', unique: true, sparse: true },
-    ],
+    indexes: CONVERSATION_INDEXES,
   });
   const users = Array.from({ length: 200 }, () => new ObjectId());
   const convs = Array.from({ length: 2_000 }, (_, i) => {
@@ -349,21 +322,7 @@ export function engineOnlyBench(): Record<string, number> {
   });
   run({
     createIndexes: 'messages',
-    indexes: [
-      { key: { conversationId: 1, _id: -1 }, name: 'history' },
-      {
-        key: { senderId: 1, clientMessageId: 1 },
-        name: 'client_message_id_unique',
-        unique: true,
-        partialFilterExpression: { clientMessageId: { $type: 'string' } },
-      },
-      {
-        key: { autoMessageId: 1 },
-        name: 'auto_message_unique',
-        unique: true,
-        partialFilterExpression: { autoMessageId: { $exists: true } },
-      },
-    ],
+    indexes: MESSAGE_INDEXES,
   });
   const conv = (i: number) => convs[i % convs.length] as (typeof convs)[number];
   out.updateOneRecordMessageUs = usPer(20_000, (i) => {

@@ -1,4 +1,4 @@
-import { ObjectId, type Collection, type Db, type Filter } from 'mongodb';
+import { ObjectId, type Collection, type Db, type IndexDescription, type Filter } from 'mongodb';
 import { duplicateIndexes, isDuplicateKeyError, parseObjectId } from '../../infra/ids.js';
 import { directKeyOf } from './direct-key.js';
 
@@ -45,6 +45,12 @@ export interface ListCursor {
   id: string;
 }
 
+/** The collection's indexes (also used by the engine benchmark, so both measure the same). */
+export const CONVERSATION_INDEXES: IndexDescription[] = [
+  { key: { participants: 1, lastMessageAt: -1, _id: -1 }, name: 'by_participant_activity' },
+  { key: { directKey: 1 }, name: 'direct_pair_unique', unique: true, sparse: true },
+];
+
 /**
  * `conversations` collection. Indexes:
  * - `participants, lastMessageAt desc, _id desc` (multikey): a user's conversations, newest
@@ -62,10 +68,7 @@ export class ConversationsRepository {
   }
 
   async ensureIndexes(): Promise<void> {
-    await this.conversations.createIndexes([
-      { key: { participants: 1, lastMessageAt: -1, _id: -1 }, name: 'by_participant_activity' },
-      { key: { directKey: 1 }, name: 'direct_pair_unique', unique: true, sparse: true },
-    ]);
+    await this.conversations.createIndexes(CONVERSATION_INDEXES);
   }
 
   /** The pair's direct conversation, created if missing; `created` tells which. */

@@ -1,4 +1,4 @@
-import { ObjectId, type Collection, type Db, type Filter } from 'mongodb';
+import { ObjectId, type Collection, type Db, type IndexDescription, type Filter } from 'mongodb';
 import { duplicateIndexes, isDuplicateKeyError, parseObjectId } from '../../infra/ids.js';
 
 export type MessageType = 'text' | 'auto' | 'system';
@@ -37,6 +37,23 @@ export interface CatchUpStart {
 /** Unread counts stop here: past it clients show "999+", and counting stays cheap. */
 export const UNREAD_CAP = 999;
 
+/** The collection's indexes (also used by the engine benchmark, so both measure the same). */
+export const MESSAGE_INDEXES: IndexDescription[] = [
+  { key: { conversationId: 1, _id: -1 }, name: 'history' },
+  {
+    key: { senderId: 1, clientMessageId: 1 },
+    name: 'client_message_id_unique',
+    unique: true,
+    partialFilterExpression: { clientMessageId: { $type: 'string' } },
+  },
+  {
+    key: { autoMessageId: 1 },
+    name: 'auto_message_unique',
+    unique: true,
+    partialFilterExpression: { autoMessageId: { $exists: true } },
+  },
+];
+
 /**
  * `messages` collection. Indexes:
  * - `conversationId, _id desc`: history pages, catch-up (`after`), unread counts — all range
@@ -53,21 +70,7 @@ export class MessagesRepository {
   }
 
   async ensureIndexes(): Promise<void> {
-    await this.messages.createIndexes([
-      { key: { conversationId: 1, _id: -1 }, name: 'history' },
-      {
-        key: { senderId: 1, clientMessageId: 1 },
-        name: 'client_message_id_unique',
-        unique: true,
-        partialFilterExpression: { clientMessageId: { $type: 'string' } },
-      },
-      {
-        key: { autoMessageId: 1 },
-        name: 'auto_message_unique',
-        unique: true,
-        partialFilterExpression: { autoMessageId: { $exists: true } },
-      },
-    ]);
+    await this.messages.createIndexes(MESSAGE_INDEXES);
   }
 
   /**
