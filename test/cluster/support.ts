@@ -2,9 +2,8 @@ import { Redis } from 'ioredis';
 import { MongoClient, type Db } from 'mongodb';
 import { startCluster, type Cluster } from '../../src/cluster/cluster.js';
 import { findNginx } from '../../src/cluster/nginx.js';
-import { createRabbit } from '../../src/infra/rabbit.js';
 import { silentLogger } from '../../src/logger.js';
-import { atEnd, deleteKeys, deleteQueues, isolatedEnv } from '../support/app.js';
+import { atEnd, cleanUpEnv, isolatedEnv } from '../support/app.js';
 import { http, registerUser, type Registered } from '../support/http.js';
 import { connectSocket, type ClientSocket } from '../support/sockets.js';
 
@@ -48,7 +47,9 @@ export async function startTestCluster(
   const redis = new Redis(env.REDIS_URL ?? '', { lazyConnect: true });
   atEnd(async () => {
     await cluster.stop();
-    await cleanUp(env, mongo, redis);
+    await mongo.close();
+    redis.disconnect();
+    await cleanUpEnv(env);
   });
   await mongo.connect();
   await redis.connect();
@@ -98,19 +99,6 @@ async function probeInstances(
     socket.disconnect();
   }
   return ids;
-}
-
-async function cleanUp(env: Record<string, string>, mongo: MongoClient, redis: Redis) {
-  await mongo.db(env.MONGODB_DB).dropDatabase();
-  await mongo.close();
-  await deleteKeys(redis, `${env.REDIS_KEY_PREFIX}*`);
-  redis.disconnect();
-  const { queues } = createRabbit({
-    url: env.AMQP_URL ?? '',
-    logger: silentLogger,
-    prefix: env.AMQP_QUEUE_PREFIX ?? '',
-  });
-  await deleteQueues(env.AMQP_URL ?? '', queues);
 }
 
 /** Polls until `probe` returns a value (not null), or fails after `timeoutMs`. */

@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { isolatedEnv } from '../support/app.js';
+import { cleanUpEnv, isolatedEnv } from '../support/app.js';
 import { http, registerUser } from '../support/http.js';
 
 const MAIN = fileURLToPath(new URL('../../src/entrypoints/main.js', import.meta.url));
@@ -39,6 +39,7 @@ describe('the parley process', () => {
     proc.child.kill('SIGTERM');
     const [code] = await proc.exited;
     assert.equal(code, 0, proc.stderr());
+    await cleanUpEnv(env);
   });
 
   test('unreachable Redis: one clear line naming the URL, exit code 1', async () => {

@@ -1,9 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import amqp from 'amqplib';
-import type { Redis } from 'ioredis';
+import { Redis } from 'ioredis';
+import { MongoClient } from 'mongodb';
+import { createRabbit } from '../../src/infra/rabbit.js';
 import { after } from 'node:test';
 import { loadConfig, type Config } from '../../src/config.js';
-import { createLogger } from '../../src/logger.js';
+import { createLogger, silentLogger } from '../../src/logger.js';
 import { startParley, type Parley } from '../../src/app.js';
 import { startEmbeddedMongo, type EmbeddedMongo } from '../../src/infra/embedded-mongo/index.js';
 
@@ -92,6 +94,26 @@ async function stopTestApp(parley: Parley): Promise<void> {
     return;
   }
   await parley.stop();
+}
+
+/**
+ * Removes everything a test environment created on the shared servers (its database, Redis keys
+ * and queues), for tests whose Parley ran in another process.
+ */
+export async function cleanUpEnv(env: Record<string, string>): Promise<void> {
+  const mongo = new MongoClient(env.MONGODB_URI ?? '');
+  await mongo.connect();
+  await mongo.db(env.MONGODB_DB).dropDatabase();
+  await mongo.close();
+  const redis = new Redis(env.REDIS_URL ?? '');
+  await deleteKeys(redis, `${env.REDIS_KEY_PREFIX}*`);
+  redis.disconnect();
+  const { queues } = createRabbit({
+    url: env.AMQP_URL ?? '',
+    logger: silentLogger,
+    prefix: env.AMQP_QUEUE_PREFIX ?? '',
+  });
+  await deleteQueues(env.AMQP_URL ?? '', queues);
 }
 
 /** Deletes a test's RabbitMQ queues (main, parking and retry queues). */
