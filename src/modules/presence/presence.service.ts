@@ -13,6 +13,7 @@ export const PRESENCE_TIMING = { heartbeatMs: 10_000, staleMs: 30_000 };
  */
 export class PresenceService {
   private timer: NodeJS.Timeout | null = null;
+  private readonly disconnecting = new Set<Promise<void>>();
 
   constructor(
     private readonly instanceId: string,
@@ -37,6 +38,9 @@ export class PresenceService {
 
   /** Graceful shutdown: this instance's connections leave presence at once, not after a minute. */
   async leave(): Promise<void> {
+    // Sockets closed by the shutdown are still being marked offline: let that finish first,
+    // so no presence write or offline notice is issued after Redis is closed.
+    await Promise.allSettled([...this.disconnecting]);
     for (const userId of await this.presence.sweepInstance(this.instanceId))
       await this.wentOffline(userId);
   }
@@ -48,6 +52,16 @@ export class PresenceService {
   }
 
   async disconnected(userId: string): Promise<void> {
+    const work = this.markDisconnected(userId);
+    this.disconnecting.add(work);
+    try {
+      await work;
+    } finally {
+      this.disconnecting.delete(work);
+    }
+  }
+
+  private async markDisconnected(userId: string): Promise<void> {
     if (await this.presence.disconnect(userId, this.instanceId)) await this.wentOffline(userId);
   }
 
