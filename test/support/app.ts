@@ -69,45 +69,49 @@ export interface TestApp extends Parley {
 }
 
 /**
- * Starts the real app (same composition as production) on port 0. Stopped, its Redis keys
- * deleted and its database dropped when the test file ends.
+ * Starts the real app (same composition as production) on port 0. When the test file ends it is
+ * stopped and, after every app sharing its names has stopped, its database, Redis keys and
+ * queues are removed.
  */
 export async function startTestApp(env?: Record<string, string>): Promise<TestApp> {
   const config: Readonly<Config> = loadConfig(env ?? (await isolatedEnv()));
+  const names = `${config.MONGODB_DB}|${config.REDIS_KEY_PREFIX}`;
+  // Cleanups run newest first: registered before the first app of these names, this one runs
+  // after all of them have stopped (and written their last presence and cache keys).
+  if (!cleaned.has(names)) {
+    cleaned.add(names);
+    atEnd(() => cleanUpEnv(config));
+  }
   const parley = await startParley(config, createLogger(config.LOG_LEVEL));
-  atEnd(() => stopTestApp(parley));
+  atEnd(() => parley.stop());
   if (!parley.url) throw new Error('test app has no HTTP server');
   return parley as TestApp;
 }
 
 const cleaned = new Set<string>();
 
-async function stopTestApp(parley: Parley): Promise<void> {
-  const { config } = parley;
-  const cleanupKey = `${config.MONGODB_DB}|${config.REDIS_KEY_PREFIX}`;
-  if (!cleaned.has(cleanupKey)) {
-    cleaned.add(cleanupKey);
-    await deleteKeys(parley.redis.client, `${config.REDIS_KEY_PREFIX}*`);
-    await parley.mongo.db.dropDatabase();
-    await parley.stop();
-    await deleteQueues(config.AMQP_URL, parley.infra.rabbit.queues);
-    return;
-  }
-  await parley.stop();
+/** The names a test environment isolates itself by: an env record or a parsed config. */
+export interface TestNames {
+  MONGODB_URI?: string | undefined;
+  MONGODB_DB?: string | undefined;
+  REDIS_URL?: string | undefined;
+  REDIS_KEY_PREFIX?: string | undefined;
+  AMQP_URL?: string | undefined;
+  AMQP_QUEUE_PREFIX?: string | undefined;
 }
 
 /**
  * Removes everything a test environment created on the shared servers (its database, Redis keys
- * and queues), for tests whose Parley ran in another process.
+ * and queues), with connections of its own, so it can run after the apps have stopped.
  */
-export async function cleanUpEnv(env: Record<string, string>): Promise<void> {
+export async function cleanUpEnv(env: TestNames): Promise<void> {
   const mongo = new MongoClient(env.MONGODB_URI ?? '');
   await mongo.connect();
   await mongo.db(env.MONGODB_DB).dropDatabase();
   await mongo.close();
   const redis = new Redis(env.REDIS_URL ?? '');
   await deleteKeys(redis, `${env.REDIS_KEY_PREFIX}*`);
-  redis.disconnect();
+  await redis.quit();
   const { queues } = createRabbit({
     url: env.AMQP_URL ?? '',
     logger: silentLogger,
@@ -117,7 +121,7 @@ export async function cleanUpEnv(env: Record<string, string>): Promise<void> {
 }
 
 /** Deletes a test's RabbitMQ queues (main, parking and retry queues). */
-export async function deleteQueues(
+async function deleteQueues(
   url: string,
   queues: { main: string; dead: string; retries: readonly string[] },
 ): Promise<void> {
@@ -132,7 +136,7 @@ export async function deleteQueues(
 }
 
 /** Deletes every Redis key matching `pattern` (a test's prefix). */
-export async function deleteKeys(client: Redis, pattern: string): Promise<void> {
+async function deleteKeys(client: Redis, pattern: string): Promise<void> {
   let cursor = '0';
   do {
     const [next, keys] = await client.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
