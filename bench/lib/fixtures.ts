@@ -96,7 +96,9 @@ export class Fixtures {
   }
 
   async directConversation(a: string, b: string): Promise<string> {
-    return (await this.conversations.findOrCreateDirect(a, b)).conversation.id;
+    const [result] = (await this.conversations.findOrCreateDirectMany([[a, b]])).values();
+    if (!result) throw new Error(`no direct conversation for ${a}/${b}`);
+    return result.conversation.id;
   }
 
   async messagesIn(conversationId: string, senders: readonly string[], count: number) {

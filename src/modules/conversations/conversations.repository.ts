@@ -1,5 +1,5 @@
 import { ObjectId, type Collection, type Db, type IndexDescription, type Filter } from 'mongodb';
-import { duplicateIndexes, isDuplicateKeyError, parseObjectId } from '../../infra/ids.js';
+import { duplicateIndexes, parseObjectId } from '../../infra/ids.js';
 import { directKeyOf } from './direct-key.js';
 
 export interface LastMessage {
@@ -69,27 +69,6 @@ export class ConversationsRepository {
 
   async ensureIndexes(): Promise<void> {
     await this.conversations.createIndexes(CONVERSATION_INDEXES);
-  }
-
-  /** The pair's direct conversation, created if missing; `created` tells which. */
-  async findOrCreateDirect(
-    a: string,
-    b: string,
-  ): Promise<{ conversation: Conversation; created: boolean }> {
-    const directKey = directKeyOf(a, b);
-    const existing = await this.conversations.findOne({ directKey });
-    if (existing) return { conversation: toConversation(existing), created: false };
-    const doc = newDirectDoc(a, b, new Date());
-    try {
-      await this.conversations.insertOne(doc);
-      return { conversation: toConversation(doc), created: true };
-    } catch (error) {
-      if (!isDuplicateKeyError(error)) throw error;
-      // Both sides created it at the same moment: the unique index kept one; return it.
-      const winner = await this.conversations.findOne({ directKey });
-      if (!winner) throw error;
-      return { conversation: toConversation(winner), created: false };
-    }
   }
 
   /**

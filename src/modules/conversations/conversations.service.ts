@@ -3,6 +3,7 @@ import type { PresenceRepository } from '../presence/presence.repository.js';
 import type { UsersRepository } from '../users/users.repository.js';
 import type { MessagesRepository } from '../messages/messages.repository.js';
 import type { Conversation, ConversationsRepository } from './conversations.repository.js';
+import { directKeyOf } from './direct-key.js';
 import type { MembershipCache } from './membership.cache.js';
 
 export type CreateConversation =
@@ -43,13 +44,13 @@ export class ConversationsService {
 
   /** The pair's direct conversation, created if missing (caches told about new contacts). */
   async direct(a: string, b: string): Promise<{ conversation: Conversation; created: boolean }> {
-    const result = await this.conversations.findOrCreateDirect(a, b);
-    if (result.created) await this.membership.conversationCreated(result.conversation.participants);
+    const result = (await this.directMany([[a, b]])).get(directKeyOf(a, b));
+    if (!result) throw new Error(`no direct conversation for ${a}/${b}`);
     return result;
   }
 
-  /** `direct` for many pairs at once, keyed by directKey. */
-  async directMany(pairs: readonly [string, string][]): Promise<Map<string, Conversation>> {
+  /** `direct` for many pairs at once (a few round trips in all), keyed by directKey. */
+  async directMany(pairs: readonly [string, string][]) {
     const results = await this.conversations.findOrCreateDirectMany(pairs);
     const created = [...results.values()].filter((r) => r.created);
     if (created.length > 0) {
@@ -57,7 +58,7 @@ export class ConversationsService {
         created.flatMap((r) => r.conversation.participants),
       );
     }
-    return new Map([...results].map(([key, r]) => [key, r.conversation]));
+    return results;
   }
 
   async get(userId: string, conversationId: string) {

@@ -100,11 +100,13 @@ export class MessagesRepository {
     const now = new Date();
     const docs = items.map((data) => toDoc(data, now));
     const refused = new Set<number>();
+    let refusal: unknown = null;
     try {
       if (docs.length > 0) await this.messages.insertMany(docs, { ordered: false });
     } catch (error) {
       for (const index of duplicateIndexes(error)) refused.add(index);
       if (refused.size === 0) throw error;
+      refusal = error;
     }
     const originals = new Map<string, Message>();
     if (refused.size > 0) {
@@ -118,7 +120,8 @@ export class MessagesRepository {
     return docs.map((doc, i) => {
       if (!refused.has(i)) return { message: toMessage(doc), created: true };
       const original = originals.get(doc.autoMessageId?.toHexString() ?? '');
-      if (!original) throw new Error(`duplicate message without an original (index ${i})`);
+      // Refused by another unique index, not as a redelivery: the insert's own error says why.
+      if (!original) throw refusal;
       return { message: original, created: false };
     });
   }

@@ -51,19 +51,9 @@ export class MessagesService {
    * and finishes announcing it only if the first attempt died before doing so.
    */
   async sendAuto(input: AutoSend) {
-    const { conversation } = await this.conversationsService.direct(
-      input.senderId,
-      input.receiverId,
-    );
-    const { message, created } = await this.messages.insertOnce({
-      conversationId: conversation.id,
-      senderId: input.senderId,
-      content: input.content,
-      type: 'auto',
-      autoMessageId: input.autoMessageId,
-    });
-    await this.publish(message, conversation.participants);
-    return { message: presentMessage(message), created };
+    const [result] = await this.sendAutoMany([input]);
+    if (!result) throw new Error('no result for the auto message');
+    return result;
   }
 
   /**
@@ -77,7 +67,7 @@ export class MessagesService {
     const conversationOf = (i: AutoSend) => {
       const found = conversations.get(directKeyOf(i.senderId, i.receiverId));
       if (!found) throw new Error(`no direct conversation for ${i.senderId}/${i.receiverId}`);
-      return found;
+      return found.conversation;
     };
     const stored = await this.messages.insertManyAutoOnce(
       inputs.map((i) => ({
