@@ -5,7 +5,7 @@ import { findNginx } from '../../src/cluster/nginx.js';
 import { silentLogger } from '../../src/logger.js';
 import { atEnd, cleanUpEnv, isolatedEnv } from '../support/app.js';
 import { http, registerUser, type Registered } from '../support/http.js';
-import { connectSocket, type ClientSocket } from '../support/sockets.js';
+import { connectSocket, eventually, type ClientSocket } from '../support/sockets.js';
 
 /** Why the cluster suites skip, or false when Nginx is there (`scripts/services.sh` installs it). */
 export const skipWithoutNginx: string | false = findNginx()
@@ -107,14 +107,9 @@ export async function waitFor<T>(
   what: string,
   timeoutMs = 10_000,
 ): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== null) return value;
-    if (Date.now() > deadline)
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  let value: T | null = null;
+  await eventually(async () => (value = await probe()) !== null, timeoutMs, what, 50);
+  return value as T;
 }
 
 export interface MessageBody {

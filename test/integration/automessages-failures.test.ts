@@ -92,10 +92,11 @@ describe('automatic messages under failure', () => {
     const messages = messagesOf(api.mongo.db);
     const startWorker = async () => {
       const worker = startRoleProcess('worker', env);
-      await poll(
+      await eventually(
         async () => (await api.infra.rabbit.queueStats()).main.consumers === 1,
         20_000,
         () => Promise.resolve(`no worker consuming; its stderr: ${worker.stderr()}`),
+        200,
       );
       return worker;
     };
@@ -136,12 +137,13 @@ describe('automatic messages under failure', () => {
     );
 
     const second = startRoleProcess('worker', env);
-    await poll(
+    await eventually(
       async () => (await autos.countDocuments({ isSent: true })) === total,
       30_000,
       async () =>
         `${await autos.countDocuments({ isSent: true })}/${total} sent after the restart; ` +
         `worker stderr: ${second.stderr()}`,
+      200,
     );
     await assertDeliveredExactlyOnce(api.mongo.db, total);
 
@@ -219,7 +221,7 @@ describe('automatic messages under failure', () => {
     const total = await autos.countDocuments();
     const restartedAt = Date.now();
     // The queue stage runs again (as its cron would) until nothing is left unqueued.
-    await poll(
+    await eventually(
       async () => {
         await app.services.autoMessages.queueNow().catch(() => undefined);
         return (await autos.countDocuments({ isQueued: false })) === 0;
@@ -230,13 +232,15 @@ describe('automatic messages under failure', () => {
         const claimed = await autos.countDocuments({ isQueued: false, claimToken: { $exists: 1 } });
         return `${left} never queued after the restart, ${claimed} of them still claimed; first run: ${describeRun(firstRun)}`;
       },
+      200,
     );
     const requeuedMs = Date.now() - restartedAt;
-    await poll(
+    await eventually(
       async () => (await autos.countDocuments({ isSent: true })) === total,
       40_000,
       async () =>
         `${await autos.countDocuments({ isSent: true })}/${total} delivered after the restart`,
+      200,
     );
     const recoveredMs = Date.now() - restartedAt;
     await assertDeliveredExactlyOnce(app.mongo.db, total);
@@ -325,19 +329,6 @@ describe('automatic messages under failure', () => {
     assert.deepEqual([depths.main.ready, depths.dead.ready], [0, 0]);
   });
 });
-
-/** Polls a check that scans a collection; slower than `eventually` so it does not load the engine. */
-async function poll(
-  check: () => Promise<boolean>,
-  timeoutMs: number,
-  explain: () => Promise<string>,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) assert.fail(`after ${timeoutMs} ms: ${await explain()}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
 
 function describeRun(run: { result: unknown; error: unknown }): string {
   if (run.error === null) return JSON.stringify(run.result);

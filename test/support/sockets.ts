@@ -93,16 +93,23 @@ export function nextEvent<E extends keyof ServerToClientEvents>(
   });
 }
 
-/** Polls `check` until it returns true, or fails after `timeoutMs`. */
+/**
+ * Polls `check` until it returns true, or fails after `timeoutMs` saying `what` it waited for
+ * (a string, or a function that explains the state it found). The one polling loop of the tests.
+ */
 export async function eventually(
   check: () => Promise<boolean> | boolean,
   timeoutMs = 5000,
-  what = 'condition',
+  what: string | (() => Promise<string>) = 'condition',
+  intervalMs = 25,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
+    if (Date.now() > deadline) {
+      const detail = typeof what === 'string' ? `waiting for ${what}` : await what();
+      throw new Error(`timed out after ${timeoutMs} ms ${detail}`);
+    }
+    await new Promise((r) => setTimeout(r, intervalMs));
   }
 }
 
