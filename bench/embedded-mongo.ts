@@ -71,19 +71,7 @@ async function appShapes(db: Db, quick: boolean): Promise<Record<string, number>
   const now = new Date();
   for (let start = 0; start < autoCount; start += 1_000) {
     await autos.insertMany(
-      autoIds.slice(start, start + 1_000).map((_id, j) => ({
-        _id,
-        senderId: new ObjectId(),
-        receiverId: new ObjectId(),
-        content: `auto ${start + j}`,
-        sendDate: new Date(now.getTime() - (start + j) * 1_000),
-        isQueued: false,
-        isSent: false,
-        runId: 'run-1',
-        attempts: 0,
-        createdAt: now,
-        updatedAt: now,
-      })),
+      autoIds.slice(start, start + 1_000).map((_id, j) => autoDoc(_id, start + j, now)),
     );
   }
   // Claim then mark queued, alternating, so every updateMany really changes 1,000 documents.
@@ -218,19 +206,7 @@ export function engineOnlyBench(): Record<string, number> {
   for (let start = 0; start < total; start += 1_000) {
     run({
       insert: 'automessages',
-      documents: ids.slice(start, start + 1_000).map((_id, j) => ({
-        _id,
-        senderId: new ObjectId(),
-        receiverId: new ObjectId(),
-        content: `auto ${start + j}`,
-        sendDate: new Date(now.getTime() - (start + j) * 1_000),
-        isQueued: false,
-        isSent: false,
-        runId: 'run-1',
-        attempts: 0,
-        createdAt: now,
-        updatedAt: now,
-      })),
+      documents: ids.slice(start, start + 1_000).map((_id, j) => autoDoc(_id, start + j, now)),
     });
   }
   const batch = (r: number) => ids.slice((r % 20) * 1_000, (r % 20) * 1_000 + 1_000);
@@ -457,4 +433,21 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
       process.exitCode = 1;
     },
   );
+}
+
+/** An automessages document as the planner writes it, due `i` seconds before `now`. */
+function autoDoc(_id: ObjectId, i: number, now: Date) {
+  return {
+    _id,
+    senderId: new ObjectId(),
+    receiverId: new ObjectId(),
+    content: `auto ${i}`,
+    sendDate: new Date(now.getTime() - i * 1_000),
+    isQueued: false,
+    isSent: false,
+    runId: 'run-1',
+    attempts: 0,
+    createdAt: now,
+    updatedAt: now,
+  };
 }
