@@ -4,7 +4,7 @@ import { startCluster, type Cluster } from '../../src/cluster/cluster.js';
 import { findNginx } from '../../src/cluster/nginx.js';
 import { silentLogger } from '../../src/logger.js';
 import { atEnd, cleanUpEnv, isolatedEnv } from '../support/app.js';
-import { http, registerUser, type Registered } from '../support/http.js';
+import { directConversation, http, registerUser, type Registered } from '../support/http.js';
 import { connectSocket, eventually, type ClientSocket } from '../support/sockets.js';
 
 /** Why the cluster suites skip, or false when Nginx is there (`scripts/services.sh` installs it). */
@@ -116,21 +116,6 @@ export interface MessageBody {
   message: { id: string; conversationId: string; senderId: string; content: string; type: string };
 }
 
-/** Opens (or finds) the direct conversation between two users; returns its id. */
-export async function directConversation(
-  url: string,
-  from: Registered,
-  to: Registered,
-): Promise<string> {
-  const res = await http<{ conversation: { id: string } }>(url, 'POST', '/api/conversations', {
-    token: from.accessToken,
-    body: { participantId: to.user.id },
-  });
-  if (res.status !== 200 && res.status !== 201)
-    throw new Error(`conversation: ${res.status} ${JSON.stringify(res.body)}`);
-  return res.body.conversation.id;
-}
-
 /**
  * Every message newer than `since` across the user's conversations (GET /api/sync, all pages),
  * starting a few seconds before it. ObjectIds from different api processes are ordered by second,
@@ -171,3 +156,5 @@ export function rewindObjectId(id: string, seconds: number): string {
   const time = Math.max(0, Number.parseInt(id.slice(0, 8), 16) - seconds);
   return `${time.toString(16).padStart(8, '0')}${'0'.repeat(16)}`;
 }
+
+export { directConversation };

@@ -1,23 +1,13 @@
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
-import { http, registerUser, type Registered } from '../support/http.js';
+import { directConversation, http, registerUser, type Registered } from '../support/http.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { connectSocket, eventually, nextEvent, record } from '../support/sockets.js';
-
-interface ConversationBody {
-  conversation: { id: string };
-}
 
 describe('presence', () => {
   let app: TestApp;
 
-  const open = async (a: Registered, b: Registered) =>
-    (
-      await http<ConversationBody>(app.url, 'POST', '/api/conversations', {
-        token: a.accessToken,
-        body: { participantId: b.user.id },
-      })
-    ).body.conversation.id;
+  const open = (a: Registered, b: Registered) => directConversation(app.url, a, b);
 
   before(async () => {
     app = await startTestApp();

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
-import { http, registerUser, type Registered } from '../support/http.js';
+import { directConversation, http, registerUser, type Registered } from '../support/http.js';
 import { io } from 'socket.io-client';
 import { startTestApp, type TestApp } from '../support/app.js';
 import {
@@ -25,13 +25,7 @@ describe('real-time gateway', () => {
   let direct: string;
   let group: string;
 
-  const open = async (a: Registered, b: Registered) =>
-    (
-      await http<ConversationBody>(app.url, 'POST', '/api/conversations', {
-        token: a.accessToken,
-        body: { participantId: b.user.id },
-      })
-    ).body.conversation.id;
+  const open = (a: Registered, b: Registered) => directConversation(app.url, a, b);
 
   before(async () => {
     app = await startTestApp();

@@ -56,3 +56,18 @@ export async function registerUser(
     throw new Error(`register failed: ${res.status} ${JSON.stringify(res.body)}`);
   return { ...res.body, password: input.password };
 }
+
+/** Opens (or finds) the direct conversation between two users; returns its id. */
+export async function directConversation(
+  url: string,
+  from: Registered,
+  to: Registered,
+): Promise<string> {
+  const res = await http<{ conversation: { id: string } }>(url, 'POST', '/api/conversations', {
+    token: from.accessToken,
+    body: { participantId: to.user.id },
+  });
+  if (res.status !== 200 && res.status !== 201)
+    throw new Error(`conversation: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body.conversation.id;
+}
