@@ -4,14 +4,17 @@
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
+COPY packages/embedded-mongo/package.json ./packages/embedded-mongo/
 RUN npm ci --no-audit --no-fund
-COPY tsconfig.json ./
+COPY tsconfig.json tsconfig.base.json ./
+COPY packages ./packages
 COPY src ./src
-RUN npx tsc -p tsconfig.json
+RUN npx tsc -b
 
 FROM node:20-bookworm-slim AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
+COPY packages/embedded-mongo/package.json ./packages/embedded-mongo/
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 
 FROM node:20-bookworm-slim
@@ -20,6 +23,9 @@ ENV NODE_ENV=production \
 WORKDIR /app
 COPY --from=deps --chown=node:node /app/node_modules ./node_modules
 COPY --from=build --chown=node:node /app/dist/src ./dist/src
+# The engine workspace package: node_modules/@parley/embedded-mongo links here.
+COPY --from=build --chown=node:node /app/packages/embedded-mongo/package.json ./packages/embedded-mongo/
+COPY --from=build --chown=node:node /app/packages/embedded-mongo/dist/src ./packages/embedded-mongo/dist/src
 COPY --chown=node:node package.json ./
 # The image's unprivileged user; nothing in the app needs root.
 USER node

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # `npm test`: make sure Redis and RabbitMQ are up, build, then run every test file with
-# node's test runner. Extra arguments select test paths, e.g. `npm test -- dist/test/unit`.
+# node's test runner over the app's tests and every workspace package's. Extra arguments select
+# test paths, e.g. `npm test -- dist/test/unit` or `npm test -- packages/embedded-mongo/dist/test`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/services.sh
 # A clean build, so tests of deleted sources never linger in dist/.
-rm -rf dist
-npx tsc -p tsconfig.json
-if [ "$#" -gt 0 ]; then targets=("$@"); else targets=(dist/test/); fi
+rm -rf dist packages/*/dist
+npx tsc -b
+if [ "$#" -gt 0 ]; then targets=("$@"); else targets=(dist/test/ packages/*/dist/test/); fi
 exec node --test --test-concurrency="${TEST_CONCURRENCY:-2}" --test-timeout=180000 "${targets[@]}"

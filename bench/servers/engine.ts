@@ -1,4 +1,4 @@
-import { startEmbeddedMongo } from '../../src/infra/embedded-mongo/index.js';
+import { startEmbeddedMongo } from '@parley/embedded-mongo';
 import { serveParent } from '../lib/child.js';
 
 /** The embedded MongoDB engine alone, shared by Parley and the bare-driver baselines. */

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startEmbeddedMongo, type EmbeddedMongo } from '../infra/embedded-mongo/index.js';
+import { startEmbeddedMongo, type EmbeddedMongo } from '@parley/embedded-mongo';
 import type { Logger } from '../logger.js';
 import { findNginx, nginxArgs, repoRoot, writeNginxConfig } from './nginx.js';
 import {

@@ -1,6 +1,6 @@
 import { MongoClient, type Db } from 'mongodb';
 import type { Logger } from '../logger.js';
-import { startEmbeddedMongo, type EmbeddedMongo } from './embedded-mongo/index.js';
+import { startEmbeddedMongo, type EmbeddedMongo } from '@parley/embedded-mongo';
 import { StartupError, errorMessage, redactUrl } from './startup-error.js';
 
 export interface MongoHandles {

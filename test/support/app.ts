@@ -7,7 +7,7 @@ import { after } from 'node:test';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createLogger, silentLogger } from '../../src/logger.js';
 import { startParley, type Parley } from '../../src/app.js';
-import { startEmbeddedMongo, type EmbeddedMongo } from '../../src/infra/embedded-mongo/index.js';
+import { startEmbeddedMongo, type EmbeddedMongo } from '@parley/embedded-mongo';
 
 /** A short random suffix for the names tests isolate themselves by. */
 export function uniqueId(): string {

@@ -1,9 +1,10 @@
 import { Worker } from 'node:worker_threads';
-import type { Logger } from '../../logger.js';
+import { lowestLevel, type EngineLogger } from './logger.js';
 import type { EmbeddedMongo, EngineSettings } from './engine.js';
 import {
   deserializeError,
   type FromWorker,
+  type SerializedError,
   type ToWorker,
   type WorkerConfig,
 } from './worker-protocol.js';
@@ -20,44 +21,19 @@ export const workerEntryLoadable = !import.meta.url.endsWith('.ts');
 /** After confirming stop, the worker has no handles left; if it still lingers it is terminated. */
 const EXIT_GRACE_MS = 5_000;
 
-const FORWARDED_LEVELS = new Set(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']);
-
 /**
- * pino serialized the worker's `err` to `{ type, message, stack, … }`; the host logger's err
- * serializer would re-label a plain object `type: "Object"`, so hand it an Error that keeps the
- * original type (the serializer falls back to `name` when `constructor` is not a function).
+ * Re-emits one of the worker's log records on the host's logger. Its `err` arrives serialized;
+ * the revived Error keeps the original type name, so a pino-style err serializer reports the
+ * worker's type rather than `Error` (it falls back to `name` when `constructor` is not a function).
  */
-function reviveError(value: unknown): unknown {
-  if (typeof value !== 'object' || value === null) return value;
-  const { type, message, stack, ...rest } = value as Record<string, unknown>;
-  if (typeof message !== 'string') return value;
-  const err = Object.assign(new Error(message), rest);
-  if (typeof type === 'string') {
-    err.name = type;
-    Object.defineProperty(err, 'constructor', { value: { name: type }, enumerable: false });
+function forwardLog(logger: EngineLogger, msg: Extract<FromWorker, { type: 'log' }>): void {
+  const fields = { ...msg.fields };
+  if (fields.err !== undefined) {
+    const err = deserializeError(fields.err as SerializedError);
+    Object.defineProperty(err, 'constructor', { value: { name: err.name }, enumerable: false });
+    fields.err = err;
   }
-  if (typeof stack === 'string') err.stack = stack;
-  return err;
-}
-
-/** Re-emits one pino JSON line from the worker on the host's logger (keeping its fields). */
-function forwardLog(logger: Logger, line: string): void {
-  let record: Record<string, unknown>;
-  try {
-    record = JSON.parse(line) as Record<string, unknown>;
-  } catch (err) {
-    logger.warn({ err, line }, 'embedded MongoDB worker sent an unreadable log line');
-    return;
-  }
-  const { level, msg, ...fields } = record;
-  const text = typeof msg === 'string' ? msg : '';
-  if ('err' in fields) fields.err = reviveError(fields.err);
-  if (typeof level !== 'number' || level >= 60) logger.fatal(fields, text);
-  else if (level >= 50) logger.error(fields, text);
-  else if (level >= 40) logger.warn(fields, text);
-  else if (level >= 30) logger.info(fields, text);
-  else if (level >= 20) logger.debug(fields, text);
-  else logger.trace(fields, text);
+  logger[msg.level](fields, msg.msg);
 }
 
 /**
@@ -71,13 +47,10 @@ function forwardLog(logger: Logger, line: string): void {
  */
 export function startWorkerEngine(
   settings: EngineSettings,
-  logger: Logger,
+  logger: EngineLogger,
   entry: URL = DEFAULT_ENTRY,
 ): Promise<EmbeddedMongo> {
-  const logLevel = FORWARDED_LEVELS.has(logger.level)
-    ? (logger.level as WorkerConfig['logLevel'])
-    : 'trace';
-  const config: WorkerConfig = { ...settings, logLevel };
+  const config: WorkerConfig = { ...settings, logLevel: lowestLevel(logger.level) };
   const worker = new Worker(entry, { workerData: config });
 
   let started = false;
@@ -97,7 +70,7 @@ export function startWorkerEngine(
     ]);
     clearTimeout(timeout);
     if (lingering) {
-      logger.warn('embedded MongoDB worker did not exit after stopping; terminating it');
+      logger.warn({}, 'embedded MongoDB worker did not exit after stopping; terminating it');
       await worker.terminate();
     }
   };
@@ -124,7 +97,7 @@ export function startWorkerEngine(
     worker.on('message', (msg: FromWorker) => {
       switch (msg.type) {
         case 'log':
-          forwardLog(logger, msg.line);
+          forwardLog(logger, msg);
           break;
         case 'ready':
           started = true;

@@ -7,10 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { MongoClient } from 'mongodb';
 
-const cli = path.join(
-  path.dirname(fileURLToPath(import.meta.url)),
-  '../../src/infra/embedded-mongo/cli.js',
-);
+const cli = path.join(path.dirname(fileURLToPath(import.meta.url)), '../src/cli.js');
 
 void describe('engine: CLI', () => {
   void it('prints the URI when ready and exits 0 on SIGTERM', async () => {

@@ -1,5 +1,5 @@
 import net from 'node:net';
-import type { Logger } from '../../logger.js';
+import { withFields, type EngineLogger } from './logger.js';
 import { executeCommand } from './commands/index.js';
 import type { Store } from './store.js';
 import {
@@ -58,7 +58,7 @@ class MessageReader {
 
 function respond(
   store: Store,
-  logger: Logger,
+  logger: EngineLogger,
   request: WireRequest,
   connectionId: number,
 ): Buffer | undefined {
@@ -82,11 +82,11 @@ function respond(
 }
 
 /** Serves the wire protocol; each message is decoded, executed and answered synchronously. */
-export function createWireServer(store: Store, logger: Logger): net.Server {
+export function createWireServer(store: Store, logger: EngineLogger): net.Server {
   let nextConnectionId = 1;
   return net.createServer((socket) => {
     const connectionId = nextConnectionId++;
-    const log = logger.child({ connectionId });
+    const log = withFields(logger, { connectionId });
     const reader = new MessageReader();
     socket.setNoDelay(true);
     const fail = (reason: string, err?: unknown): void => {

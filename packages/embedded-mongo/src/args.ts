@@ -1,4 +1,4 @@
-import type { Logger } from '../../logger.js';
+import type { EngineLogger } from './logger.js';
 import { isPlainObject } from './bson-values.js';
 import { MongoCommandError } from './errors.js';
 import type { Doc } from './key-index.js';
@@ -11,7 +11,7 @@ export interface CommandContext {
   name: string;
   cmd: Doc;
   connectionId: number;
-  logger: Logger;
+  logger: EngineLogger;
 }
 
 export type Handler = (ctx: CommandContext) => Doc;

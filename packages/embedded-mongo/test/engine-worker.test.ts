@@ -10,9 +10,9 @@ import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { MongoClient } from 'mongodb';
 import { pino, type Logger } from 'pino';
-import { startEmbeddedMongo } from '../../src/infra/embedded-mongo/index.js';
-import { startWorkerEngine } from '../../src/infra/embedded-mongo/worker-host.js';
-import type { EngineSettings } from '../../src/infra/embedded-mongo/engine.js';
+import { startEmbeddedMongo } from '../src/index.js';
+import { startWorkerEngine } from '../src/worker-host.js';
+import type { EngineSettings } from '../src/engine.js';
 import { waitFor } from './support.js';
 
 interface LogRecord {
@@ -21,7 +21,7 @@ interface LogRecord {
   [field: string]: unknown;
 }
 
-/** A real pino logger whose records are kept in memory. */
+/** A real pino logger (it fits EngineLogger as it is) whose records are kept in memory. */
 function capturingLogger(level = 'debug'): { logger: Logger; records: LogRecord[] } {
   const records: LogRecord[] = [];
   const stream = new Writable({
@@ -103,7 +103,7 @@ void describe('engine: worker thread', () => {
     const find = (msg: string): LogRecord | undefined => records.find((r) => r.msg === msg);
     assert.match(
       find(
-        'embedded MongoDB is memory-only: data is lost on stop (set EMBEDDED_MONGO_DIR to persist)',
+        'embedded MongoDB is memory-only: data is lost on stop (give it a data directory to persist)',
       )?.msg ?? '',
       /memory-only/,
     );

@@ -1,4 +1,4 @@
-import { silentLogger } from '../../logger.js';
+import { silentLogger } from './logger.js';
 import {
   startInlineEngine,
   type EmbeddedMongo,
@@ -8,6 +8,7 @@ import {
 import { startWorkerEngine, workerEntryLoadable } from './worker-host.js';
 
 export type { EmbeddedMongo, EmbeddedMongoOptions };
+export { silentLogger, type EngineLogger } from './logger.js';
 
 /**
  * Starts a MongoDB-compatible server speaking the wire protocol on TCP, in this process.
@@ -23,7 +24,7 @@ export async function startEmbeddedMongo(
   const settings: EngineSettings = {
     port: options.port ?? 0,
     host: options.host ?? '127.0.0.1',
-    dataDir: options.dataDir ?? process.env.EMBEDDED_MONGO_DIR,
+    dataDir: options.dataDir,
     flushIntervalMs: options.flushIntervalMs ?? 5_000,
     ttlIntervalMs: options.ttlIntervalMs ?? 60_000,
   };
@@ -33,6 +34,7 @@ export async function startEmbeddedMongo(
     throw new TypeError(`thread must be 'worker' or 'inline', got ${String(thread)}`);
   if (!workerEntryLoadable) {
     logger.info(
+      {},
       'embedded MongoDB runs inline: worker threads need the compiled build (running from TypeScript source)',
     );
     return startInlineEngine(settings, logger);

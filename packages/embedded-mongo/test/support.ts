@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { MongoClient, type Collection, type Db } from 'mongodb';
-import { startEmbeddedMongo, type EmbeddedMongo } from '../../src/infra/embedded-mongo/index.js';
+import { startEmbeddedMongo, type EmbeddedMongo } from '../src/index.js';
 
 /** A database to run conformance tests in: a real server when MONGODB_URI is set, else the engine. */
 export interface Target {

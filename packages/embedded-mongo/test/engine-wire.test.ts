@@ -4,7 +4,7 @@ import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { BSON } from 'bson';
 import { MongoClient } from 'mongodb';
-import { startEmbeddedMongo, type EmbeddedMongo } from '../../src/infra/embedded-mongo/index.js';
+import { startEmbeddedMongo, type EmbeddedMongo } from '../src/index.js';
 
 function header(length: number, opCode: number): Buffer {
   const h = Buffer.alloc(16);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { MongoClient, ObjectId, type Collection, type Db } from 'mongodb';
-import { startEmbeddedMongo, type EmbeddedMongo } from '../../src/infra/embedded-mongo/index.js';
+import { startEmbeddedMongo, type EmbeddedMongo } from '../src/index.js';
 
 interface Msg {
   _id: ObjectId;

@@ -1,7 +1,7 @@
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { BSON } from 'bson';
-import type { Logger } from '../../logger.js';
+import type { EngineLogger } from './logger.js';
 import type { Doc, IndexSpec } from './key-index.js';
 import type { Store } from './store.js';
 
@@ -30,7 +30,7 @@ function readDocs(buf: Buffer): Doc[] {
   return docs;
 }
 
-export async function loadStore(store: Store, dir: string, logger: Logger): Promise<void> {
+export async function loadStore(store: Store, dir: string, logger: EngineLogger): Promise<void> {
   await mkdir(dir, { recursive: true });
   for (const dbEntry of await readdir(dir, { withFileTypes: true })) {
     if (!dbEntry.isDirectory()) continue;

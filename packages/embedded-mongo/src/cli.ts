@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
-import { pino } from 'pino';
 import { startEmbeddedMongo } from './index.js';
+import { jsonLineLogger } from './logger.js';
 
 /**
- * `npm run db:embedded -- --port 27027 [--host 127.0.0.1] [--dir ./data]`
+ * `embedded-mongo --port 27027 [--host 127.0.0.1] [--dir ./data] [--log-level info]`
  * Prints the URI alone on stdout once listening (scripts read it); logs go to stderr.
  */
 async function main(): Promise<void> {
@@ -13,16 +13,14 @@ async function main(): Promise<void> {
       port: { type: 'string', default: '27017' },
       host: { type: 'string', default: '127.0.0.1' },
       dir: { type: 'string' },
+      'log-level': { type: 'string', default: 'info' },
     },
   });
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new Error(`--port must be an integer between 0 and 65535, got ${values.port}`);
   }
-  const logger = pino(
-    { name: 'embedded-mongo', level: process.env.LOG_LEVEL ?? 'info' },
-    pino.destination(2),
-  );
+  const logger = jsonLineLogger((line) => process.stderr.write(line), values['log-level']);
   // Inline: this process runs nothing but the engine, so a worker thread would only add a
   // hop (and log forwarding) without isolating anything.
   const mongo = await startEmbeddedMongo({

@@ -1,5 +1,5 @@
 import type { AddressInfo, Socket } from 'node:net';
-import type { Logger } from '../../logger.js';
+import type { EngineLogger } from './logger.js';
 import { loadStore, Persister } from './persistence.js';
 import { createWireServer } from './server.js';
 import { Store } from './store.js';
@@ -15,9 +15,9 @@ export interface EmbeddedMongoOptions {
   port?: number;
   /** Defaults to 127.0.0.1. */
   host?: string;
-  /** Persistence directory; defaults to EMBEDDED_MONGO_DIR; unset = memory only. */
+  /** Persistence directory; unset = memory only. */
   dataDir?: string;
-  logger?: Logger;
+  logger?: EngineLogger;
   /** How often changed collections are written to disk (default 5 s). */
   flushIntervalMs?: number;
   /** How often TTL indexes are swept (default 60 s, like MongoDB). */
@@ -52,7 +52,7 @@ export interface EngineSettings {
 /** Runs the engine on the calling thread: the TCP server, TTL sweeps, cursor expiry, flushes. */
 export async function startInlineEngine(
   settings: EngineSettings,
-  logger: Logger,
+  logger: EngineLogger,
 ): Promise<EmbeddedMongo> {
   const { host, dataDir } = settings;
   const store = new Store();
@@ -63,7 +63,8 @@ export async function startInlineEngine(
     logger.info({ dataDir }, 'embedded MongoDB persists to disk');
   } else {
     logger.info(
-      'embedded MongoDB is memory-only: data is lost on stop (set EMBEDDED_MONGO_DIR to persist)',
+      {},
+      'embedded MongoDB is memory-only: data is lost on stop (give it a data directory to persist)',
     );
   }
   const server = createWireServer(store, logger);

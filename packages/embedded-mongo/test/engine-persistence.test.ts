@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { MongoClient, MongoServerError } from 'mongodb';
-import { startEmbeddedMongo } from '../../src/infra/embedded-mongo/index.js';
+import { startEmbeddedMongo } from '../src/index.js';
 
 void describe('engine: persistence', () => {
   void it('keeps documents and indexes across a restart', async () => {

@@ -1,14 +1,14 @@
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
-import { pino, type Level } from 'pino';
 import { startInlineEngine, type EmbeddedMongo, type EngineSettings } from './engine.js';
+import { enabled, type EngineLogger, type LogLevel } from './logger.js';
 
 /**
  * Messages between the thread that called startEmbeddedMongo() (the host) and the engine's
  * Worker. The host sends `stop`; the worker answers with the rest. Everything is plain data.
  */
 export interface WorkerConfig extends EngineSettings {
-  /** The host logger's level; the worker only forwards records at or above it. */
-  logLevel: Level | 'silent';
+  /** The host logger's lowest level; the worker only forwards records at or above it. */
+  logLevel: LogLevel | 'silent';
 }
 
 export interface SerializedError {
@@ -20,7 +20,7 @@ export interface SerializedError {
 }
 
 export type FromWorker =
-  | { type: 'log'; line: string }
+  | { type: 'log'; level: LogLevel; msg: string; fields: Record<string, unknown> }
   | { type: 'ready'; port: number; uri: string }
   | { type: 'start-failed'; error: SerializedError }
   | { type: 'stopped' }
@@ -47,6 +47,31 @@ export function deserializeError(data: SerializedError): Error {
 }
 
 /**
+ * A logger whose records travel to the host as messages. Structured clone keeps only plain
+ * data, so an Error in `err` is sent serialized (the host revives it).
+ */
+function forwardingLogger(
+  threshold: LogLevel | 'silent',
+  send: (msg: FromWorker) => void,
+): EngineLogger {
+  const emit =
+    (level: LogLevel) =>
+    (fields: Record<string, unknown>, msg: string): void => {
+      if (!enabled(threshold, level)) return;
+      const plain: Record<string, unknown> = { ...fields };
+      if (plain.err !== undefined) plain.err = serializeError(plain.err);
+      send({ type: 'log', level, msg, fields: plain });
+    };
+  return {
+    level: threshold,
+    debug: emit('debug'),
+    info: emit('info'),
+    warn: emit('warn'),
+    error: emit('error'),
+  };
+}
+
+/**
  * The worker's side: starts the engine with the settings in workerData, forwards every log
  * record to the host as a JSON line, and stops (flushing persistence) when asked. Once stopped
  * the worker closes its port and has no handles left, so the thread ends by itself.
@@ -56,11 +81,8 @@ export async function runEngineWorker(): Promise<void> {
   const port = parentPort;
   if (isMainThread || !port) throw new Error('runEngineWorker() must run inside a worker thread');
   const config = workerData as WorkerConfig;
-  const logger = pino(
-    { level: config.logLevel, base: null, timestamp: false },
-    { write: (line: string) => port.postMessage({ type: 'log', line } satisfies FromWorker) },
-  );
   const send = (msg: FromWorker): void => port.postMessage(msg);
+  const logger = forwardingLogger(config.logLevel, send);
   let engine: EmbeddedMongo;
   try {
     engine = await startInlineEngine(config, logger);
