@@ -121,8 +121,9 @@ export function bearerToken(req: Pick<Request, 'headers'>): string {
 /** The one place errors become responses. */
 function errorHandler(deps: HttpAppDeps) {
   return (error: unknown, req: Request, res: Response, _next: NextFunction) => {
-    const appError = fromBodyParser(error) ?? toClientError(error);
-    if (!isAppError(error) && !fromBodyParser(error)) {
+    const known = fromExpress(error);
+    const appError = known ?? toClientError(error);
+    if (!isAppError(error) && !known) {
       req.log.error({ err: error }, 'unhandled error');
       deps.reportError?.(error);
     }
@@ -131,7 +132,10 @@ function errorHandler(deps: HttpAppDeps) {
   };
 }
 
-function fromBodyParser(error: unknown): AppError | null {
+/** Client mistakes Express reports as errors of its own: the body parser's, and the router's. */
+function fromExpress(error: unknown): AppError | null {
+  // The router could not percent-decode a path parameter (`%F0%9F` alone is not UTF-8).
+  if (error instanceof URIError) return errors.validation(null, 'Malformed URL encoding');
   const type = (error as { type?: unknown } | null)?.type;
   if (type === 'entity.too.large') return errors.tooLarge();
   if (type === 'entity.parse.failed') return errors.malformedJson();
