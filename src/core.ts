@@ -13,6 +13,8 @@ import { AutoMessagesService } from './modules/automessages/automessages.service
 import { ConversationsRepository } from './modules/conversations/conversations.repository.js';
 import { ConversationsService } from './modules/conversations/conversations.service.js';
 import { MembershipCache } from './modules/conversations/membership.cache.js';
+import { MessageChangesRepository } from './modules/messages/message-changes.repository.js';
+import { MessageChangesService } from './modules/messages/message-changes.service.js';
 import { MessagesRepository } from './modules/messages/messages.repository.js';
 import { MessagesService } from './modules/messages/messages.service.js';
 import { PresenceRepository } from './modules/presence/presence.repository.js';
@@ -73,6 +75,7 @@ export async function buildServices(
     users: new UsersRepository(db),
     conversations: new ConversationsRepository(db),
     messages: new MessagesRepository(db),
+    messageChanges: new MessageChangesRepository(db),
     autoMessages: new AutoMessagesRepository(db),
     jobRuns: new JobRunsRepository(db),
     presence: new PresenceRepository(infra.redis),
@@ -98,6 +101,13 @@ export async function buildServices(
     conversations,
     notifier,
   );
+  const messageChanges = new MessageChangesService(
+    repos.messages,
+    repos.messageChanges,
+    repos.conversations,
+    conversations,
+    notifier,
+  );
   const runner = new JobRunner(repos.jobRuns, logger);
   const autoMessages = new AutoMessagesService(
     repos.autoMessages,
@@ -111,7 +121,7 @@ export async function buildServices(
     logger,
     { claimTimeoutMs: config.AUTO_MESSAGE_CLAIM_TIMEOUT_MS },
   );
-  return { repos, membership, conversations, messages, runner, autoMessages };
+  return { repos, membership, conversations, messages, messageChanges, runner, autoMessages };
 }
 
 export type Services = Awaited<ReturnType<typeof buildServices>>;

@@ -1,3 +1,6 @@
+import type { z } from 'zod';
+import type { ConversationView as ConversationSchema } from '../modules/conversations/conversations.schemas.js';
+
 /**
  * The Socket.IO contract (SPEC §5), shared by the server, the worker's emitter and the tests.
  * Every client event is answered through its acknowledgement with an `Ack`.
@@ -7,13 +10,36 @@
  */
 export const TYPING_EXPIRES_MS = 5000;
 
+/** A conversation as its recipient sees it (unreadCount is theirs). */
+export type ConversationView = z.output<typeof ConversationSchema>;
+
+export interface ReactionView {
+  emoji: string;
+  count: number;
+  /** The viewer is among those who reacted with this emoji. */
+  me: boolean;
+}
+
+export interface SystemEventView {
+  action: 'members_added' | 'member_removed' | 'member_left' | 'renamed' | 'role_changed';
+  userIds?: string[];
+  name?: string;
+  role?: string;
+}
+
 export interface MessageView {
   id: string;
   conversationId: string;
   senderId: string;
+  /** Empty for a deleted message (a tombstone). */
   content: string;
   type: 'text' | 'auto' | 'system';
   clientMessageId?: string;
+  /** On `type: system` messages: what changed, for clients that render it themselves. */
+  system?: SystemEventView;
+  reactions: ReactionView[];
+  editedAt?: string;
+  deletedAt?: string;
   createdAt: string;
 }
 
@@ -42,6 +68,18 @@ export interface ServerToClientEvents {
     messageId: string;
     readAt: string;
   }): void;
+  /** An edit; `reactions[].me` is the recipient's own. */
+  message_updated(payload: { message: MessageView }): void;
+  message_deleted(payload: { conversationId: string; messageId: string }): void;
+  reaction_updated(payload: {
+    conversationId: string;
+    messageId: string;
+    emoji: string;
+    userId: string;
+    added: boolean;
+  }): void;
+  /** Members, name or roles changed; also sent to members who were just removed. */
+  conversation_updated(payload: { conversation: ConversationView }): void;
   user_online(payload: { userId: string }): void;
   user_offline(payload: { userId: string; lastSeenAt: string }): void;
 }
@@ -79,4 +117,6 @@ export interface Notifier {
     ...args: Parameters<ServerToClientEvents[E]>
   ): Promise<void>;
   disconnectSession(sessionId: string): void;
+  /** Takes the users' sockets, on every instance, out of the conversation's room. */
+  leaveConversation(userIds: readonly string[], conversationId: string): void;
 }

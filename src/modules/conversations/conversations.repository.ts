@@ -1,6 +1,7 @@
 import { ObjectId, type Collection, type Db, type IndexDescription, type Filter } from 'mongodb';
 import { duplicateIndexes, parseObjectId } from '../../infra/ids.js';
 import { directKeyOf } from './direct-key.js';
+import type { Member, MemberRole } from './group-members.js';
 
 export interface LastMessage {
   id: string;
@@ -18,6 +19,10 @@ export interface Conversation {
   id: string;
   type: 'direct' | 'group';
   participants: string[];
+  /** Roles and join times; direct conversations' two members are both `member`. */
+  members: Member[];
+  /** Bumped by every membership change (compare-and-set, see GroupMembersRepository). */
+  version: number;
   name: string | null;
   createdBy: string;
   lastMessage: LastMessage | null;
@@ -26,10 +31,14 @@ export interface Conversation {
   createdAt: Date;
 }
 
-interface ConversationDoc {
+export interface ConversationDoc {
   _id: ObjectId;
   type: 'direct' | 'group';
+  /** Member ids: the indexed list every membership query reads. */
   participants: ObjectId[];
+  /** Groups: the same members with role and join time, written together with `participants`. */
+  members?: { userId: ObjectId; role: MemberRole; joinedAt: Date }[];
+  version?: number;
   directKey?: string;
   name?: string;
   createdBy: ObjectId;
@@ -116,6 +125,12 @@ export class ConversationsRepository {
       _id: new ObjectId(),
       type: 'group',
       participants: participants.map((id) => new ObjectId(id)),
+      members: participants.map((id) => ({
+        userId: new ObjectId(id),
+        role: id === createdBy ? 'owner' : 'member',
+        joinedAt: now,
+      })),
+      version: 0,
       name,
       createdBy: new ObjectId(createdBy),
       lastMessageAt: now,
@@ -198,6 +213,14 @@ export class ConversationsRepository {
     );
   }
 
+  /** Rewrites the last-message preview after that message was edited or deleted. */
+  async refreshPreview(conversationId: string, messageId: string, preview: string): Promise<void> {
+    await this.conversations.updateOne(
+      { _id: new ObjectId(conversationId), 'lastMessage.id': new ObjectId(messageId) },
+      { $set: { 'lastMessage.preview': preview } },
+    );
+  }
+
   /** Advances a member's read pointer; returns false when it was already at or past it. */
   async markRead(
     conversationId: string,
@@ -251,7 +274,7 @@ function recordMessageUpdate(conversationId: string, last: LastMessage) {
   };
 }
 
-function toConversation(doc: ConversationDoc): Conversation {
+export function toConversation(doc: ConversationDoc): Conversation {
   const reads: Record<string, ReadPointer> = {};
   for (const [userId, r] of Object.entries(doc.reads ?? {})) {
     reads[userId] = { messageId: r.messageId.toHexString(), readAt: r.readAt };
@@ -260,6 +283,8 @@ function toConversation(doc: ConversationDoc): Conversation {
     id: doc._id.toHexString(),
     type: doc.type,
     participants: doc.participants.map((p) => p.toHexString()),
+    members: membersOf(doc),
+    version: doc.version ?? 0,
     name: doc.name ?? null,
     createdBy: doc.createdBy.toHexString(),
     lastMessage: doc.lastMessage
@@ -274,4 +299,20 @@ function toConversation(doc: ConversationDoc): Conversation {
     reads,
     createdAt: doc.createdAt,
   };
+}
+
+/** Stored roles, or (direct conversations, groups made before roles) the creator as owner. */
+function membersOf(doc: ConversationDoc): Member[] {
+  if (doc.members) {
+    return doc.members.map((m) => ({
+      userId: m.userId.toHexString(),
+      role: m.role,
+      joinedAt: m.joinedAt,
+    }));
+  }
+  return doc.participants.map((p) => ({
+    userId: p.toHexString(),
+    role: doc.type === 'group' && p.equals(doc.createdBy) ? 'owner' : 'member',
+    joinedAt: doc.createdAt,
+  }));
 }

@@ -4,13 +4,13 @@ import type { UsersRepository } from '../users/users.repository.js';
 import type { MessagesRepository } from '../messages/messages.repository.js';
 import type { Conversation, ConversationsRepository } from './conversations.repository.js';
 import { directKeyOf } from './direct-key.js';
+import { GROUP_MAX } from './group-members.js';
 import type { MembershipCache } from './membership.cache.js';
 
 export type CreateConversation =
   { participantId: string } | { participantIds: string[]; name: string };
 
 export const GROUP_MIN = 3;
-export const GROUP_MAX = 100;
 
 export class ConversationsService {
   constructor(

@@ -3,6 +3,20 @@ import { duplicateIndexes, isDuplicateKeyError, parseObjectId } from '../../infr
 
 export type MessageType = 'text' | 'auto' | 'system';
 
+/** One emoji's reactions, in the order the emoji was first used on the message. */
+export interface ReactionGroup {
+  emoji: string;
+  userIds: string[];
+}
+
+/** What a `type: system` message records, for clients that render it themselves. */
+export interface SystemEvent {
+  action: 'members_added' | 'member_removed' | 'member_left' | 'renamed' | 'role_changed';
+  userIds?: string[];
+  name?: string;
+  role?: string;
+}
+
 export interface Message {
   id: string;
   conversationId: string;
@@ -11,12 +25,21 @@ export interface Message {
   type: MessageType;
   clientMessageId?: string;
   autoMessageId?: string;
+  system?: SystemEvent;
+  reactions: ReactionGroup[];
+  editedAt?: Date;
+  deletedAt?: Date;
   createdAt: Date;
 }
 
-export type NewMessage = Omit<Message, 'id' | 'createdAt'>;
+export type NewMessage = Omit<Message, 'id' | 'createdAt' | 'reactions' | 'editedAt' | 'deletedAt'>;
 
-interface MessageDoc {
+/**
+ * Reactions are stored flat, one `{emoji, userId}` per reaction, so adding and removing one are
+ * single `$addToSet` / `$pull` updates; `reactionEmojis` lists the distinct emoji (first use
+ * first), which bounds them atomically (see MessageChangesRepository).
+ */
+export interface MessageDoc {
   _id: ObjectId;
   conversationId: ObjectId;
   senderId: ObjectId;
@@ -24,6 +47,11 @@ interface MessageDoc {
   type: MessageType;
   clientMessageId?: string;
   autoMessageId?: ObjectId;
+  system?: { action: SystemEvent['action']; userIds?: ObjectId[]; name?: string; role?: string };
+  reactions?: { emoji: string; userId: ObjectId }[];
+  reactionEmojis?: string[];
+  editedAt?: Date;
+  deletedAt?: Date;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -166,7 +194,10 @@ export class MessagesRepository {
     return docs.map(toMessage);
   }
 
-  /** Messages from others after the read pointer, counted up to UNREAD_CAP. */
+  /**
+   * Messages from others after the read pointer, counted up to UNREAD_CAP. Deleted messages and
+   * system notices (someone joined, the group was renamed) are not waiting to be read.
+   */
   async countUnread(
     conversationId: string,
     userId: string,
@@ -175,6 +206,8 @@ export class MessagesRepository {
     const filter: Filter<MessageDoc> = {
       conversationId: new ObjectId(conversationId),
       senderId: { $ne: new ObjectId(userId) },
+      deletedAt: { $exists: false },
+      type: { $ne: 'system' },
     };
     if (after) filter._id = { $gt: new ObjectId(after) };
     return this.messages.countDocuments(filter, { limit: UNREAD_CAP });
@@ -211,12 +244,22 @@ function toDoc(data: NewMessage, now: Date): MessageDoc {
     type: data.type,
     ...(data.clientMessageId ? { clientMessageId: data.clientMessageId } : {}),
     ...(data.autoMessageId ? { autoMessageId: new ObjectId(data.autoMessageId) } : {}),
+    ...(data.system ? { system: toSystemDoc(data.system) } : {}),
     createdAt: now,
     updatedAt: now,
   };
 }
 
-function toMessage(doc: MessageDoc): Message {
+function toSystemDoc(event: SystemEvent): NonNullable<MessageDoc['system']> {
+  return {
+    action: event.action,
+    ...(event.userIds ? { userIds: event.userIds.map((id) => new ObjectId(id)) } : {}),
+    ...(event.name !== undefined ? { name: event.name } : {}),
+    ...(event.role !== undefined ? { role: event.role } : {}),
+  };
+}
+
+export function toMessage(doc: MessageDoc): Message {
   return {
     id: doc._id.toHexString(),
     conversationId: doc.conversationId.toHexString(),
@@ -225,6 +268,30 @@ function toMessage(doc: MessageDoc): Message {
     type: doc.type,
     ...(doc.clientMessageId ? { clientMessageId: doc.clientMessageId } : {}),
     ...(doc.autoMessageId ? { autoMessageId: doc.autoMessageId.toHexString() } : {}),
+    ...(doc.system
+      ? {
+          system: {
+            action: doc.system.action,
+            ...(doc.system.userIds
+              ? { userIds: doc.system.userIds.map((u) => u.toHexString()) }
+              : {}),
+            ...(doc.system.name !== undefined ? { name: doc.system.name } : {}),
+            ...(doc.system.role !== undefined ? { role: doc.system.role } : {}),
+          },
+        }
+      : {}),
+    reactions: groupReactions(doc),
+    ...(doc.editedAt ? { editedAt: doc.editedAt } : {}),
+    ...(doc.deletedAt ? { deletedAt: doc.deletedAt } : {}),
     createdAt: doc.createdAt,
   };
+}
+
+function groupReactions(doc: MessageDoc): ReactionGroup[] {
+  const groups = new Map<string, string[]>((doc.reactionEmojis ?? []).map((emoji) => [emoji, []]));
+  for (const { emoji, userId } of doc.reactions ?? [])
+    groups.get(emoji)?.push(userId.toHexString());
+  return [...groups]
+    .filter(([, userIds]) => userIds.length > 0)
+    .map(([emoji, userIds]) => ({ emoji, userIds }));
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { IsoDate, Limit, ObjectIdString, page } from '../../http/schemas.js';
+import { Emoji } from './emoji.js';
 
 /** Shared by REST and Socket.IO: the same rules for a message wherever it comes from. */
 export const Content = z
@@ -43,17 +44,47 @@ export const SyncQuery = z.object({
   limit: Limit,
 });
 
+export const ReactionView = z
+  .object({
+    emoji: z.string(),
+    count: z.number().int().min(1),
+    me: z.boolean().describe('You reacted with this emoji'),
+  })
+  .meta({ id: 'Reaction' });
+
+export const SystemEventView = z
+  .object({
+    action: z.enum(['members_added', 'member_removed', 'member_left', 'renamed', 'role_changed']),
+    userIds: z.array(z.string()).optional(),
+    name: z.string().optional(),
+    role: z.string().optional(),
+  })
+  .meta({ id: 'SystemEvent', description: 'What a `type: system` message records' });
+
 export const MessageView = z
   .object({
     id: z.string(),
     conversationId: z.string(),
     senderId: z.string(),
-    content: z.string(),
+    content: z.string().describe('Empty once the message is deleted'),
     type: z.enum(['text', 'auto', 'system']),
     clientMessageId: z.string().optional(),
+    system: SystemEventView.optional(),
+    reactions: z.array(ReactionView).describe('Per emoji, in order of first use'),
+    editedAt: IsoDate.optional(),
+    deletedAt: IsoDate.optional().describe('Set on a tombstone: content and reactions are gone'),
     createdAt: IsoDate,
   })
   .meta({ id: 'Message' });
+
+export const EditMessageBody = z.strictObject({ content: Content });
+export const MessageParams = z.object({
+  id: z.string().min(1).max(64),
+  messageId: z.string().min(1).max(64),
+});
+export const ReactionParams = MessageParams.extend({
+  emoji: Emoji.describe('One emoji, URL-encoded'),
+});
 
 export const MessageResult = z.object({ message: MessageView });
 export const MessagePage = page(MessageView, 'MessagePage');

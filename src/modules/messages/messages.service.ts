@@ -3,7 +3,13 @@ import { errors } from '../../errors.js';
 import type { ConversationsRepository } from '../conversations/conversations.repository.js';
 import { directKeyOf } from '../conversations/direct-key.js';
 import type { ConversationsService } from '../conversations/conversations.service.js';
-import type { CatchUpStart, Message, MessagesRepository } from './messages.repository.js';
+import type {
+  CatchUpStart,
+  Message,
+  MessagesRepository,
+  SystemEvent,
+} from './messages.repository.js';
+import { presentMessage } from './messages.present.js';
 
 const PREVIEW_LENGTH = 120;
 
@@ -43,7 +49,28 @@ export class MessagesService {
     });
     if (!created) return this.duplicateOf(message, input.conversationId, participants);
     await this.publish(message, participants);
-    return { message: presentMessage(message), created: true };
+    return { message: presentMessage(message, senderId), created: true };
+  }
+
+  /**
+   * A `type: system` notice of a group change, by `actorId`, announced to `participants` (the
+   * members after the change) like any message.
+   */
+  async postSystem(
+    actorId: string,
+    conversationId: string,
+    event: SystemEvent,
+    content: string,
+    participants: readonly string[],
+  ): Promise<void> {
+    const { message } = await this.messages.insertOnce({
+      conversationId,
+      senderId: actorId,
+      content,
+      type: 'system',
+      system: event,
+    });
+    await this.publish(message, participants);
   }
 
   /**
@@ -90,13 +117,14 @@ export class MessagesService {
           message.id,
           conversationOf(inputs[i] as AutoSend).participants,
           'message_received',
-          {
-            message: presentMessage(message),
-          },
+          { message: presentMessage(message, null) },
         ),
       ),
     );
-    return stored.map(({ message, created }) => ({ message: presentMessage(message), created }));
+    return stored.map(({ message, created }) => ({
+      message: presentMessage(message, message.senderId),
+      created,
+    }));
   }
 
   async history(
@@ -111,10 +139,10 @@ export class MessagesService {
         page.limit + 1,
         catchUpStart(page.after),
       );
-      return toPage(rows, page.limit, CONTINUE);
+      return toPage(rows, page.limit, userId, CONTINUE);
     }
     const rows = await this.messages.pageBefore(conversationId, page.limit + 1, page.before);
-    return toPage(rows, page.limit);
+    return toPage(rows, page.limit, userId);
   }
 
   /**
@@ -126,7 +154,7 @@ export class MessagesService {
   async sync(userId: string, page: { since: string; limit: number }) {
     const ids = await this.conversations.idsForMember(userId);
     const rows = await this.messages.pageAfterAcross(ids, page.limit + 1, catchUpStart(page.since));
-    return toPage(rows, page.limit, CONTINUE);
+    return toPage(rows, page.limit, userId, CONTINUE);
   }
 
   async markRead(
@@ -165,7 +193,7 @@ export class MessagesService {
     await Promise.all([
       this.conversations.recordMessage(message.conversationId, lastMessageOf(message)),
       this.notifier.toUsersOnce(message.id, participants, 'message_received', {
-        message: presentMessage(message),
+        message: presentMessage(message, null),
       }),
     ]);
   }
@@ -182,7 +210,7 @@ export class MessagesService {
       });
     }
     await this.publish(message, participants);
-    return { message: presentMessage(message), created: false };
+    return { message: presentMessage(message, message.senderId), created: false };
   }
 }
 
@@ -197,21 +225,14 @@ function lastMessageOf(message: Message) {
   return {
     id: message.id,
     senderId: message.senderId,
-    preview: message.content.slice(0, PREVIEW_LENGTH),
+    preview: previewOf(message.content),
     createdAt: message.createdAt,
   };
 }
 
-export function presentMessage(m: Message): MessageView {
-  return {
-    id: m.id,
-    conversationId: m.conversationId,
-    senderId: m.senderId,
-    content: m.content,
-    type: m.type,
-    ...(m.clientMessageId ? { clientMessageId: m.clientMessageId } : {}),
-    createdAt: m.createdAt.toISOString(),
-  };
+/** What the conversation list shows of a message. */
+export function previewOf(content: string): string {
+  return content.slice(0, PREVIEW_LENGTH);
 }
 
 /** How far a catch-up from a client's message id looks back (see MessagesRepository). */
@@ -225,8 +246,8 @@ function catchUpStart(cursor: string): CatchUpStart {
     : { id: cursor, lookbackSeconds: SYNC_LOOKBACK_SECONDS };
 }
 
-function toPage(rows: Message[], limit: number, cursorPrefix = '') {
-  const items = rows.slice(0, limit).map(presentMessage);
+function toPage(rows: Message[], limit: number, viewerId: string, cursorPrefix = '') {
+  const items = rows.slice(0, limit).map((m) => presentMessage(m, viewerId));
   const last = items.at(-1);
   return { items, nextCursor: rows.length > limit && last ? cursorPrefix + last.id : null };
 }

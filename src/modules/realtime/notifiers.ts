@@ -75,6 +75,13 @@ export function createNotifier(redis: RedisHandles, io: ParleyServer | null): No
         ONCE_TTL_SECONDS,
       );
     },
+    leaveConversation(userIds, conversationId) {
+      if (userIds.length === 0) return;
+      const targets = userIds.map(rooms.user);
+      const room = rooms.conversation(conversationId);
+      if (io) io.in(targets).socketsLeave(room);
+      else emitter.in(targets).socketsLeave(room);
+    },
     disconnectSession(sessionId) {
       if (io) io.in(rooms.session(sessionId)).disconnectSockets(true);
       else emitter.in(rooms.session(sessionId)).disconnectSockets(true);

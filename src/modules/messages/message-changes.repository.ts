@@ -1,0 +1,109 @@
+import { ObjectId, type Collection, type Db } from 'mongodb';
+import { parseObjectId } from '../../infra/ids.js';
+import { toMessage, type Message, type MessageDoc } from './messages.repository.js';
+
+/** At most this many distinct emoji on one message (SPEC §9). */
+export const MAX_DISTINCT_REACTIONS = 20;
+
+export type ReactionAdded = 'added' | 'unchanged' | 'too_many' | 'deleted' | 'missing';
+
+const notDeleted = { deletedAt: { $exists: false } } as const;
+
+/**
+ * Changes to stored messages: edits, tombstones and reactions. Each is one conditional
+ * single-document update, so concurrent callers never lose or double an effect, and the result
+ * says whether anything changed (only a change is announced).
+ */
+export class MessageChangesRepository {
+  private readonly messages: Collection<MessageDoc>;
+
+  constructor(db: Db) {
+    this.messages = db.collection<MessageDoc>('messages');
+  }
+
+  /** The edited message, or null when it was deleted first. */
+  async edit(conversationId: string, messageId: string, content: string): Promise<Message | null> {
+    const now = new Date();
+    const doc = await this.messages.findOneAndUpdate(
+      { ...this.target(conversationId, messageId), ...notDeleted },
+      { $set: { content, editedAt: now, updatedAt: now } },
+      { returnDocument: 'after' },
+    );
+    return doc ? toMessage(doc) : null;
+  }
+
+  /**
+   * Leaves a tombstone: content emptied, reactions dropped, the slot kept so history pages and
+   * read pointers stay valid. Null when it was already deleted.
+   */
+  async tombstone(conversationId: string, messageId: string): Promise<Message | null> {
+    const now = new Date();
+    const doc = await this.messages.findOneAndUpdate(
+      { ...this.target(conversationId, messageId), ...notDeleted },
+      {
+        $set: { content: '', deletedAt: now, updatedAt: now },
+        $unset: { reactions: '', reactionEmojis: '', system: '' },
+      },
+      { returnDocument: 'after' },
+    );
+    return doc ? toMessage(doc) : null;
+  }
+
+  async addReaction(
+    conversationId: string,
+    messageId: string,
+    emoji: string,
+    userId: string,
+  ): Promise<ReactionAdded> {
+    const target = this.target(conversationId, messageId);
+    const result = await this.messages.updateOne(
+      {
+        ...target,
+        ...notDeleted,
+        // A known emoji, or room for one more: checked and added in one atomic update.
+        $or: [
+          { reactionEmojis: emoji },
+          { [`reactionEmojis.${MAX_DISTINCT_REACTIONS - 1}`]: { $exists: false } },
+        ],
+      },
+      {
+        $addToSet: { reactions: { emoji, userId: new ObjectId(userId) }, reactionEmojis: emoji },
+      },
+    );
+    if (result.modifiedCount === 1) return 'added';
+    if (result.matchedCount === 1) return 'unchanged';
+    const doc = await this.messages.findOne(target, {
+      projection: { deletedAt: 1, reactionEmojis: 1 },
+    });
+    if (!doc) return 'missing';
+    if (doc.deletedAt) return 'deleted';
+    return doc.reactionEmojis?.includes(emoji) ? 'unchanged' : 'too_many';
+  }
+
+  /** True when the user's reaction was there and is now gone. */
+  async removeReaction(
+    conversationId: string,
+    messageId: string,
+    emoji: string,
+    userId: string,
+  ): Promise<boolean> {
+    const target = this.target(conversationId, messageId);
+    const result = await this.messages.updateOne(target, {
+      $pull: { reactions: { emoji, userId: new ObjectId(userId) } },
+    });
+    if (result.modifiedCount !== 1) return false;
+    // The emoji leaves the distinct list only if nobody re-added it meanwhile (atomic filter).
+    await this.messages.updateOne(
+      { ...target, reactionEmojis: emoji, 'reactions.emoji': { $ne: emoji } },
+      { $pull: { reactionEmojis: emoji } },
+    );
+    return true;
+  }
+
+  private target(conversationId: string, messageId: string) {
+    return {
+      _id: parseObjectId(messageId) ?? new ObjectId(0),
+      conversationId: new ObjectId(conversationId),
+    };
+  }
+}

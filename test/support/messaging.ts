@@ -1,0 +1,62 @@
+import type { MessageView } from '../../src/contracts/socket.js';
+import { http, type Registered } from './http.js';
+
+/** Creates a group owned by `owner`; returns its id. */
+export async function createGroup(
+  url: string,
+  owner: Registered,
+  members: Registered[],
+  name = 'group',
+): Promise<string> {
+  const res = await http<{ conversation: { id: string } }>(url, 'POST', '/api/conversations', {
+    token: owner.accessToken,
+    body: { participantIds: members.map((m) => m.user.id), name },
+  });
+  if (res.status !== 201) throw new Error(`group: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body.conversation.id;
+}
+
+/** Sends over REST; returns the stored message. */
+export async function sendText(
+  url: string,
+  user: Registered,
+  conversationId: string,
+  content: string,
+): Promise<MessageView> {
+  const res = await http<{ message: MessageView }>(
+    url,
+    'POST',
+    `/api/conversations/${conversationId}/messages`,
+    { token: user.accessToken, body: { content } },
+  );
+  if (res.status !== 201) throw new Error(`send: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body.message;
+}
+
+/** The newest page of history as `user` sees it (status too, for access checks). */
+export async function history(url: string, user: Registered, conversationId: string) {
+  return http<{ items: MessageView[]; nextCursor: string | null }>(
+    url,
+    'GET',
+    `/api/conversations/${conversationId}/messages?limit=100`,
+    { token: user.accessToken },
+  );
+}
+
+/** One message as `user` sees it in history. */
+export async function seenAs(
+  url: string,
+  user: Registered,
+  conversationId: string,
+  messageId: string,
+): Promise<MessageView | undefined> {
+  return (await history(url, user, conversationId)).body.items.find((m) => m.id === messageId);
+}
+
+export function messagePath(conversationId: string, messageId: string): string {
+  return `/api/conversations/${conversationId}/messages/${messageId}`;
+}
+
+export function reactionPath(conversationId: string, messageId: string, emoji: string): string {
+  return `${messagePath(conversationId, messageId)}/reactions/${encodeURIComponent(emoji)}`;
+}
