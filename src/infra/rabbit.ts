@@ -1,23 +1,19 @@
-import { randomUUID } from 'node:crypto';
-import { EventEmitter, once } from 'node:events';
-import {
-  connect as amqpConnect,
-  type Channel,
-  type ChannelModel,
-  type ConsumeMessage,
-  type MessagePropertyHeaders,
-} from 'amqplib';
+import type { Channel, ChannelModel, ConsumeMessage, MessagePropertyHeaders } from 'amqplib';
 import { PublishNotConfirmedError, QueueUnavailableError } from './job-errors.js';
+import type { Logger } from '../logger.js';
+import { checkQueues, pingQueue } from './rabbit/admin.js';
+import { openRecoveringConnection } from './rabbit/connection.js';
 import { JobConsumer, type ConsumeOptions, type JobHandler } from './rabbit/consumer.js';
 import { ConfirmPublisher, copyOf, jsonMessage } from './rabbit/publisher.js';
+import { Supervisor } from './rabbit/supervisor.js';
 import { buildTopology, declareTopology, type Topology } from './rabbit/topology.js';
-import { checkQueues, pingQueue } from './rabbit/admin.js';
-import { recoveryOptions, withHeartbeat } from './rabbit/connection.js';
 import type { PublishManyResult, QueueDepth, Rabbit, RabbitOptions } from './rabbit/types.js';
 
 export type { ConsumeOptions, JobDelivery, JobHandler } from './rabbit/consumer.js';
 export type { PublishManyResult, QueueDepth, Rabbit, RabbitOptions } from './rabbit/types.js';
+export type { Topology };
 
+/** What one (re)connection provides; the state holds it while connected. */
 interface Live {
   readonly model: ChannelModel;
   readonly publisher: ConfirmPublisher;
@@ -27,157 +23,149 @@ const DEFAULTS = {
   queue: 'message_sending_queue',
   retryDelaysMs: [5_000, 30_000, 300_000],
   maxAttempts: 5,
+  deliveryLimit: 20,
+  publishWaitMs: 5_000,
 };
 
 export function createRabbit(options: RabbitOptions): Rabbit {
-  const logger = options.logger.child({ component: 'rabbit' });
-  const main = `${options.prefix ?? ''}${options.queue ?? DEFAULTS.queue}`;
-  const topology = buildTopology(
-    main,
-    options.retryDelaysMs ?? DEFAULTS.retryDelaysMs,
-    options.deliveryLimit ?? 20,
-  );
-  const maxAttempts = options.maxAttempts ?? DEFAULTS.maxAttempts;
-  const publishWaitMs = options.publishWaitMs ?? 5_000;
-  // 'ready' after each successful (re)connect, 'failed' when start-up retries run out, 'closed'.
-  const events = new EventEmitter();
-  events.setMaxListeners(0); // every publish waiting out an outage listens for 'ready'
-  const pendingPublishes = new Set<Promise<unknown>>();
-  let connection: ChannelModel | null = null;
-  let live: Live | null = null;
-  let consumer: JobConsumer<never> | null = null;
-  let closing: Promise<void> | null = null;
-  let started: Promise<void> | null = null;
+  return new RabbitClient(options);
+}
 
-  async function waitForLive(timeoutMs: number): Promise<Live> {
-    if (live !== null) return live;
-    if (closing !== null) throw new QueueUnavailableError('rabbit is closed');
-    const stop = new AbortController();
-    const timer = setTimeout(() => stop.abort(), timeoutMs);
-    try {
-      await Promise.race([
-        once(events, 'ready', { signal: stop.signal }),
-        once(events, 'closed', { signal: stop.signal }),
-      ]);
-    } catch (err) {
-      throw new QueueUnavailableError(`no RabbitMQ connection within ${timeoutMs} ms`, {
-        cause: err,
-      });
-    } finally {
-      clearTimeout(timer);
-      stop.abort(); // drops the losing listener
-    }
-    if (live === null)
-      throw new QueueUnavailableError('rabbit closed while waiting for a connection');
-    return live;
+/**
+ * The job queue client. The connection's life cycle lives in `supervisor` (an explicit state
+ * machine, see rabbit/lifecycle.ts); this class wires amqplib to it and offers publish, consume
+ * and admin calls that read that state.
+ */
+class RabbitClient implements Rabbit {
+  readonly queues: Rabbit['queues'];
+  private readonly logger: Logger;
+  private readonly topology: Topology;
+  private readonly supervisor: Supervisor<Live>;
+  private readonly publishWaitMs: number;
+  private readonly pendingPublishes = new Set<Promise<unknown>>();
+  /** The recovering connection handle: one per start, outlives every reconnect. */
+  private connection: ChannelModel | null = null;
+  /** Survives reconnects: re-attached by `setup` to each new connection. */
+  private consumer: JobConsumer<never> | null = null;
+  /** Shared by concurrent connect() calls; cleared when start-up fails so it can be retried. */
+  private started: Promise<void> | null = null;
+  /** close() is idempotent: every caller gets the first close. */
+  private closed: Promise<void> | null = null;
+
+  constructor(private readonly options: RabbitOptions) {
+    this.logger = options.logger.child({ component: 'rabbit' });
+    const main = `${options.prefix ?? ''}${options.queue ?? DEFAULTS.queue}`;
+    this.topology = buildTopology(
+      main,
+      options.retryDelaysMs ?? DEFAULTS.retryDelaysMs,
+      options.deliveryLimit ?? DEFAULTS.deliveryLimit,
+    );
+    this.queues = {
+      main,
+      dead: this.topology.dead,
+      retries: this.topology.retries.map((r) => r.name),
+    };
+    this.supervisor = new Supervisor<Live>(this.logger);
+    this.publishWaitMs = options.publishWaitMs ?? DEFAULTS.publishWaitMs;
   }
 
-  /** A channel closing on a live connection (channel error) leaves us half-broken: recycle it all. */
-  function watchChannel(
+  /** Resolves once topology and channels are up; later calls share the first start-up. */
+  connect(): Promise<void> {
+    if (this.closed !== null) return Promise.reject(new QueueUnavailableError('rabbit is closed'));
+    this.started ??= this.start().catch((err: unknown) => {
+      this.started = null;
+      throw err;
+    });
+    return this.started;
+  }
+
+  private async start(): Promise<void> {
+    this.supervisor.dispatch({ type: 'start' });
+    const outcome = this.supervisor.whenStarted();
+    try {
+      this.connection = await openRecoveringConnection<Live>(
+        this.options,
+        (model) => this.setup(model),
+        (event) => this.supervisor.dispatch(event),
+        this.logger,
+      );
+    } catch (err) {
+      const error = err instanceof Error ? err : new Error(String(err));
+      this.supervisor.dispatch({ type: 'gave-up', error });
+    }
+    // close() ran before there was a handle to close.
+    if (this.closed !== null) await this.connection?.close();
+    try {
+      await outcome;
+    } catch (err) {
+      this.connection = null;
+      throw err;
+    }
+  }
+
+  // Runs on every (re)connect, before the connection is handed out: topology, publisher, consumer.
+  private async setup(model: ChannelModel): Promise<void> {
+    model.on('error', (err: Error) => this.logger.warn({ err }, 'rabbit connection error'));
+    const channel = await model.createConfirmChannel();
+    this.watchChannel(model, channel, 'publisher', () => false);
+    await declareTopology(channel, this.topology);
+    if (this.consumer !== null) await this.attachConsumer(model, this.consumer);
+    this.supervisor.dispatch({
+      type: 'up',
+      live: { model, publisher: new ConfirmPublisher(channel) },
+    });
+    this.logger.info({ queue: this.queues.main }, 'rabbit connected; topology declared');
+  }
+
+  /** A channel closing on a live connection (channel error) leaves it half-broken: recycle it. */
+  private watchChannel(
     model: ChannelModel,
     channel: Channel,
     label: string,
     expected: () => boolean,
   ): void {
     channel.on('error', (err: Error) =>
-      logger.warn({ err, channel: label }, 'rabbit channel error'),
+      this.logger.warn({ err, channel: label }, 'rabbit channel error'),
     );
     channel.on('close', () => {
-      if (closing !== null || expected() || live?.model !== model) return;
-      logger.warn({ channel: label }, 'rabbit channel closed unexpectedly; reconnecting');
-      live = null;
-      model
-        .close()
-        .catch((err: unknown) => logger.debug({ err }, 'rabbit connection already closed'));
+      if (expected() || this.supervisor.live?.model !== model) return;
+      this.recycle(`${label} channel closed unexpectedly`);
     });
   }
 
-  function attachConsumer(model: ChannelModel, c: JobConsumer<never>): Promise<void> {
-    return c
+  private attachConsumer(model: ChannelModel, consumer: JobConsumer<never>): Promise<void> {
+    return consumer
       .attach(model)
-      .then((channel) => watchChannel(model, channel, 'consumer', () => consumer !== c));
+      .then((channel) =>
+        this.watchChannel(model, channel, 'consumer', () => this.consumer !== consumer),
+      );
   }
 
-  // Runs on every (re)connect, before the connection is handed out: topology, publisher, consumer.
-  async function setup(model: ChannelModel): Promise<void> {
-    model.on('error', (err: Error) => logger.warn({ err }, 'rabbit connection error'));
-    const channel = await model.createConfirmChannel();
-    watchChannel(model, channel, 'publisher', () => false);
-    await declareTopology(channel, topology);
-    if (consumer !== null) await attachConsumer(model, consumer);
-    live = { model, publisher: new ConfirmPublisher(channel) };
-    logger.info({ queue: main }, 'rabbit connected; topology declared');
-    events.emit('ready');
+  /** Drops the live connection; recovery reconnects and `setup` rebuilds everything. */
+  private recycle(reason: string): void {
+    if (this.supervisor.state.phase === 'closing') return; // close() is taking it down anyway
+    const model = this.supervisor.live?.model;
+    this.supervisor.dispatch({ type: 'down', reason });
+    this.logger.warn({ reason }, 'rabbit recycling connection');
+    model
+      ?.close()
+      .catch((err: unknown) => this.logger.debug({ err }, 'rabbit connection already closed'));
   }
 
-  /** Resolves once topology and channels are up; later calls share the first start-up. */
-  function connect(): Promise<void> {
-    if (closing !== null) return Promise.reject(new QueueUnavailableError('rabbit is closed'));
-    started ??= openConnection().catch((err: unknown) => {
-      started = null;
-      throw err;
-    });
-    return started;
+  private track<R>(promise: Promise<R>): Promise<R> {
+    this.pendingPublishes.add(promise);
+    return promise.finally(() => this.pendingPublishes.delete(promise));
   }
 
-  async function openConnection(): Promise<void> {
-    const stop = new AbortController();
-    const { signal } = stop;
-    const outcome = Promise.race([
-      once(events, 'ready', { signal }),
-      once(events, 'failed', { signal }).then(([cause]: unknown[]) => {
-        throw new QueueUnavailableError('could not connect to RabbitMQ', { cause });
-      }),
-      once(events, 'closed', { signal }).then(() => {
-        throw new QueueUnavailableError('rabbit closed while connecting');
-      }),
-    ]);
-    const conn = await amqpConnect(
-      withHeartbeat(options.url, options.heartbeatSeconds ?? 30),
-      recoveryOptions(options.reconnect ?? {}, setup),
-    );
-    connection = conn;
-    listen(conn);
-    if (closing !== null) await conn.close(); // close() ran before we had a handle to close
-    try {
-      await outcome;
-    } catch (err) {
-      connection = null;
-      throw err;
-    } finally {
-      stop.abort(); // drops the listeners that lost the race
-    }
-  }
-
-  function listen(conn: ChannelModel): void {
-    conn.on('error', (err: Error) => logger.warn({ err }, 'rabbit connection error'));
-    conn.on('disconnect', (err: Error) => {
-      live = null;
-      if (closing === null) logger.warn({ err: err.message }, 'rabbit disconnected; recovering');
-    });
-    conn.on('reconnect-scheduled', (info: { attempt: number; delay: number }) =>
-      logger.debug(info, 'rabbit reconnect scheduled'),
-    );
-    conn.on('reconnect-failed', (err: Error) => {
-      logger.error({ err }, 'rabbit gave up reconnecting');
-      events.emit('failed', err);
-    });
-  }
-
-  function track<R>(promise: Promise<R>): Promise<R> {
-    pendingPublishes.add(promise);
-    return promise.finally(() => pendingPublishes.delete(promise));
-  }
-
-  async function publishMany<T>(
+  async publishMany<T>(
     payloads: readonly T[],
     opts: { messageIdOf?: (payload: T) => string } = {},
   ): Promise<PublishManyResult<T>> {
     const messages = payloads.map((payload) =>
-      jsonMessage(main, payload, opts.messageIdOf?.(payload)),
+      jsonMessage(this.queues.main, payload, opts.messageIdOf?.(payload)),
     );
-    const { publisher } = await waitForLive(publishWaitMs);
-    const outcomes = await track(publisher.publishAll(messages));
+    const { publisher } = await this.supervisor.whenPublishable(this.publishWaitMs);
+    const outcomes = await this.track(publisher.publishAll(messages));
     const result: PublishManyResult<T> = { confirmed: [], failed: [] };
     payloads.forEach((payload, i) => {
       const error = outcomes[i] ?? null;
@@ -187,25 +175,13 @@ export function createRabbit(options: RabbitOptions): Rabbit {
     return result;
   }
 
-  async function publish<T>(payload: T, opts: { messageId?: string } = {}): Promise<void> {
-    const { failed } = await publishMany([payload], {
-      messageIdOf: () => opts.messageId ?? randomUUID(),
-    });
-    const failure = failed[0];
-    if (failure)
-      throw new PublishNotConfirmedError(
-        `publish to ${main} not confirmed: ${failure.error.message}`,
-        { cause: failure.error },
-      );
-  }
-
-  async function republish(
+  private async republish(
     queue: string,
     msg: ConsumeMessage,
     headers: MessagePropertyHeaders,
   ): Promise<void> {
-    const { publisher } = await waitForLive(publishWaitMs);
-    const [outcome] = await track(publisher.publishAll([copyOf(queue, msg, headers)]));
+    const { publisher } = await this.supervisor.whenPublishable(this.publishWaitMs);
+    const [outcome] = await this.track(publisher.publishAll([copyOf(queue, msg, headers)]));
     if (outcome)
       throw new PublishNotConfirmedError(
         `republish to ${queue} not confirmed: ${outcome.message}`,
@@ -213,92 +189,69 @@ export function createRabbit(options: RabbitOptions): Rabbit {
       );
   }
 
-  async function consume<T>(
-    handler: JobHandler<T>,
-    consumeOptions: ConsumeOptions<T>,
-  ): Promise<void> {
-    if (consumer !== null) throw new Error('already consuming');
+  async consume<T>(handler: JobHandler<T>, consumeOptions: ConsumeOptions<T>): Promise<void> {
+    if (this.consumer !== null) throw new Error('already consuming');
     const deps = {
-      topology,
-      maxAttempts,
-      logger,
-      republish,
-      onBrokerCancel: () => recycle('consumer cancelled'),
+      topology: this.topology,
+      maxAttempts: this.options.maxAttempts ?? DEFAULTS.maxAttempts,
+      logger: this.logger,
+      republish: (queue: string, msg: ConsumeMessage, headers: MessagePropertyHeaders) =>
+        this.republish(queue, msg, headers),
+      onBrokerCancel: () => this.recycle('consumer cancelled by the broker'),
     };
     // JobConsumer<never> lets one slot hold any payload type; the handler only sees its own T.
-    const c = new JobConsumer(handler, consumeOptions, deps) as unknown as JobConsumer<never>;
-    const { model } = await waitForLive(publishWaitMs);
-    consumer = c;
-    await attachConsumer(model, c);
+    const consumer = new JobConsumer(
+      handler,
+      consumeOptions,
+      deps,
+    ) as unknown as JobConsumer<never>;
+    const { model } = await this.supervisor.whenPublishable(this.publishWaitMs);
+    this.consumer = consumer;
+    await this.attachConsumer(model, consumer);
   }
 
-  function recycle(reason: string): void {
-    const model = live?.model;
-    live = null;
-    logger.warn({ reason }, 'rabbit recycling connection');
-    model
-      ?.close()
-      .catch((err: unknown) => logger.debug({ err }, 'rabbit connection already closed'));
+  async stopConsuming(timeoutMs = 30_000): Promise<void> {
+    const consumer = this.consumer;
+    this.consumer = null;
+    if (consumer !== null) await consumer.stop(timeoutMs);
   }
 
-  async function stopConsuming(timeoutMs = 30_000): Promise<void> {
-    const c = consumer;
-    consumer = null;
-    if (c !== null) await c.stop(timeoutMs);
+  async ping(timeoutMs = 2_000): Promise<boolean> {
+    const live = this.supervisor.live;
+    return live === null ? false : pingQueue(live.model, this.queues.main, timeoutMs, this.logger);
   }
 
-  function connected(): ChannelModel {
+  async queueStats(): Promise<{ main: QueueDepth; dead: QueueDepth }> {
+    const live = this.supervisor.live;
     if (live === null) throw new QueueUnavailableError('not connected to RabbitMQ');
-    return live.model;
-  }
-
-  async function ping(timeoutMs = 2_000): Promise<boolean> {
-    return live === null ? false : pingQueue(live.model, main, timeoutMs, logger);
-  }
-
-  async function queueStats(): Promise<{ main: QueueDepth; dead: QueueDepth }> {
-    const [m, d] = await checkQueues(connected(), [main, topology.dead], logger);
+    const { main, dead } = this.queues;
+    const [m, d] = await checkQueues(live.model, [main, dead], this.logger);
     if (m === undefined || d === undefined) throw new Error('checkQueues returned too little');
     return {
-      main: { ...m, unacknowledged: consumer?.inFlightCount ?? null },
+      main: { ...m, unacknowledged: this.consumer?.inFlightCount ?? null },
       dead: { ...d, unacknowledged: null },
     };
   }
 
-  function close(): Promise<void> {
-    closing ??= closeAll();
-    return closing;
+  close(): Promise<void> {
+    this.closed ??= this.closeAll();
+    return this.closed;
   }
 
   // Every step runs even if an earlier one failed; failures are logged, close() itself never rejects.
-  async function closeAll(): Promise<void> {
+  private async closeAll(): Promise<void> {
+    this.supervisor.dispatch({ type: 'close' });
     const steps: [string, () => Promise<unknown>][] = [
-      ['stop consumer', () => stopConsuming(10_000)],
-      ['await pending publishes', () => Promise.allSettled([...pendingPublishes])],
-      ['close connection', async () => connection?.close()],
+      ['stop consumer', () => this.stopConsuming(10_000)],
+      ['await pending publishes', () => Promise.allSettled([...this.pendingPublishes])],
+      ['close connection', async () => this.connection?.close()],
     ];
     for (const [name, step] of steps) {
       await step().catch((err: unknown) =>
-        logger.error({ err, step: name }, 'rabbit close step failed'),
+        this.logger.error({ err, step: name }, 'rabbit close step failed'),
       );
     }
-    live = null;
-    connection = null;
-    events.emit('closed');
+    this.connection = null;
+    this.supervisor.dispatch({ type: 'closed' });
   }
-
-  return {
-    queues: { main, dead: topology.dead, retries: topology.retries.map((r) => r.name) },
-    connect,
-    close,
-    isHealthy: () => live !== null && closing === null,
-    ping,
-    publish,
-    publishMany,
-    consume,
-    stopConsuming,
-    queueStats,
-  };
 }
-
-export type { Topology };

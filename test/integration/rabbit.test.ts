@@ -4,6 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { connect as amqpConnect, type GetMessage } from 'amqplib';
 import { z } from 'zod';
 import { silentLogger } from '../../src/logger.js';
+import { eventually } from '../support/sockets.js';
 import { QueueUnavailableError, RetryableJobError } from '../../src/infra/job-errors.js';
 import { createRabbit, type Rabbit, type RabbitOptions } from '../../src/infra/rabbit.js';
 import {
@@ -13,17 +14,20 @@ import {
   type TestVhost,
 } from '../support/broker.js';
 
-async function waitUntil(
+function waitUntil(
   check: () => boolean | Promise<boolean>,
   what: string,
   timeoutMs = 15_000,
 ): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline)
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+  return eventually(check, timeoutMs, what);
+}
+
+/** One job, which the broker must confirm. */
+async function publishOne(rabbit: Rabbit, payload: unknown, messageId?: string): Promise<void> {
+  const { confirmed, failed } = await rabbit.publishMany([payload], {
+    ...(messageId ? { messageIdOf: () => messageId } : {}),
+  });
+  assert.equal(confirmed.length, 1, `publish not confirmed: ${failed[0]?.error.message}`);
 }
 
 /** Pops every message of a queue with a raw client (tests may see amqplib; services may not). */
@@ -70,13 +74,12 @@ describe('rabbit on the shared broker (fresh vhost)', () => {
   it('declares topology in the URL vhost and round-trips confirmed JSON jobs', async () => {
     const rabbit = rabbitFor(vhost.url);
     await rabbit.connect();
-    assert.equal(rabbit.isHealthy(), true);
     assert.equal(await rabbit.ping(), true);
     const queues = await vhost.listQueues();
     for (const q of [rabbit.queues.main, rabbit.queues.dead, ...rabbit.queues.retries])
       assert.ok(queues.includes(q), q);
 
-    await rabbit.publish({ n: 1 }, { messageId: 'job-1' });
+    await publishOne(rabbit, { n: 1 }, 'job-1');
     const { confirmed, failed } = await rabbit.publishMany([{ n: 2 }, { n: 3 }]);
     assert.equal(confirmed.length, 2);
     assert.deepEqual(failed, []);
@@ -115,7 +118,7 @@ describe('rabbit on the shared broker (fresh vhost)', () => {
       },
       { prefetch: 5 },
     );
-    await rabbit.publish({ flaky: true });
+    await publishOne(rabbit, { flaky: true });
     await waitUntil(() => tries.length === 3, 'third attempt');
     assert.deepEqual(
       tries.map((t) => t.attempt),
@@ -167,14 +170,9 @@ describe('rabbit on the shared broker (fresh vhost)', () => {
     const rabbit = rabbitFor(vhost.url);
     await rabbit.connect();
     const jobs = Array.from({ length: 5_000 }, (_, i) => ({ id: `job-${i}` }));
-    const started = performance.now();
     const { confirmed, failed } = await rabbit.publishMany(jobs, { messageIdOf: (j) => j.id });
-    const rate = (jobs.length / (performance.now() - started)) * 1000;
     assert.equal(confirmed.length, 5_000);
     assert.equal(failed.length, 0);
-    // Serial confirms top out near 700/s here; pipelined reach well above 10k/s on an idle machine.
-    assert.ok(rate > 3_000, `publish rate ${Math.round(rate)} msg/s`);
-    console.log(`# pipelined confirmed publish: ${Math.round(rate)} msg/s`);
 
     const counts = new Map<string, number>();
     await rabbit.consume(
@@ -238,9 +236,8 @@ describe('rabbit on the shared broker (fresh vhost)', () => {
     await rabbit.connect();
     await Promise.all([rabbit.close(), rabbit.close()]);
     await rabbit.close();
-    assert.equal(rabbit.isHealthy(), false);
     assert.equal(await rabbit.ping(), false);
-    await assert.rejects(rabbit.publish({ late: true }), QueueUnavailableError);
+    await assert.rejects(rabbit.publishMany([{ late: true }]), QueueUnavailableError);
     await rabbitFor(vhost.url).close(); // never connected
   });
 
@@ -248,7 +245,7 @@ describe('rabbit on the shared broker (fresh vhost)', () => {
     const reconnect = { initialDelayMs: 20, maxDelayMs: 50, startupRetries: 2 };
     const rabbit = rabbitFor('amqp://guest:guest@127.0.0.1:1', { reconnect });
     await assert.rejects(rabbit.connect(), QueueUnavailableError);
-    assert.equal(rabbit.isHealthy(), false);
+    assert.equal(await rabbit.ping(), false);
   });
 });
 
@@ -293,13 +290,14 @@ describe('rabbit across a broker restart (isolated node)', () => {
       'traffic before the outage',
     );
     await broker.stopApp();
-    await waitUntil(() => !rabbit.isHealthy() && !impatient.isHealthy(), 'disconnect noticed');
-    await assert.rejects(impatient.publish({ n: -1 }), QueueUnavailableError);
+    await waitUntil(
+      async () => !(await rabbit.ping()) && !(await impatient.ping()),
+      'disconnect noticed',
+    );
+    await assert.rejects(impatient.publishMany([{ n: -1 }]), QueueUnavailableError);
     const beforeRestart = confirmed.size;
-    const restartedAt = Date.now();
     await broker.startApp();
-    await waitUntil(() => rabbit.isHealthy(), 'reconnected', 30_000);
-    console.log(`# reconnected ${Date.now() - restartedAt} ms after start_app began`);
+    await waitUntil(() => rabbit.ping(), 'reconnected', 30_000);
     await waitUntil(() => confirmed.size >= beforeRestart + 1_000, 'publishing resumed', 30_000);
     publishing = false;
     await publisher;

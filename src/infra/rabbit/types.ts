@@ -46,9 +46,8 @@ export interface Rabbit {
   };
   connect(): Promise<void>;
   close(): Promise<void>;
-  isHealthy(): boolean;
+  /** For readiness: connected, and the main queue answers within the bound. */
   ping(timeoutMs?: number): Promise<boolean>;
-  publish<T>(payload: T, options?: { messageId?: string }): Promise<void>;
   publishMany<T>(
     payloads: readonly T[],
     options?: { messageIdOf?: (payload: T) => string },
