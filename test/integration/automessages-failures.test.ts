@@ -328,6 +328,61 @@ describe('automatic messages under failure', () => {
     const depths = await app.infra.rabbit.queueStats();
     assert.deepEqual([depths.main.ready, depths.dead.ready], [0, 0]);
   });
+
+  test('a job whose receiver no longer exists is parked at once with the reason; its batch-mates are delivered', async () => {
+    // Retries a minute apart: a job that were retried could not reach the dead queue in time.
+    const env = await isolatedEnv({
+      ADMIN_EMAILS: ADMIN,
+      AUTO_MESSAGE_RETRY_DELAYS_MS: '60000,60000',
+      AUTO_MESSAGE_MAX_ATTEMPTS: '3',
+      ...NO_CRON,
+    });
+    const app = await startTestApp({ ...env, ROLE: 'all' });
+    const [admin, alice, bob, gone] = (await registerUsers(app, 4)) as [
+      Registered,
+      Registered,
+      Registered,
+      Registered,
+    ];
+    const [deliverableId, ghostId] = await insertAutos(app, [
+      { from: alice, to: bob, content: 'hello bob' },
+      { from: alice, to: gone, content: 'hello nobody' },
+    ]);
+    const removed = await app.mongo.db
+      .collection('users')
+      .deleteOne({ _id: new ObjectId(gone.user.id) });
+    assert.equal(removed.deletedCount, 1);
+
+    assert.equal((await queueNow(app, admin)).queued, 2);
+    await eventually(
+      async () => (await app.infra.rabbit.queueStats()).dead.ready === 1,
+      15_000,
+      'the job for the removed user parked',
+    );
+    await eventually(
+      async () => (await autosOf(app.mongo.db).countDocuments({ isSent: true })) === 1,
+      10_000,
+      'the other job delivered',
+    );
+    const [parked, ...more] = await drain(app.config.AMQP_URL, app.infra.rabbit.queues.dead);
+    assert.equal(more.length, 0);
+    assert.equal(parked?.properties.messageId, ghostId);
+    const headers = parked?.properties.headers ?? {};
+    assert.equal(headers['x-attempts'], 1, 'parked on its first attempt, no retries');
+    assert.match(
+      String(headers['x-last-error']),
+      new RegExp(`UnrecoverableJobError: user ${gone.user.id} no longer exists`),
+    );
+    const lifecycle = await poisonLifecycle(app, admin, ghostId as string);
+    assert.equal(lifecycle.state, 'queued');
+    assert.match(lifecycle.lastError ?? '', /no longer exists/);
+    const ghostMessages = await messagesOf(app.mongo.db).countDocuments({
+      autoMessageId: new ObjectId(ghostId),
+    });
+    assert.equal(ghostMessages, 0, 'no Message for a user that is gone');
+    const sent = await autosOf(app.mongo.db).findOne({ _id: new ObjectId(deliverableId) });
+    assert.equal(sent?.isSent, true);
+  });
 });
 
 function describeRun(run: { result: unknown; error: unknown }): string {

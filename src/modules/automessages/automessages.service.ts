@@ -1,4 +1,5 @@
 import { errorMessage } from '../../infra/startup-error.js';
+import { UnrecoverableJobError } from '../../infra/job-errors.js';
 import type { JobRunner } from '../../jobs/job-runner.js';
 import type { Logger } from '../../logger.js';
 import { errors } from '../../errors.js';
@@ -177,19 +178,43 @@ export class AutoMessagesService {
       const { message } = await this.messages.sendAuto(job);
       await this.autos.markSent(job.autoMessageId, message.id, new Date());
     } catch (error) {
-      await this.autos.recordFailure(job.autoMessageId, errorMessage(error)).catch((e: unknown) => {
-        this.logger.error({ err: e }, 'could not record delivery failure');
-      });
+      await this.recordFailure(job, error);
       throw error;
     }
   }
 
   /**
    * Delivers a batch in a few bulk round trips. Returns one outcome per job (null = delivered).
-   * If the batch fails as a whole, each job is retried alone, so one bad job fails only itself
-   * and the consumer retries or parks just that one.
+   * A job whose sender or receiver no longer exists fails with `UnrecoverableJobError` (parked
+   * at once: no retry can bring the user back). If the rest fails as a whole, each job is
+   * retried alone, so one bad job fails only itself and the consumer retries or parks just it.
    */
   async deliverMany(jobs: readonly AutoMessageJob[]): Promise<(Error | null)[]> {
+    const unrecoverable = await this.undeliverable(jobs);
+    const deliverable = jobs.filter((_, i) => unrecoverable[i] === null);
+    const delivered = deliverable.length > 0 ? await this.deliverBatch(deliverable) : [];
+    let next = 0;
+    return jobs.map((_, i) => unrecoverable[i] ?? delivered[next++] ?? null);
+  }
+
+  /** One error per job whose sender or receiver no longer exists (null for the others). */
+  private async undeliverable(
+    jobs: readonly AutoMessageJob[],
+  ): Promise<(UnrecoverableJobError | null)[]> {
+    const ids = [...new Set(jobs.flatMap((job) => [job.senderId, job.receiverId]))];
+    const existing = new Set((await this.users.findSummaries(ids)).map((user) => user.id));
+    return Promise.all(
+      jobs.map(async (job) => {
+        const gone = [job.senderId, job.receiverId].filter((id) => !existing.has(id));
+        if (gone.length === 0) return null;
+        const error = new UnrecoverableJobError(`user ${gone.join(' and ')} no longer exists`);
+        await this.recordFailure(job, error);
+        return error;
+      }),
+    );
+  }
+
+  private async deliverBatch(jobs: readonly AutoMessageJob[]): Promise<(Error | null)[]> {
     try {
       const results = await this.messages.sendAutoMany(jobs);
       await this.autos.markSentMany(
@@ -214,6 +239,13 @@ export class AutoMessagesService {
         ),
       );
     }
+  }
+
+  /** Shown in the lifecycle (attempts, lastError); a failure to record it is only logged. */
+  private async recordFailure(job: AutoMessageJob, error: unknown): Promise<void> {
+    await this.autos.recordFailure(job.autoMessageId, errorMessage(error)).catch((e: unknown) => {
+      this.logger.error({ err: e }, 'could not record delivery failure');
+    });
   }
 
   async lifecycle(id: string) {
