@@ -5,7 +5,7 @@
  * per-item semantics (a queue consumer still acks, retries or parks each job on its own).
  */
 export class MicroBatcher<T> {
-  private pending: { item: T; resolve: () => void; reject: (error: Error) => void }[] = [];
+  private pending: Pending<T>[] = [];
   private timer: NodeJS.Timeout | null = null;
 
   constructor(
@@ -13,12 +13,31 @@ export class MicroBatcher<T> {
     private readonly options: { maxSize: number; maxWaitMs: number },
   ) {}
 
-  add(item: T): Promise<void> {
+  /**
+   * `signal` aborting before the item's batch is flushed takes the item out of it and rejects
+   * with the abort reason (a queue consumer aborts when the delivery can no longer be acked;
+   * the broker delivers the job again). Once flushed, the item runs to its own outcome.
+   */
+  add(item: T, signal?: AbortSignal): Promise<void> {
+    if (signal?.aborted) return Promise.reject(abortReason(signal));
     return new Promise((resolve, reject) => {
-      this.pending.push({ item, resolve, reject });
+      const entry: Pending<T> = { item, resolve, reject, detach: () => undefined };
+      if (signal) {
+        const onAbort = (): void => this.withdraw(entry, abortReason(signal));
+        signal.addEventListener('abort', onAbort, { once: true });
+        entry.detach = () => signal.removeEventListener('abort', onAbort);
+      }
+      this.pending.push(entry);
       if (this.pending.length >= this.options.maxSize) this.flushNow();
       else this.timer ??= setTimeout(() => this.flushNow(), this.options.maxWaitMs);
     });
+  }
+
+  private withdraw(entry: Pending<T>, reason: Error): void {
+    const index = this.pending.indexOf(entry);
+    if (index < 0) return; // already flushed: it settles with its batch
+    this.pending.splice(index, 1);
+    entry.reject(reason);
   }
 
   private flushNow(): void {
@@ -27,6 +46,7 @@ export class MicroBatcher<T> {
     const batch = this.pending;
     this.pending = [];
     if (batch.length === 0) return;
+    for (const p of batch) p.detach();
     this.flush(batch.map((p) => p.item)).then(
       (outcomes) =>
         batch.forEach((p, i) => {
@@ -41,4 +61,17 @@ export class MicroBatcher<T> {
       },
     );
   }
+}
+
+interface Pending<T> {
+  readonly item: T;
+  readonly resolve: () => void;
+  readonly reject: (error: Error) => void;
+  /** Stops listening to the item's abort signal once it is in a flushed batch. */
+  detach: () => void;
+}
+
+function abortReason(signal: AbortSignal): Error {
+  const reason: unknown = signal.reason;
+  return reason instanceof Error ? reason : new Error('aborted');
 }

@@ -27,7 +27,9 @@ export async function startWorker(
       maxWaitMs: 5,
     },
   );
-  await infra.rabbit.consume<AutoMessageJob>((job) => batcher.add(job), {
+  // The signal aborts when the delivery can no longer be acked: a job still waiting for its batch
+  // leaves it (the broker delivers it again).
+  await infra.rabbit.consume<AutoMessageJob>((job, _delivery, signal) => batcher.add(job, signal), {
     prefetch: config.WORKER_PREFETCH,
     parse: (raw) => AutoMessageJobSchema.parse(raw),
   });

@@ -231,6 +231,38 @@ describe('rabbit on the shared broker (fresh vhost)', () => {
     assert.deepEqual(again, [{ a: 2 }]);
   });
 
+  it('a handler aborted by a forced stop returns its job to the queue without spending an attempt', async () => {
+    const rabbit = rabbitFor(vhost.url, { retryDelaysMs: [60_000] });
+    await rabbit.connect();
+    const aborted: string[] = [];
+    await rabbit.consume(
+      (_job, _delivery, signal) =>
+        new Promise<void>((_resolve, reject) => {
+          signal.addEventListener('abort', () => {
+            aborted.push(String(signal.reason));
+            reject(signal.reason as Error);
+          });
+        }),
+      { prefetch: 1 },
+    );
+    await publishOne(rabbit, { stuck: true }, 'stuck-job');
+    await waitUntil(async () => (await rabbit.queueStats()).main.unacknowledged === 1, 'running');
+    await rabbit.stopConsuming(1); // the handler never finishes by itself: it is aborted
+    assert.deepEqual(aborted, ['Error: consumer stopped']);
+
+    const again: { attempt: number; id: string | undefined }[] = [];
+    await rabbit.consume((_job, d) => void again.push({ attempt: d.attempt, id: d.messageId }), {
+      prefetch: 1,
+    });
+    await waitUntil(() => again.length === 1, 'the job delivered again');
+    assert.deepEqual(again, [{ attempt: 1, id: 'stuck-job' }]);
+    await waitUntil(async () => (await rabbit.queueStats()).main.unacknowledged === 0, 'acked');
+    const { main, dead } = await rabbit.queueStats();
+    assert.deepEqual([main.ready, dead.ready], [0, 0]);
+    const retried = await drain(vhost.url, rabbit.queues.retries[0] ?? 'none');
+    assert.deepEqual(retried, [], 'no copy scheduled for retry');
+  });
+
   it('close() is idempotent and later publishes reject clearly', async () => {
     const rabbit = rabbitFor(vhost.url);
     await rabbit.connect();

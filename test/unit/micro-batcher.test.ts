@@ -34,4 +34,31 @@ describe('MicroBatcher', () => {
       ['down', 'down'],
     );
   });
+
+  test('an item aborted before its batch is flushed leaves it; after the flush it keeps its outcome', async () => {
+    const batches: string[][] = [];
+    let finish: (outcomes: (Error | null)[]) => void = () => undefined;
+    const batcher = new MicroBatcher<string>(
+      (items) => {
+        batches.push(items);
+        return new Promise((resolve) => (finish = resolve));
+      },
+      { maxSize: 3, maxWaitMs: 60_000 },
+    );
+    const early = new AbortController();
+    const late = new AbortController();
+    const withdrawn = batcher.add('withdrawn', early.signal);
+    early.abort(new Error('channel closed before ack'));
+    await assert.rejects(withdrawn, /channel closed before ack/);
+    const kept = ['a', 'b', 'c'].map((item) => batcher.add(item, late.signal));
+    assert.deepEqual(batches, [['a', 'b', 'c']], 'a full batch without the withdrawn item');
+    late.abort(new Error('too late'));
+    finish([null, new Error('b failed'), null]);
+    const outcomes = await Promise.allSettled(kept);
+    assert.deepEqual(
+      outcomes.map((o) => (o.status === 'fulfilled' ? 'ok' : (o.reason as Error).message)),
+      ['ok', 'b failed', 'ok'],
+    );
+    await assert.rejects(batcher.add('x', late.signal), /too late/, 'already aborted: refused');
+  });
 });

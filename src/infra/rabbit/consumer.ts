@@ -145,7 +145,9 @@ export class JobConsumer<T> {
       );
       settle(channel, msg, 'ack', this.deps.logger);
     } catch (err) {
-      await this.routeFailure(channel, msg, attempt, err);
+      // Aborted work is not a failure of the job: it goes back to the queue, no attempt spent.
+      if (signal.aborted) settle(channel, msg, 'requeue', this.deps.logger);
+      else await this.routeFailure(channel, msg, attempt, err);
     }
   }
 
