@@ -82,3 +82,13 @@ export function isAppError(error: unknown): error is AppError {
 export function toClientError(error: unknown): AppError {
   return isAppError(error) ? error : errors.internal();
 }
+
+/** Anything thrown, as an Error (a thrown string or object keeps its text). */
+export function asError(thrown: unknown): Error {
+  return thrown instanceof Error ? thrown : new Error(String(thrown));
+}
+
+/** The message of anything thrown, for logs, stored job errors and start-up lines. */
+export function errorMessage(thrown: unknown): string {
+  return asError(thrown).message;
+}

@@ -1,7 +1,8 @@
 import { MongoClient, type Db } from 'mongodb';
 import type { Logger } from '../logger.js';
 import { startEmbeddedMongo, type EmbeddedMongo } from '@parley/embedded-mongo';
-import { StartupError, errorMessage, redactUrl } from './startup-error.js';
+import { errorMessage } from '../errors.js';
+import { StartupError, redactUrl } from './startup-error.js';
 
 export interface MongoHandles {
   client: MongoClient;

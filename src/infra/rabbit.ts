@@ -1,5 +1,6 @@
 import type { Channel, ChannelModel, ConsumeMessage, MessagePropertyHeaders } from 'amqplib';
 import { PublishNotConfirmedError, QueueUnavailableError } from './job-errors.js';
+import { asError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { checkQueues, pingQueue } from './rabbit/admin.js';
 import { openRecoveringConnection } from './rabbit/connection.js';
@@ -90,8 +91,7 @@ class RabbitClient implements Rabbit {
         this.logger,
       );
     } catch (err) {
-      const error = err instanceof Error ? err : new Error(String(err));
-      this.supervisor.dispatch({ type: 'gave-up', error });
+      this.supervisor.dispatch({ type: 'gave-up', error: asError(err) });
     }
     // close() ran before there was a handle to close.
     if (this.closed !== null) await this.connection?.close();

@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import type { Logger } from '../logger.js';
-import { StartupError, errorMessage, redactUrl } from './startup-error.js';
+import { errorMessage } from '../errors.js';
+import { StartupError, redactUrl } from './startup-error.js';
 
 export interface RedisHandles {
   /** Commands: caches, sessions, presence, rate limits. */

@@ -16,7 +16,3 @@ export function redactUrl(url: string): string {
     return url.replace(/\/\/[^@/]*@/, '//***@');
   }
 }
-
-export function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../logger.js';
-import { errorMessage } from '../infra/startup-error.js';
+import { errorMessage } from '../errors.js';
 import type { JobRun, JobRunsRepository } from './job-runs.repository.js';
 
 export type JobCounts = JobRun['counts'];

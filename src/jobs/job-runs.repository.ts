@@ -86,10 +86,6 @@ export class JobRunsRepository {
       .toArray();
     return docs.map(toRun);
   }
-
-  async countFor(name: string, scheduledAt: Date): Promise<number> {
-    return this.runs.countDocuments({ name, scheduledAt });
-  }
 }
 
 function toRun(doc: JobRunDoc): JobRun {

@@ -1,3 +1,5 @@
+import { asError } from '../errors.js';
+
 /**
  * Collects items that arrive close together and hands them to `flush` as one batch, so N
  * concurrent jobs cost a few bulk round trips instead of N × several. Each `add` resolves or
@@ -56,8 +58,7 @@ export class MicroBatcher<T> {
           else p.resolve();
         }),
       (error: unknown) => {
-        const reason = error instanceof Error ? error : new Error(String(error));
-        for (const p of batch) p.reject(reason);
+        for (const p of batch) p.reject(asError(error));
       },
     );
   }

@@ -6,6 +6,7 @@ import type {
   MessagePropertyHeaders,
   Options,
 } from 'amqplib';
+import { asError } from '../../errors.js';
 import { ATTEMPT_HEADER } from './topology.js';
 
 /** One message ready for the wire. `messageId` is required: unroutable returns are matched by it. */
@@ -17,10 +18,6 @@ export interface OutgoingMessage {
 
 /** null = confirmed by the broker; an Error = not confirmed (nack, unroutable, channel lost). */
 export type PublishOutcome = Error | null;
-
-function toError(value: unknown): Error {
-  return value instanceof Error ? value : new Error(String(value));
-}
 
 /**
  * Wraps a confirm channel. Publishes are pipelined: everything is written first and the confirms
@@ -65,13 +62,13 @@ export class ConfirmPublisher {
         options,
         (err: unknown) => {
           if (this.returned.delete(id)) resolve(new Error(`unroutable: no queue ${message.queue}`));
-          else resolve(err === null || err === undefined ? null : toError(err));
+          else resolve(err === null || err === undefined ? null : asError(err));
         },
       );
       return { outcome, flushed };
     } catch (err) {
       // amqplib throws synchronously once the channel is closed.
-      resolve(toError(err));
+      resolve(asError(err));
       return { outcome, flushed: true };
     }
   }

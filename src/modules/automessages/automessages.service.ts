@@ -1,8 +1,7 @@
-import { errorMessage } from '../../infra/startup-error.js';
 import { UnrecoverableJobError } from '../../infra/job-errors.js';
 import type { JobRunner } from '../../jobs/job-runner.js';
 import type { Logger } from '../../logger.js';
-import { errors } from '../../errors.js';
+import { asError, errorMessage, errors } from '../../errors.js';
 import type { MessagesService } from '../messages/messages.service.js';
 import type { UsersRepository } from '../users/users.repository.js';
 import type {
@@ -53,7 +52,7 @@ export class AutoMessagesService {
     private readonly autos: AutoMessagesRepository,
     private readonly users: UsersRepository,
     private readonly messages: MessagesService,
-    private readonly queue: AutoMessageQueue | null,
+    private readonly queue: AutoMessageQueue,
     private readonly runner: JobRunner,
     private readonly logger: Logger,
     settings: Partial<AutoMessageSettings> = {},
@@ -116,7 +115,6 @@ export class AutoMessagesService {
    * worker's unique autoMessageId turns that second copy into a no-op.
    */
   async queueDue(runId: string) {
-    if (!this.queue) throw new Error('this process has no RabbitMQ publisher');
     let queued = 0;
     let failed = 0;
     for (;;) {
@@ -156,7 +154,6 @@ export class AutoMessagesService {
    * part of it have reached the queue, the second copy is a no-op for the worker.
    */
   private async publishClaimed(claimed: AutoMessage[], runId: string) {
-    if (!this.queue) throw new Error('this process has no RabbitMQ publisher');
     try {
       return await this.queue.publishMany(claimed.map(toJob));
     } catch (error) {
@@ -230,14 +227,7 @@ export class AutoMessagesService {
         { err: error, jobs: jobs.length },
         'batch delivery failed; delivering one by one',
       );
-      return Promise.all(
-        jobs.map((job) =>
-          this.deliver(job).then(
-            () => null,
-            (e: unknown) => (e instanceof Error ? e : new Error(String(e))),
-          ),
-        ),
-      );
+      return Promise.all(jobs.map((job) => this.deliver(job).then(() => null, asError)));
     }
   }
 
