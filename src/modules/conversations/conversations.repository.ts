@@ -1,5 +1,6 @@
 import { ObjectId, type Collection, type Db, type IndexDescription, type Filter } from 'mongodb';
-import { duplicateIndexes, parseObjectId } from '../../infra/ids.js';
+import { duplicateIndexes } from '../../infra/duplicate-key.js';
+import { parseObjectId } from '../../infra/ids.js';
 import { directKeyOf } from './direct-key.js';
 import type { Member, MemberRole } from './group-members.js';
 

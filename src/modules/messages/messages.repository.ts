@@ -1,5 +1,6 @@
 import { ObjectId, type Collection, type Db, type IndexDescription, type Filter } from 'mongodb';
-import { duplicateIndexes, isDuplicateKeyError, parseObjectId } from '../../infra/ids.js';
+import { duplicateIndexes, isDuplicateKeyError } from '../../infra/duplicate-key.js';
+import { parseObjectId } from '../../infra/ids.js';
 
 export type MessageType = 'text' | 'auto' | 'system';
 

@@ -1,5 +1,6 @@
 import type { Collection, Db, ObjectId } from 'mongodb';
-import { parseObjectId, isDuplicateKeyError, duplicateKeyField } from '../../infra/ids.js';
+import { duplicateKeyField, isDuplicateKeyError } from '../../infra/duplicate-key.js';
+import { parseObjectId } from '../../infra/ids.js';
 import { errors } from '../../errors.js';
 
 export type Role = 'user' | 'admin';
