@@ -1,88 +1,90 @@
-import type { z } from 'zod';
-import type { ConversationView as ConversationSchema } from '../modules/conversations/conversations.schemas.js';
+import { z } from 'zod';
+import { IsoDate, ObjectIdString } from './common.js';
+import { ConversationView } from './conversations.js';
+import { MessageResult, ReadBody, SendMessageBody } from './messages.js';
 
 /**
- * The Socket.IO contract (SPEC §5), shared by the server, the worker's emitter and the tests.
- * Every client event is answered through its acknowledgement with an `Ack`.
+ * The Socket.IO contract (SPEC §5), shared by the server, the worker's emitter, the tests and the
+ * benches. Each event is one entry below; the Socket.IO event maps are derived from them, so a
+ * payload or ack that drifts from its schema does not compile. Add an event by adding an entry.
  *
  * Typing: a `typing {isTyping: true}` is relayed, never stored. Clients should treat it as
  * expired after TYPING_EXPIRES_MS without a refresh (senders repeat it every ~3 s while typing).
  */
 export const TYPING_EXPIRES_MS = 5000;
 
-/** A conversation as its recipient sees it (unreadCount is theirs). */
-export type ConversationView = z.output<typeof ConversationSchema>;
+/** The handshake's `auth` object; the token may also come as an `Authorization: Bearer` header. */
+export const HandshakeAuth = z.object({ token: z.string() });
 
-export interface ReactionView {
-  emoji: string;
-  count: number;
-  /** The viewer is among those who reacted with this emoji. */
-  me: boolean;
-}
+const ConversationPayload = z.strictObject({ conversationId: ObjectIdString });
+/** The body of an ack that carries nothing but `ok: true`. */
+const Done = z.object({});
 
-export interface SystemEventView {
-  action: 'members_added' | 'member_removed' | 'member_left' | 'renamed' | 'role_changed';
-  userIds?: string[];
-  name?: string;
-  role?: string;
-}
+/** Client → server: what the client sends, and what a successful ack carries besides `ok`. */
+export const clientEvents = {
+  join_room: { payload: ConversationPayload, ack: Done },
+  leave_room: { payload: ConversationPayload, ack: Done },
+  send_message: {
+    payload: SendMessageBody.extend({ conversationId: ObjectIdString }),
+    ack: MessageResult,
+  },
+  typing: {
+    payload: z.strictObject({ conversationId: ObjectIdString, isTyping: z.boolean() }),
+    ack: Done,
+  },
+  message_read: { payload: ReadBody.extend({ conversationId: ObjectIdString }), ack: Done },
+} satisfies Record<string, { payload: z.ZodType; ack: z.ZodObject }>;
 
-export interface MessageView {
-  id: string;
-  conversationId: string;
-  senderId: string;
-  /** Empty for a deleted message (a tombstone). */
-  content: string;
-  type: 'text' | 'auto' | 'system';
-  clientMessageId?: string;
-  /** On `type: system` messages: what changed, for clients that render it themselves. */
-  system?: SystemEventView;
-  reactions: ReactionView[];
-  editedAt?: string;
-  deletedAt?: string;
-  createdAt: string;
-}
-
-export type Ack<T extends object = object> =
-  ({ ok: true } & T) | { ok: false; error: { code: string; message: string } };
-
-export type AckFn<T extends object = object> = (response: Ack<T>) => void;
-
-export interface ClientToServerEvents {
-  join_room(payload: { conversationId: string }, ack?: AckFn): void;
-  leave_room(payload: { conversationId: string }, ack?: AckFn): void;
-  send_message(
-    payload: { conversationId: string; content: string; clientMessageId?: string },
-    ack?: AckFn<{ message: MessageView }>,
-  ): void;
-  typing(payload: { conversationId: string; isTyping: boolean }, ack?: AckFn): void;
-  message_read(payload: { conversationId: string; messageId: string }, ack?: AckFn): void;
-}
-
-export interface ServerToClientEvents {
-  message_received(payload: { message: MessageView }): void;
-  typing(payload: { conversationId: string; userId: string; isTyping: boolean }): void;
-  message_read(payload: {
-    conversationId: string;
-    userId: string;
-    messageId: string;
-    readAt: string;
-  }): void;
+/** Server → client: each event's payload. */
+export const serverEvents = {
+  message_received: MessageResult,
+  typing: z.object({ conversationId: z.string(), userId: z.string(), isTyping: z.boolean() }),
+  message_read: z.object({
+    conversationId: z.string(),
+    userId: z.string(),
+    messageId: z.string(),
+    readAt: IsoDate,
+  }),
   /** An edit; `reactions[].me` is the recipient's own. */
-  message_updated(payload: { message: MessageView }): void;
-  message_deleted(payload: { conversationId: string; messageId: string }): void;
-  reaction_updated(payload: {
-    conversationId: string;
-    messageId: string;
-    emoji: string;
-    userId: string;
-    added: boolean;
-  }): void;
+  message_updated: MessageResult,
+  message_deleted: z.object({ conversationId: z.string(), messageId: z.string() }),
+  reaction_updated: z.object({
+    conversationId: z.string(),
+    messageId: z.string(),
+    emoji: z.string(),
+    userId: z.string(),
+    added: z.boolean(),
+  }),
   /** Members, name or roles changed; also sent to members who were just removed. */
-  conversation_updated(payload: { conversation: ConversationView }): void;
-  user_online(payload: { userId: string }): void;
-  user_offline(payload: { userId: string; lastSeenAt: string }): void;
-}
+  conversation_updated: z.object({ conversation: ConversationView }),
+  user_online: z.object({ userId: z.string() }),
+  user_offline: z.object({ userId: z.string(), lastSeenAt: IsoDate }),
+} satisfies Record<string, z.ZodType>;
+
+export type ClientEvent = keyof typeof clientEvents;
+export type ServerEvent = keyof typeof serverEvents;
+/** What a client sends for `E` (before the server's parsing trims and checks it). */
+export type ClientPayload<E extends ClientEvent> = z.input<(typeof clientEvents)[E]['payload']>;
+/** What a handler of `E` receives: the payload after parsing. */
+export type ParsedPayload<E extends ClientEvent> = z.output<(typeof clientEvents)[E]['payload']>;
+/** What a successful ack of `E` carries besides `ok: true`. */
+export type AckBody<E extends ClientEvent> = z.output<(typeof clientEvents)[E]['ack']>;
+export type ServerPayload<E extends ServerEvent> = z.output<(typeof serverEvents)[E]>;
+
+export const AckError = z.object({
+  ok: z.literal(false),
+  error: z.object({ code: z.string(), message: z.string() }),
+});
+export type Ack<T extends object = object> = ({ ok: true } & T) | z.output<typeof AckError>;
+export type AckFn<E extends ClientEvent> = (response: Ack<AckBody<E>>) => void;
+
+export type ClientToServerEvents = {
+  [E in ClientEvent]: (payload: ClientPayload<E>, ack: AckFn<E>) => void;
+};
+
+export type ServerToClientEvents = {
+  [E in ServerEvent]: (payload: ServerPayload<E>) => void;
+};
 
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type
 export interface InterServerEvents {}
@@ -101,7 +103,7 @@ export const rooms = {
 
 /** Server-side fan-out, the same whether called from an api process or a worker. */
 export interface Notifier {
-  toUsers<E extends keyof ServerToClientEvents>(
+  toUsers<E extends ServerEvent>(
     userIds: readonly string[],
     event: E,
     ...args: Parameters<ServerToClientEvents[E]>
@@ -110,7 +112,7 @@ export interface Notifier {
    * Announces at most once per `onceKey` (a message id), atomically with the claim, so a retried
    * or redelivered send announces exactly once even if an earlier attempt died mid-way.
    */
-  toUsersOnce<E extends keyof ServerToClientEvents>(
+  toUsersOnce<E extends ServerEvent>(
     onceKey: string,
     userIds: readonly string[],
     event: E,

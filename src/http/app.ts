@@ -9,7 +9,8 @@ import { errors, isAppError, toClientError, type AppError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { LimitKind } from '../infra/rate-limits.js';
 import { buildOpenApi } from './openapi.js';
-import type { AuthContext, RouteDef } from './route.js';
+import type { AuthContext } from '../contracts/auth.js';
+import type { RouteDef } from './route.js';
 
 export interface HttpAppDeps {
   logger: Logger;

@@ -1,16 +1,9 @@
 import type { z } from 'zod';
+import type { AuthContext } from '../contracts/auth.js';
 import type { Logger } from '../logger.js';
 
 /** Who may call a route. `user` and `admin` routes receive a verified AuthContext. */
 export type Access = 'public' | 'user' | 'admin';
-
-export interface AuthContext {
-  userId: string;
-  sessionId: string;
-  tokenId: string;
-  /** Access token expiry, seconds since epoch. */
-  expiresAt: number;
-}
 
 export interface Reply {
   status: number;

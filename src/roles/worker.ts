@@ -1,7 +1,7 @@
 import type { Config } from '../config.js';
 import type { Infrastructure, Services } from '../core.js';
 import type { Logger } from '../logger.js';
-import { AutoMessageJobSchema } from '../modules/automessages/automessages.schemas.js';
+import { AutoMessageJobSchema } from '../contracts/automessages.js';
 import type { AutoMessageJob } from '../modules/automessages/automessages.service.js';
 import type { Shutdown } from '../shutdown.js';
 import { MicroBatcher } from '../lib/micro-batcher.js';

@@ -7,6 +7,7 @@ import {
   nextEvent,
   record,
   request,
+  requestOk,
   type ClientSocket,
 } from '../support/sockets.js';
 import {
@@ -48,9 +49,11 @@ describe('two api instances behind Nginx', { skip: skipWithoutNginx }, () => {
 
     const bobGot = record(bobSocket, 'message_received');
     const aliceGot = record(aliceSocket, 'message_received');
-    const sent = await request(aliceSocket, 'send_message', { conversationId, content: 'hi bob' });
-    assert.equal(sent.ok, true);
-    const messageId = (sent as unknown as MessageBody).message.id;
+    const sent = await requestOk(aliceSocket, 'send_message', {
+      conversationId,
+      content: 'hi bob',
+    });
+    const messageId = sent.message.id;
     await eventually(() => bobGot.length === 1 && aliceGot.length === 1, 5000, 'fan-out');
     assert.equal(bobGot[0]?.message.id, messageId);
 
@@ -112,9 +115,7 @@ describe('two api instances behind Nginx', { skip: skipWithoutNginx }, () => {
 
     const talk = async (socket: ClientSocket, content: string) => {
       const ownGot = record(socket, 'message_received');
-      const ack = await request(socket, 'send_message', { conversationId, content });
-      assert.equal(ack.ok, true, JSON.stringify(ack));
-      const id = (ack as unknown as MessageBody).message.id;
+      const id = (await requestOk(socket, 'send_message', { conversationId, content })).message.id;
       await eventually(
         () => bobGot.some((p) => p.message.id === id) && ownGot.some((p) => p.message.id === id),
         5000,

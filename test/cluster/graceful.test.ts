@@ -140,7 +140,7 @@ function sendSocket(socket: ClientSocket, conversationId: string, key: string): 
           { conversationId, content: key, clientMessageId: key },
           2000,
         );
-        return ack.ok ? (ack as unknown as MessageBody).message.id : null;
+        return ack.ok ? ack.message.id : null;
       } catch {
         return null; // no ack: the instance went away mid-request, retry the same key
       }

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import amqp, { type Channel, type GetMessage } from 'amqplib';
 import { ObjectId, type Db } from 'mongodb';
-import type { MessageView } from '../../src/contracts/socket.js';
+import type { MessageView } from '../../src/contracts/messages.js';
 import { atEnd, isolatedEnv, startTestApp, uniqueId, type TestApp } from '../support/app.js';
 import { startIsolatedBroker } from '../support/broker.js';
 import { http, registerUser, type Registered } from '../support/http.js';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
-import type { MessageView } from '../../src/contracts/socket.js';
+import type { MessageView } from '../../src/contracts/messages.js';
 import { isolatedEnv, startTestApp, type TestApp } from '../support/app.js';
 import { directConversation, http, registerUser, type Registered } from '../support/http.js';
 import {

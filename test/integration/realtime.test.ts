@@ -10,8 +10,11 @@ import {
   nextEvent,
   record,
   request,
+  requestOffContract,
+  requestOk,
   type ClientSocket,
 } from '../support/sockets.js';
+import type { ClientEvent } from '../../src/contracts/socket.js';
 
 interface ConversationBody {
   conversation: { id: string };
@@ -55,13 +58,12 @@ describe('real-time gateway', () => {
     assert.equal((await request(b1, 'join_room', { conversationId: direct })).ok, true);
     const seen1 = record(b1, 'message_received');
     const seen2 = record(b2, 'message_received');
-    const ack = await request(a, 'send_message', {
+    const ack = await requestOk(a, 'send_message', {
       conversationId: direct,
       content: 'hi bob',
       clientMessageId: 'rt-1',
     });
-    assert.equal(ack.ok, true);
-    const messageId = (ack.message as { id: string }).id;
+    const messageId = ack.message.id;
     // A second message acts as a fence: events arrive in order, so once it is seen, any
     // duplicate of the first would already have arrived.
     await request(a, 'send_message', { conversationId: direct, content: 'fence' });
@@ -79,12 +81,12 @@ describe('real-time gateway', () => {
     const a = await connectSocket(app.url, alice.accessToken);
     const b = await connectSocket(app.url, bob.accessToken);
     const seen = record(b, 'message_received');
-    const first = await request(a, 'send_message', {
+    const first = await requestOk(a, 'send_message', {
       conversationId: direct,
       content: 'once',
       clientMessageId: 'retry-1',
     });
-    const again = await request(a, 'send_message', {
+    const again = await requestOk(a, 'send_message', {
       conversationId: direct,
       content: 'once',
       clientMessageId: 'retry-1',
@@ -100,7 +102,7 @@ describe('real-time gateway', () => {
     const o = await connectSocket(app.url, outsider.accessToken);
     const b = await connectSocket(app.url, bob.accessToken);
     const seen = record(b, 'message_received');
-    const cases: [string, unknown, string][] = [
+    const cases: [ClientEvent, unknown, string][] = [
       ['send_message', { conversationId: direct, content: '' }, 'validation_failed'],
       ['send_message', { conversationId: direct, content: '   ' }, 'validation_failed'],
       ['send_message', { conversationId: direct, content: 'x'.repeat(4001) }, 'validation_failed'],
@@ -117,7 +119,7 @@ describe('real-time gateway', () => {
       ['send_message', { conversationId: '0123456789abcdef01234567', content: 'x' }, 'not_found'],
     ];
     for (const [event, payload, code] of cases) {
-      const ack = await request(o, event as 'send_message', payload);
+      const ack = await requestOffContract(o, event, payload);
       assert.equal(ack.ok, false, `${event} ${JSON.stringify(payload).slice(0, 60)}`);
       if (!ack.ok) assert.equal(ack.error.code, code);
     }
@@ -163,8 +165,8 @@ describe('real-time gateway', () => {
   test('message_read is relayed to members and moves the unread count', async () => {
     const a = await connectSocket(app.url, alice.accessToken);
     const b = await connectSocket(app.url, bob.accessToken);
-    const ack = await request(b, 'send_message', { conversationId: direct, content: 'read me' });
-    const messageId = (ack.message as { id: string }).id;
+    const ack = await requestOk(b, 'send_message', { conversationId: direct, content: 'read me' });
+    const messageId = ack.message.id;
     const receipt = nextEvent(b, 'message_read', (p) => p.messageId === messageId);
     assert.equal(
       (await request(a, 'message_read', { conversationId: direct, messageId })).ok,
@@ -239,7 +241,7 @@ describe('real-time gateway', () => {
     const b = await connectSocket(app.url, bob.accessToken);
     const seen = record(b, 'message_received');
     const a = await connectSocket(app.url, alice.accessToken);
-    const before = await request(a, 'send_message', {
+    const before = await requestOk(a, 'send_message', {
       conversationId: direct,
       content: 'before the gap',
     });
@@ -256,16 +258,12 @@ describe('real-time gateway', () => {
       );
       knownBeforeGap.push(...page.body.items.map((m) => m.id));
     }
-    assert.equal(lastSeen, (before.message as { id: string }).id);
+    assert.equal(lastSeen, before.message.id);
     b.disconnect();
     const missed: string[] = [];
     for (const content of ['gap 1', 'gap 2']) {
       missed.push(
-        (
-          (await request(a, 'send_message', { conversationId: direct, content })).message as {
-            id: string;
-          }
-        ).id,
+        (await requestOk(a, 'send_message', { conversationId: direct, content })).message.id,
       );
     }
     const viaRest = await http<{ message: { id: string } }>(
@@ -296,12 +294,12 @@ describe('real-time gateway', () => {
       missed,
     );
     assert.equal(sync.body.nextCursor, null);
-    const after = await request(a, 'send_message', {
+    const after = await requestOk(a, 'send_message', {
       conversationId: direct,
       content: 'after the gap',
     });
     await eventually(() => live.length === 1, 5000, 'live again');
-    assert.equal(live[0]?.message.id, (after.message as { id: string }).id);
+    assert.equal(live[0]?.message.id, after.message.id);
   });
 
   test('a flood of events from one user is limited without affecting others', async () => {

@@ -1,4 +1,4 @@
-import type { MessageView } from '../../src/contracts/socket.js';
+import type { MessageView } from '../../src/contracts/messages.js';
 import { http, type Registered } from './http.js';
 
 /** Creates a group owned by `owner`; returns its id. */

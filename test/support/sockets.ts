@@ -1,9 +1,18 @@
 import { once } from 'node:events';
 import { io, type Socket } from 'socket.io-client';
-import type {
-  Ack,
-  ClientToServerEvents,
-  ServerToClientEvents,
+import { z } from 'zod';
+import {
+  AckError,
+  clientEvents,
+  serverEvents,
+  type Ack,
+  type AckBody,
+  type ClientEvent,
+  type ClientPayload,
+  type ClientToServerEvents,
+  type ServerEvent,
+  type ServerPayload,
+  type ServerToClientEvents,
 } from '../../src/contracts/socket.js';
 import { atEnd } from './app.js';
 
@@ -50,47 +59,110 @@ export async function connectError(url: string, token: string | undefined): Prom
   }
 }
 
-/** Emits with an acknowledgement and resolves with the ack envelope. */
-export async function request(
+/**
+ * Emits with an acknowledgement and resolves with the ack envelope, checked against the
+ * contract: an ack whose shape drifted from `clientEvents` fails the test.
+ */
+export async function request<E extends ClientEvent>(
   socket: ClientSocket,
-  event: keyof ClientToServerEvents,
+  event: E,
+  payload: ClientPayload<E>,
+  timeoutMs = 5000,
+): Promise<Ack<AckBody<E>>> {
+  return checkAck(event, await emitWithAck(socket, event, payload, timeoutMs));
+}
+
+/** `request` that must succeed: resolves with the ack's body, or fails with the error it got. */
+export async function requestOk<E extends ClientEvent>(
+  socket: ClientSocket,
+  event: E,
+  payload: ClientPayload<E>,
+  timeoutMs = 5000,
+): Promise<AckBody<E>> {
+  const ack = await request(socket, event, payload, timeoutMs);
+  if (!ack.ok) throw new Error(`${event} refused: ${ack.error.code} ${ack.error.message}`);
+  return ack;
+}
+
+/** `request` with a payload the contract forbids: how tests send hostile input. */
+export async function requestOffContract(
+  socket: ClientSocket,
+  event: ClientEvent,
   payload: unknown,
   timeoutMs = 5000,
-): Promise<Ack & Record<string, unknown>> {
-  const untyped = socket as unknown as Socket;
-  return (await untyped.timeout(timeoutMs).emitWithAck(event, payload)) as Ack &
-    Record<string, unknown>;
+): Promise<Ack<AckBody<ClientEvent>>> {
+  return checkAck(event, await emitWithAck(socket, event, payload, timeoutMs));
+}
+
+/** The client events as they travel: any payload goes out, any ack comes back until checked. */
+type WireEvents = {
+  [E in ClientEvent]: (payload: unknown, ack: (response: unknown) => void) => void;
+};
+
+function emitWithAck(
+  socket: Socket<ServerToClientEvents, WireEvents>,
+  event: ClientEvent,
+  payload: unknown,
+  timeoutMs: number,
+): Promise<unknown> {
+  return socket.timeout(timeoutMs).emitWithAck(event, payload);
+}
+
+const contract: { [E in ClientEvent]: { ack: z.ZodType<AckBody<E>> } } = clientEvents;
+
+function checkAck<E extends ClientEvent>(event: E, response: unknown): Ack<AckBody<E>> {
+  const refused = AckError.safeParse(response);
+  if (refused.success) return refused.data;
+  const ok: { ok: true } = z.object({ ok: z.literal(true) }).parse(response);
+  return { ...ok, ...contract[event].ack.parse(response) };
 }
 
 /** Collects every payload of one event, so a test can assert "exactly once". */
-export function record<E extends keyof ServerToClientEvents>(socket: ClientSocket, event: E) {
-  const seen: Parameters<ServerToClientEvents[E]>[0][] = [];
-  const listener = ((payload: Parameters<ServerToClientEvents[E]>[0]) =>
-    seen.push(payload)) as never;
-  socket.on(event, listener);
+export function record<E extends ServerEvent>(socket: ClientSocket, event: E) {
+  const seen: ServerPayload<E>[] = [];
+  onEvent(socket, event, (payload) => seen.push(payload));
   return seen;
 }
 
 /** Resolves with the next payload of `event` that matches, or rejects after a deadline. */
-export function nextEvent<E extends keyof ServerToClientEvents>(
+export function nextEvent<E extends ServerEvent>(
   socket: ClientSocket,
   event: E,
-  match: (payload: Parameters<ServerToClientEvents[E]>[0]) => boolean = () => true,
+  match: (payload: ServerPayload<E>) => boolean = () => true,
   timeoutMs = 5000,
-): Promise<Parameters<ServerToClientEvents[E]>[0]> {
+): Promise<ServerPayload<E>> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
-      socket.off(event, listener as never);
-      reject(new Error(`no ${String(event)} within ${timeoutMs} ms`));
+      stop();
+      reject(new Error(`no ${event} within ${timeoutMs} ms`));
     }, timeoutMs);
-    const listener = (payload: Parameters<ServerToClientEvents[E]>[0]) => {
+    const stop = onEvent(socket, event, (payload) => {
       if (!match(payload)) return;
       clearTimeout(timer);
-      socket.off(event, listener as never);
+      stop();
       resolve(payload);
-    };
-    socket.on(event, listener as never);
+    });
   });
+}
+
+/** The server events as they arrive: unchecked until parsed against the contract. */
+type WireServerEvents = { [E in ServerEvent]: (payload: unknown) => void };
+
+const serverContract: { [E in ServerEvent]: z.ZodType<ServerPayload<E>> } = serverEvents;
+
+/**
+ * Listens to `event`, each payload checked against the contract (one that drifted from
+ * `serverEvents` fails the test). Returns the function that stops listening.
+ */
+function onEvent<E extends ServerEvent>(
+  socket: Socket<WireServerEvents, WireEvents>,
+  event: E,
+  listener: (payload: ServerPayload<E>) => void,
+): () => void {
+  const checked = (payload: unknown) => listener(serverContract[event].parse(payload));
+  const name: ServerEvent = event; // Socket.IO's listener types need a concrete event name
+  socket.on(name, checked);
+  return () => void socket.off(name, checked);
 }
 
 /**

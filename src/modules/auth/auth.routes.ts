@@ -1,5 +1,5 @@
 import { route, type RouteDef } from '../../http/route.js';
-import { ErrorBody } from '../../http/schemas.js';
+import { ErrorBody } from '../../contracts/common.js';
 import {
   AuthResult,
   LoginBody,
@@ -9,7 +9,7 @@ import {
   RegisterBody,
   TokenPair,
   UpdateMeBody,
-} from './auth.schemas.js';
+} from '../../contracts/auth.js';
 import type { AuthService } from './auth.service.js';
 
 const tag = 'auth';

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { errors } from '../../errors.js';
-import type { AuthContext } from '../../http/route.js';
+import type { AuthContext } from '../../contracts/auth.js';
 import type { User, UsersRepository } from '../users/users.repository.js';
 import { presentUser, type UserRepresentation } from '../users/users.present.js';
 import { burnPasswordCheck, hashPassword, verifyPassword } from './passwords.js';
 import type { SessionsRepository } from './sessions.repository.js';
 import type { TokenService } from './tokens.js';
-import type { UpdateMe } from './auth.schemas.js';
+import type { UpdateMe } from '../../contracts/auth.js';
 
 export interface LoginThrottle {
   assertLoginAllowed(account: string): Promise<void>;

@@ -1,7 +1,7 @@
 import { createHmac, createSecretKey, randomBytes, randomUUID, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { errors } from '../../errors.js';
-import type { AuthContext } from '../../http/route.js';
+import type { AuthContext } from '../../contracts/auth.js';
 
 const ALGORITHM = 'HS256';
 

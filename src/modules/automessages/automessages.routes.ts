@@ -1,5 +1,5 @@
 import { route, type RouteDef } from '../../http/route.js';
-import { ErrorBody, IdParams } from '../../http/schemas.js';
+import { ErrorBody, IdParams } from '../../contracts/common.js';
 import type { JobRunsRepository } from '../../jobs/job-runs.repository.js';
 import {
   AutoMessageLifecycle,
@@ -9,7 +9,7 @@ import {
   QueuesResult,
   RunsQuery,
   RunsResult,
-} from './automessages.schemas.js';
+} from '../../contracts/automessages.js';
 import type { AutoMessagesService } from './automessages.service.js';
 import type { QueueDepth } from '../../infra/rabbit.js';
 

@@ -1,5 +1,5 @@
 import { route, type RouteDef } from '../../http/route.js';
-import { ErrorBody, IdParams } from '../../http/schemas.js';
+import { ErrorBody, IdParams } from '../../contracts/common.js';
 import type { MessagesService } from '../messages/messages.service.js';
 import {
   HistoryQuery,
@@ -8,13 +8,13 @@ import {
   ReadBody,
   SendMessageBody,
   SyncQuery,
-} from '../messages/messages.schemas.js';
+} from '../../contracts/messages.js';
 import {
   ConversationListQuery,
   ConversationPage,
   ConversationResult,
   CreateConversationBody,
-} from './conversations.schemas.js';
+} from '../../contracts/conversations.js';
 import type { ConversationsService } from './conversations.service.js';
 
 const tag = 'conversations';

@@ -1,12 +1,12 @@
 import { route, type RouteDef } from '../../http/route.js';
-import { ErrorBody } from '../../http/schemas.js';
+import { ErrorBody } from '../../contracts/common.js';
 import type { MessageChangesService } from './message-changes.service.js';
 import {
   EditMessageBody,
   MessageParams,
   MessageResult,
   ReactionParams,
-} from './messages.schemas.js';
+} from '../../contracts/messages.js';
 
 const tag = 'messages';
 const err = (description: string) => ({ description, schema: ErrorBody });

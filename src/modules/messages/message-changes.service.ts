@@ -1,4 +1,5 @@
-import type { MessageView, Notifier } from '../../contracts/socket.js';
+import type { MessageView } from '../../contracts/messages.js';
+import type { Notifier } from '../../contracts/socket.js';
 import { errors } from '../../errors.js';
 import type { ConversationsRepository } from '../conversations/conversations.repository.js';
 import type { ConversationsService } from '../conversations/conversations.service.js';

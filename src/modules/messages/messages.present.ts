@@ -1,4 +1,4 @@
-import type { MessageView } from '../../contracts/socket.js';
+import type { MessageView } from '../../contracts/messages.js';
 import type { Message } from './messages.repository.js';
 
 /**

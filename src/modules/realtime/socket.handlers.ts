@@ -1,11 +1,15 @@
 import type { Socket } from 'socket.io';
 import type { z } from 'zod';
 import {
+  clientEvents,
   rooms,
-  type Ack,
+  type AckBody,
+  type AckFn,
+  type ClientEvent,
   type ClientToServerEvents,
   type InterServerEvents,
   type Notifier,
+  type ParsedPayload,
   type ServerToClientEvents,
   type SocketData,
 } from '../../contracts/socket.js';
@@ -13,12 +17,6 @@ import { errors, isAppError, toClientError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import type { ConversationsService } from '../conversations/conversations.service.js';
 import type { MessagesService } from '../messages/messages.service.js';
-import {
-  ConversationPayload,
-  ReadPayload,
-  SendMessagePayload,
-  TypingPayload,
-} from '../messages/messages.schemas.js';
 
 type ParleySocket = Socket<
   ClientToServerEvents,
@@ -27,29 +25,35 @@ type ParleySocket = Socket<
   SocketData
 >;
 
+/** The contract, indexed so that a generic event name keeps its own payload type. */
+const contract: { [E in ClientEvent]: { payload: z.ZodType<ParsedPayload<E>> } } = clientEvents;
+
+type LimitKind = 'socket' | 'messages';
+
 export interface HandlerDeps {
   notifier: Notifier;
   conversations: ConversationsService;
   messages: MessagesService;
-  rateLimit(kind: 'socket' | 'messages', key: string): Promise<void>;
+  rateLimit(kind: LimitKind, key: string): Promise<void>;
 }
 
 /**
- * Client events, each parse → service → ack like an HTTP route. Every event counts against
- * the user's socket limit (shared through Redis); a refused event gets an error ack and the
- * socket stays connected.
+ * Client events, each parse → service → ack like an HTTP route. The payload schema and the ack
+ * shape come from the contract (`clientEvents`), so a handler returning the wrong ack does not
+ * compile. Every event counts against the user's socket limit (shared through Redis); a refused
+ * event gets an error ack and the socket stays connected.
  */
 export function registerHandlers(socket: ParleySocket, deps: HandlerDeps, log: Logger): void {
   const { userId } = socket.data;
-  const on = <S extends z.ZodType>(
-    event: keyof ClientToServerEvents,
-    schema: S,
-    handle: (payload: z.output<S>) => Promise<object>,
-    limits: readonly ('socket' | 'messages')[] = ['socket'],
+  const on = <E extends ClientEvent>(
+    event: E,
+    handle: (payload: ParsedPayload<E>) => Promise<AckBody<E>>,
+    limits: readonly LimitKind[] = ['socket'],
   ) => {
-    socket.on(event, (payload: unknown, ack?: unknown) => {
-      const reply = typeof ack === 'function' ? (ack as (r: Ack) => void) : () => undefined;
-      run(schema, payload, handle, limits).then(
+    listen(socket, event, (payload, ack) => {
+      // A client may emit without an ack, or put anything in its place.
+      const reply = isAck<E>(ack) ? ack : () => undefined;
+      run(event, payload, handle, limits).then(
         (result) => reply({ ok: true, ...result }),
         (error: unknown) => {
           if (!isAppError(error)) log.error({ err: error, event }, 'socket handler failed');
@@ -60,15 +64,15 @@ export function registerHandlers(socket: ParleySocket, deps: HandlerDeps, log: L
     });
   };
 
-  const run = async <S extends z.ZodType>(
-    schema: S,
+  const run = async <E extends ClientEvent>(
+    event: E,
     payload: unknown,
-    handle: (p: z.output<S>) => Promise<object>,
-    limits: readonly ('socket' | 'messages')[],
+    handle: (p: ParsedPayload<E>) => Promise<AckBody<E>>,
+    limits: readonly LimitKind[],
   ) => {
     // Counted together: one pipelined Redis round trip, whatever the number of limits.
     await Promise.all(limits.map((kind) => deps.rateLimit(kind, `u:${userId}`)));
-    const parsed = schema.safeParse(payload);
+    const parsed = contract[event].payload.safeParse(payload);
     if (!parsed.success) {
       throw errors.validation(
         parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
@@ -77,20 +81,19 @@ export function registerHandlers(socket: ParleySocket, deps: HandlerDeps, log: L
     return handle(parsed.data);
   };
 
-  on('join_room', ConversationPayload, async ({ conversationId }) => {
+  on('join_room', async ({ conversationId }) => {
     await deps.conversations.requireMember(conversationId, userId);
     await socket.join(rooms.conversation(conversationId));
     return {};
   });
 
-  on('leave_room', ConversationPayload, async ({ conversationId }) => {
+  on('leave_room', async ({ conversationId }) => {
     await socket.leave(rooms.conversation(conversationId));
     return {};
   });
 
   on(
     'send_message',
-    SendMessagePayload,
     async (input) => {
       const { message } = await deps.messages.send(userId, input);
       return { message };
@@ -98,15 +101,28 @@ export function registerHandlers(socket: ParleySocket, deps: HandlerDeps, log: L
     ['socket', 'messages'],
   );
 
-  on('typing', TypingPayload, async ({ conversationId, isTyping }) => {
+  on('typing', async ({ conversationId, isTyping }) => {
     const participants = await deps.conversations.requireMember(conversationId, userId);
     const others = participants.filter((id) => id !== userId);
     deps.notifier.toUsers(others, 'typing', { conversationId, userId, isTyping });
     return {};
   });
 
-  on('message_read', ReadPayload, async (input) => {
+  on('message_read', async (input) => {
     await deps.messages.markRead(userId, input);
     return {};
   });
+}
+
+/** Listens with the payload and ack unknown: both come from the client and are checked first. */
+function listen(
+  socket: ParleySocket,
+  event: ClientEvent,
+  listener: (payload: unknown, ack: unknown) => void,
+): void {
+  socket.on(event, listener);
+}
+
+function isAck<E extends ClientEvent>(ack: unknown): ack is AckFn<E> {
+  return typeof ack === 'function';
 }

@@ -1,9 +1,9 @@
 import type { Server as HttpServer } from 'node:http';
 import { createAdapter } from '@socket.io/redis-adapter';
 import { Server } from 'socket.io';
-import { rooms } from '../../contracts/socket.js';
+import { HandshakeAuth, rooms } from '../../contracts/socket.js';
 import type { Logger } from '../../logger.js';
-import type { AuthContext } from '../../http/route.js';
+import type { AuthContext } from '../../contracts/auth.js';
 import type { RedisHandles } from '../../infra/redis.js';
 import type { PresenceService } from '../presence/presence.service.js';
 import { registerHandlers, type HandlerDeps } from './socket.handlers.js';
@@ -40,10 +40,11 @@ export interface GatewayDeps extends HandlerDeps {
 /** Authenticated handshake, personal and session rooms, presence, and the client events. */
 export function attachGateway(io: ParleyServer, deps: GatewayDeps): void {
   io.use((socket, next) => {
-    const fromAuth: unknown = (socket.handshake.auth as Record<string, unknown> | undefined)?.token;
+    const fromAuth = HandshakeAuth.safeParse(socket.handshake.auth);
     const header = socket.handshake.headers.authorization;
-    const token =
-      typeof fromAuth === 'string' ? fromAuth : /^Bearer (\S+)$/i.exec(header ?? '')?.[1];
+    const token = fromAuth.success
+      ? fromAuth.data.token
+      : /^Bearer (\S+)$/i.exec(header ?? '')?.[1];
     if (!token) return next(new Error('unauthorized'));
     deps.authenticate(token).then(
       (auth) => {

@@ -1,12 +1,12 @@
 import { route, type RouteDef } from '../../http/route.js';
-import { ErrorBody, IdParams } from '../../http/schemas.js';
+import { ErrorBody, IdParams } from '../../contracts/common.js';
 import {
   OnlineCount,
   OnlineUsers,
   UserListPage,
   UserListQuery,
   UserOnline,
-} from './users.schemas.js';
+} from '../../contracts/users.js';
 import type { UsersService } from './users.service.js';
 
 const tag = 'users';

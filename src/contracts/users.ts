@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { IsoDate, Limit, page } from '../../http/schemas.js';
+import { IsoDate, Limit, page } from './common.js';
 
 export const Username = z
   .string()

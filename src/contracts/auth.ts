@@ -1,13 +1,17 @@
 import { z } from 'zod';
-import {
-  AvatarUrl,
-  Bio,
-  DisplayName,
-  Email,
-  Password,
-  UserView,
-  Username,
-} from '../users/users.schemas.js';
+import { AvatarUrl, Bio, DisplayName, Email, Password, UserView, Username } from './users.js';
+
+/**
+ * The authenticated identity, read from a verified access token; what every `user`/`admin`
+ * route and every socket is given.
+ */
+export const AuthContext = z.object({
+  userId: z.string(),
+  sessionId: z.string(),
+  tokenId: z.string(),
+  expiresAt: z.number().int().describe('Access token expiry, seconds since epoch'),
+});
+export type AuthContext = z.infer<typeof AuthContext>;
 
 // Bodies are strict: an unknown field (say `role`) is a 400, never silently stored.
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { IsoDate, Limit, ObjectIdString, page } from '../../http/schemas.js';
+import { IsoDate, Limit, ObjectIdString, page } from './common.js';
 import { Emoji } from './emoji.js';
 
 /** Shared by REST and Socket.IO: the same rules for a message wherever it comes from. */
@@ -18,14 +18,7 @@ export const SendMessageBody = z.strictObject({
   clientMessageId: ClientMessageId.optional(),
 });
 
-export const SendMessagePayload = SendMessageBody.extend({ conversationId: ObjectIdString });
-export const ConversationPayload = z.strictObject({ conversationId: ObjectIdString });
-export const TypingPayload = z.strictObject({
-  conversationId: ObjectIdString,
-  isTyping: z.boolean(),
-});
 export const ReadBody = z.strictObject({ messageId: ObjectIdString });
-export const ReadPayload = ReadBody.extend({ conversationId: ObjectIdString });
 
 /**
  * Where catch-up starts: a message id the client has (the server then also looks back a few
@@ -76,6 +69,8 @@ export const MessageView = z
     createdAt: IsoDate,
   })
   .meta({ id: 'Message' });
+
+export type MessageView = z.infer<typeof MessageView>;
 
 export const EditMessageBody = z.strictObject({ content: Content });
 export const MessageParams = z.object({

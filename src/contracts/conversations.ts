@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { IsoDate, Limit, ObjectIdString, page } from '../../http/schemas.js';
+import { IsoDate, Limit, ObjectIdString, page } from './common.js';
 
 export const CreateConversationBody = z
   .union([
