@@ -1,11 +1,13 @@
 import { z } from 'zod';
 
-export const AutoMessageJobSchema = z.strictObject({
+/** What travels on `message_sending_queue`: everything delivery needs, so it reads nothing first. */
+export const AutoMessageJob = z.strictObject({
   autoMessageId: z.string().regex(/^[0-9a-f]{24}$/),
   senderId: z.string().regex(/^[0-9a-f]{24}$/),
   receiverId: z.string().regex(/^[0-9a-f]{24}$/),
   content: z.string().min(1).max(4000),
 });
+export type AutoMessageJob = z.infer<typeof AutoMessageJob>;
 
 export const PlanBody = z
   .strictObject({

@@ -1,8 +1,7 @@
 import type { Config } from '../config.js';
 import type { Infrastructure, Services } from '../core.js';
 import type { Logger } from '../logger.js';
-import { AutoMessageJobSchema } from '../contracts/automessages.js';
-import type { AutoMessageJob } from '../modules/automessages/automessages.service.js';
+import { AutoMessageJob } from '../contracts/automessages.js';
 import type { Shutdown } from '../shutdown.js';
 import { MicroBatcher } from '../lib/micro-batcher.js';
 
@@ -31,7 +30,7 @@ export async function startWorker(
   // leaves it (the broker delivers it again).
   await infra.rabbit.consume<AutoMessageJob>((job, _delivery, signal) => batcher.add(job, signal), {
     prefetch: config.WORKER_PREFETCH,
-    parse: (raw) => AutoMessageJobSchema.parse(raw),
+    parse: (raw) => AutoMessageJob.parse(raw),
   });
   shutdown.add('worker', () => infra.rabbit.stopConsuming());
   logger.info(

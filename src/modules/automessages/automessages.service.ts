@@ -1,3 +1,4 @@
+import type { AutoMessageJob } from '../../contracts/automessages.js';
 import { UnrecoverableJobError } from '../../infra/job-errors.js';
 import type { JobRunner } from '../../jobs/job-runner.js';
 import type { Logger } from '../../logger.js';
@@ -13,14 +14,6 @@ import { pairUp, pickTemplate, randomDateBetween, shuffle } from './plan.js';
 
 export const PLAN_JOB = 'auto-message-plan';
 export const QUEUE_JOB = 'auto-message-queue';
-
-/** What travels on `message_sending_queue`: everything delivery needs, so it reads nothing first. */
-export interface AutoMessageJob {
-  autoMessageId: string;
-  senderId: string;
-  receiverId: string;
-  content: string;
-}
 
 /** The queue as the service sees it: publish with confirms, learn which were confirmed. */
 export interface AutoMessageQueue {
