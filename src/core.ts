@@ -13,6 +13,8 @@ import { AutoMessagesRepository } from './modules/automessages/automessages.repo
 import { AutoMessagesService } from './modules/automessages/automessages.service.js';
 import { ConversationsRepository } from './modules/conversations/conversations.repository.js';
 import { ConversationsService } from './modules/conversations/conversations.service.js';
+import { GroupsService } from './modules/conversations/groups.service.js';
+import { GroupMembersRepository } from './modules/conversations/members.repository.js';
 import { MembershipCache } from './modules/conversations/membership.cache.js';
 import { MessageChangesRepository } from './modules/messages/message-changes.repository.js';
 import { MessageChangesService } from './modules/messages/message-changes.service.js';
@@ -75,6 +77,7 @@ export async function buildServices(
   const repos = {
     users: new UsersRepository(db),
     conversations: new ConversationsRepository(db),
+    groupMembers: new GroupMembersRepository(db),
     messages: new MessagesRepository(db),
     messageChanges: new MessageChangesRepository(db),
     autoMessages: new AutoMessagesRepository(db),
@@ -109,6 +112,15 @@ export async function buildServices(
     conversations,
     notifier,
   );
+  const groups = new GroupsService(
+    repos.conversations,
+    repos.groupMembers,
+    conversations,
+    messages,
+    repos.users,
+    membership,
+    notifier,
+  );
   const runner = new JobRunner(repos.jobRuns, logger);
   const autoMessages = new AutoMessagesService(
     repos.autoMessages,
@@ -122,7 +134,16 @@ export async function buildServices(
     logger,
     { claimTimeoutMs: config.AUTO_MESSAGE_CLAIM_TIMEOUT_MS },
   );
-  return { repos, membership, conversations, messages, messageChanges, runner, autoMessages };
+  return {
+    repos,
+    membership,
+    conversations,
+    groups,
+    messages,
+    messageChanges,
+    runner,
+    autoMessages,
+  };
 }
 
 export type Services = Awaited<ReturnType<typeof buildServices>>;

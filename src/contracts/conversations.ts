@@ -1,12 +1,14 @@
 import { z } from 'zod';
 import { IsoDate, Limit, ObjectIdString, page } from './common.js';
 
+const GroupName = z.string().trim().min(1).max(100);
+
 export const CreateConversationBody = z
   .union([
     z.strictObject({ participantId: ObjectIdString }),
     z.strictObject({
       participantIds: z.array(ObjectIdString).min(2).max(99),
-      name: z.string().trim().min(1).max(100),
+      name: GroupName,
     }),
   ])
   .meta({
@@ -25,6 +27,7 @@ export const ConversationView = z
         displayName: z.string(),
         avatarUrl: z.string().nullable(),
         isOnline: z.boolean(),
+        role: z.enum(['owner', 'admin', 'member']).optional().describe('Groups only'),
       }),
     ),
     name: z.string().optional(),
@@ -45,4 +48,14 @@ export const ConversationPage = page(ConversationView, 'ConversationPage');
 export const ConversationListQuery = z.object({
   cursor: z.string().max(100).optional(),
   limit: Limit,
+});
+
+export const AddMembersBody = z.strictObject({
+  userIds: z.array(ObjectIdString).min(1).max(99),
+});
+export const RenameBody = z.strictObject({ name: GroupName });
+export const RoleBody = z.strictObject({ role: z.enum(['admin', 'member']) });
+export const MemberParams = z.object({
+  id: z.string().min(1).max(64),
+  userId: z.string().min(1).max(64),
 });

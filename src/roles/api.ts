@@ -12,6 +12,7 @@ import { SessionsRepository } from '../modules/auth/sessions.repository.js';
 import { TokenService } from '../modules/auth/tokens.js';
 import { adminRoutes } from '../modules/automessages/automessages.routes.js';
 import { conversationRoutes } from '../modules/conversations/conversations.routes.js';
+import { groupRoutes } from '../modules/conversations/groups.routes.js';
 import { messageChangeRoutes } from '../modules/messages/message-changes.routes.js';
 import { PresenceService } from '../modules/presence/presence.service.js';
 import type { Notifier } from '../contracts/socket.js';
@@ -69,6 +70,7 @@ export async function startApi(
       ...usersRoutes(new UsersService(repos.users, repos.presence)),
       ...conversationRoutes(services.conversations, services.messages),
       ...messageChangeRoutes(services.messageChanges),
+      ...groupRoutes(services.groups),
       ...adminRoutes({
         autoMessages: services.autoMessages,
         runs: repos.jobRuns,

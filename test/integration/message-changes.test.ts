@@ -10,6 +10,8 @@ import {
   reactionPath,
   seenAs,
   sendText,
+  callAs,
+  errorCode,
 } from '../support/messaging.js';
 import { connectSocket, eventually, record, type ClientSocket } from '../support/sockets.js';
 
@@ -28,12 +30,8 @@ describe('edit, delete and reactions (SPEC §9)', () => {
   const sockets = new Map<Registered, ClientSocket>();
 
   const call = (who: Registered, method: string, path: string, body?: unknown) =>
-    http<Record<string, unknown>>(app.url, method, path, {
-      token: who.accessToken,
-      ...(body === undefined ? {} : { body }),
-    });
-  const code = (res: { body: Record<string, unknown> }) =>
-    (res.body.error as { code?: string } | undefined)?.code;
+    callAs(app.url, who, method, path, body);
+  const code = errorCode;
 
   /** Records `event` on every user's socket. */
   const watch = <E extends 'message_updated' | 'message_deleted' | 'reaction_updated'>(event: E) =>

@@ -1,5 +1,5 @@
 import type { MessageView } from '../../src/contracts/messages.js';
-import { http, type Registered } from './http.js';
+import { http, registerUser, type Registered } from './http.js';
 
 /** Creates a group owned by `owner`; returns its id. */
 export async function createGroup(
@@ -59,4 +59,26 @@ export function messagePath(conversationId: string, messageId: string): string {
 
 export function reactionPath(conversationId: string, messageId: string, emoji: string): string {
   return `${messagePath(conversationId, messageId)}/reactions/${encodeURIComponent(emoji)}`;
+}
+
+/** Calls the API as `who`, with an optional JSON body. */
+export function callAs(url: string, who: Registered, method: string, path: string, body?: unknown) {
+  return http<Record<string, unknown>>(url, method, path, {
+    token: who.accessToken,
+    ...(body === undefined ? {} : { body }),
+  });
+}
+
+/** The error code of a refused request. */
+export function errorCode(res: { body: Record<string, unknown> }): string | undefined {
+  return (res.body.error as { code?: string } | undefined)?.code;
+}
+
+type AtLeastThree = [Registered, Registered, Registered, ...Registered[]];
+
+/** Three or more freshly registered users (enough for a group). */
+export async function registerUsers(url: string, n = 3): Promise<AtLeastThree> {
+  const users: Registered[] = [];
+  for (let i = 0; i < Math.max(3, n); i += 1) users.push(await registerUser(url));
+  return users as AtLeastThree;
 }

@@ -86,7 +86,8 @@ export class ConversationsService {
     return participants;
   }
 
-  private async requireUsers(ids: string[]): Promise<void> {
+  /** Throws a 400 naming the ids that are not users. */
+  async requireUsers(ids: string[]): Promise<void> {
     const found = await this.users.findSummaries(ids);
     if (found.length !== new Set(ids).size) {
       const known = new Set(found.map((u) => u.id));
@@ -97,23 +98,53 @@ export class ConversationsService {
     }
   }
 
-  private async present(conversations: Conversation[], viewerId: string) {
-    const userIds = [...new Set(conversations.flatMap((c) => c.participants))];
-    const [summaries, online, unread] = await Promise.all([
-      this.users.findSummaries(userIds),
-      this.presence.areOnline(userIds),
+  /**
+   * One conversation as each of `viewerIds` sees it (their own unreadCount), for events sent to
+   * many users; a viewer who is no longer a member sees 0 unread.
+   */
+  async presentTo(conversation: Conversation, viewerIds: readonly string[]) {
+    const [describe, unread] = await Promise.all([
+      this.describer([conversation]),
       Promise.all(
-        conversations.map((c) =>
-          this.messages.countUnread(c.id, viewerId, c.reads[viewerId]?.messageId),
+        viewerIds.map((viewerId) =>
+          conversation.participants.includes(viewerId)
+            ? this.unread(conversation, viewerId)
+            : Promise.resolve(0),
         ),
       ),
     ]);
+    return viewerIds.map((userId, i) => ({
+      userId,
+      conversation: describe(conversation, unread[i] ?? 0),
+    }));
+  }
+
+  private async present(conversations: Conversation[], viewerId: string) {
+    const [describe, unread] = await Promise.all([
+      this.describer(conversations),
+      Promise.all(conversations.map((c) => this.unread(c, viewerId))),
+    ]);
+    return conversations.map((c, i) => describe(c, unread[i] ?? 0));
+  }
+
+  private unread(conversation: Conversation, viewerId: string): Promise<number> {
+    const pointer = conversation.reads[viewerId]?.messageId;
+    return this.messages.countUnread(conversation.id, viewerId, pointer);
+  }
+
+  /** Loads what every viewer sees the same (member summaries, presence) for these conversations. */
+  private async describer(conversations: Conversation[]) {
+    const userIds = [...new Set(conversations.flatMap((c) => c.participants))];
+    const [summaries, online] = await Promise.all([
+      this.users.findSummaries(userIds),
+      this.presence.areOnline(userIds),
+    ]);
     const onlineById = new Map(userIds.map((id, i) => [id, online[i] ?? false]));
     const byId = new Map(summaries.map((u) => [u.id, u]));
-    return conversations.map((c, i) => ({
+    return (c: Conversation, unreadCount: number) => ({
       id: c.id,
       type: c.type,
-      participants: c.participants.flatMap((id) => {
+      participants: c.members.flatMap(({ userId: id, role }) => {
         const u = byId.get(id);
         return u
           ? [
@@ -123,6 +154,7 @@ export class ConversationsService {
                 displayName: u.displayName,
                 avatarUrl: u.avatarUrl,
                 isOnline: onlineById.get(id) ?? false,
+                ...(c.type === 'group' ? { role } : {}),
               },
             ]
           : [];
@@ -139,9 +171,9 @@ export class ConversationsService {
           }
         : {}),
       lastMessageAt: c.lastMessageAt.toISOString(),
-      unreadCount: unread[i] ?? 0,
+      unreadCount,
       createdAt: c.createdAt.toISOString(),
-    }));
+    });
   }
 }
 

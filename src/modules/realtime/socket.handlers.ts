@@ -83,7 +83,14 @@ export function registerHandlers(socket: ParleySocket, deps: HandlerDeps, log: L
 
   on('join_room', async ({ conversationId }) => {
     await deps.conversations.requireMember(conversationId, userId);
-    await socket.join(rooms.conversation(conversationId));
+    const room = rooms.conversation(conversationId);
+    await socket.join(room);
+    // A removal that landed between the check and the join emptied the room before this socket
+    // entered it: check again, so a removed member never stays in.
+    await deps.conversations.requireMember(conversationId, userId).catch(async (error: unknown) => {
+      await socket.leave(room);
+      throw error;
+    });
     return {};
   });
 
