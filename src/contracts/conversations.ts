@@ -43,6 +43,9 @@ export const ConversationView = z
   })
   .meta({ id: 'Conversation' });
 
+/** A conversation as one viewer sees it (`unreadCount` is theirs). */
+export type ConversationView = z.infer<typeof ConversationView>;
+
 export const ConversationResult = z.object({ conversation: ConversationView });
 export const ConversationPage = page(ConversationView, 'ConversationPage');
 export const ConversationListQuery = z.object({

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
-import { rooms, type ConversationView, type MessageView } from '../../src/contracts/socket.js';
+import type { ConversationView } from '../../src/contracts/conversations.js';
+import type { MessageView } from '../../src/contracts/messages.js';
+import { rooms } from '../../src/contracts/socket.js';
 import { isolatedEnv, startTestApp, type TestApp } from '../support/app.js';
 import { directConversation, registerUser, type Registered } from '../support/http.js';
 import { callAs, createGroup, errorCode, history, sendText } from '../support/messaging.js';

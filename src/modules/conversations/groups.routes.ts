@@ -1,12 +1,12 @@
 import { route, type RouteDef } from '../../http/route.js';
-import { ErrorBody, IdParams } from '../../http/schemas.js';
+import { ErrorBody, IdParams } from '../../contracts/common.js';
 import {
   AddMembersBody,
   ConversationResult,
   MemberParams,
   RenameBody,
   RoleBody,
-} from './conversations.schemas.js';
+} from '../../contracts/conversations.js';
 import type { GroupsService } from './groups.service.js';
 
 const tag = 'groups';

@@ -1,4 +1,5 @@
-import type { ConversationView, Notifier } from '../../contracts/socket.js';
+import type { ConversationView } from '../../contracts/conversations.js';
+import type { Notifier } from '../../contracts/socket.js';
 import { errors } from '../../errors.js';
 import type { SystemEvent } from '../messages/messages.repository.js';
 import type { MessagesService } from '../messages/messages.service.js';
