@@ -2,6 +2,8 @@ import { ObjectId } from 'bson';
 import { MongoCommandError } from './errors.js';
 import { idKey, typeRank } from './bson-values.js';
 import { KeyIndex, type Doc, type IndexSpec } from './key-index.js';
+import { TextIndex } from './text/text-index.js';
+import { isTextSpec } from './text/text-spec.js';
 
 /** Counters a test (or `serverStatus`) can read to prove which plans ran. */
 export interface ScanStats {
@@ -55,6 +57,12 @@ export class Collection {
 
   get idIndex(): KeyIndex {
     return this.indexes.get(ID_INDEX.name) as KeyIndex;
+  }
+
+  /** The collection's text index (MongoDB allows one), if any. */
+  get textIndex(): TextIndex | undefined {
+    for (const index of this.indexes.values()) if (index instanceof TextIndex) return index;
+    return undefined;
   }
 
   get(id: unknown): Doc | undefined {
@@ -124,7 +132,7 @@ export class Collection {
 
   /** Builds an index over existing documents; fails (and adds nothing) on duplicates. */
   addIndex(spec: IndexSpec): void {
-    const index = new KeyIndex(spec);
+    const index = isTextSpec(spec) ? new TextIndex(spec) : new KeyIndex(spec);
     const dup = index.build(this.docs.values());
     if (dup) throw this.duplicateError(index, dup);
     this.indexes.set(spec.name, index);

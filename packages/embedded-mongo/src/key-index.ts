@@ -13,6 +13,11 @@ export interface IndexSpec {
   sparse?: boolean;
   partialFilterExpression?: Doc;
   expireAfterSeconds?: number;
+  /** Text indexes (see text/text-spec.ts): field weights, languages, version. */
+  weights?: Record<string, number>;
+  default_language?: string;
+  language_override?: string;
+  textIndexVersion?: number;
 }
 
 /** One index entry; `ik` is the canonical _id key that identifies the document. */

@@ -4,6 +4,17 @@ import { MongoCommandError } from './errors.js';
 import type { Doc } from './key-index.js';
 import { compileFilter, compileQuery } from './matcher.js';
 import { planQuery, type SortSpec } from './planner.js';
+import {
+  checkTextPrefix,
+  extractTextFilter,
+  isTextScoreMeta,
+  textIndexRequired,
+  textScoreUnavailable,
+  type TextFilter,
+} from './text/text-query.js';
+
+/** Sort key standing for `{ $meta: 'textScore' }` (always descending, as in MongoDB). */
+export const TEXT_SCORE = '$meta:textScore';
 
 export interface FindOptions {
   filter: Doc;
@@ -11,9 +22,11 @@ export interface FindOptions {
   skip?: number;
   /** 0 means no limit. */
   limit?: number;
+  /** Filled with each returned document's text score when the filter has `$text`. */
+  scores?: Map<Doc, number>;
 }
 
-/** Turns `{a: 1, b: -1}` into an ordered list; `$natural` and meta sorts are ignored. */
+/** Turns `{a: 1, b: -1}` into an ordered list; `$natural` is ignored, a textScore `$meta` kept. */
 export function parseSort(sort: unknown): SortSpec {
   if (sort === undefined || sort === null) return [];
   if (typeof sort !== 'object' || Array.isArray(sort)) {
@@ -22,6 +35,10 @@ export function parseSort(sort: unknown): SortSpec {
   const out: SortSpec = [];
   for (const [field, dir] of Object.entries(sort as Doc)) {
     if (field === '$natural') continue;
+    if (isTextScoreMeta(dir)) {
+      out.push([TEXT_SCORE, -1]);
+      continue;
+    }
     if (dir !== 1 && dir !== -1) {
       throw new MongoCommandError(
         'BadValue',
@@ -34,7 +51,8 @@ export function parseSort(sort: unknown): SortSpec {
 }
 
 /** MongoDB sorts arrays by their smallest element ascending and largest descending. */
-function sortValue(doc: Doc, field: string, dir: 1 | -1): unknown {
+function sortValue(doc: Doc, field: string, dir: 1 | -1, scores?: Map<Doc, number>): unknown {
+  if (field === TEXT_SCORE) return scores?.get(doc) ?? 0;
   const values = pathValues(doc, field);
   let best = values[0];
   for (let i = 1; i < values.length; i++) {
@@ -44,9 +62,12 @@ function sortValue(doc: Doc, field: string, dir: 1 | -1): unknown {
   return best;
 }
 
-export function sortDocs(docs: Doc[], sort: SortSpec): Doc[] {
+export function sortDocs(docs: Doc[], sort: SortSpec, scores?: Map<Doc, number>): Doc[] {
   if (sort.length === 0) return docs;
-  const keyed = docs.map((doc) => ({ doc, keys: sort.map(([f, d]) => sortValue(doc, f, d)) }));
+  const keyed = docs.map((doc) => ({
+    doc,
+    keys: sort.map(([f, d]) => sortValue(doc, f, d, scores)),
+  }));
   keyed.sort((a, b) => {
     for (let i = 0; i < sort.length; i++) {
       const c = compareValues(a.keys[i], b.keys[i]);
@@ -59,6 +80,9 @@ export function sortDocs(docs: Doc[], sort: SortSpec): Doc[] {
 
 /** Runs a query through the best index plan, then sort/skip/limit; returns stored documents. */
 export function runQuery(coll: Collection | undefined, opts: FindOptions): Doc[] {
+  const text = extractTextFilter(opts.filter);
+  if (text) return runTextQuery(coll, opts, text);
+  if (opts.sort?.some(([f]) => f === TEXT_SCORE)) throw textScoreUnavailable();
   if (!coll) return [];
   const sort = opts.sort ?? [];
   const skip = opts.skip ?? 0;
@@ -78,9 +102,55 @@ export function runQuery(coll: Collection | undefined, opts: FindOptions): Doc[]
   return ordered.slice(skip, limit > 0 ? skip + limit : undefined);
 }
 
-/** Applies a find-style projection (mingo handles inclusion, exclusion, $slice, $elemMatch). */
-export function project(docs: Doc[], projection: Doc | undefined, filter: Doc): Doc[] {
+/**
+ * `$text` queries: candidates and scores come from the text index (no scan), the rest of the
+ * filter is checked on each candidate, then sort/skip/limit.
+ */
+function runTextQuery(coll: Collection | undefined, opts: FindOptions, text: TextFilter): Doc[] {
+  if (!coll) return [];
+  const index = coll.textIndex;
+  if (!index) throw textIndexRequired();
+  checkTextPrefix(index, text.rest);
+  const scores = index.search(text.query, (ik) => coll.docs.get(ik));
+  const matches = compileFilter(text.rest);
+  const found: Doc[] = [];
+  for (const doc of scores.keys()) {
+    coll.stats.scannedObjects++;
+    if (matches(doc)) found.push(doc);
+  }
+  const skip = opts.skip ?? 0;
+  const limit = opts.limit ?? 0;
+  const out = sortDocs(found, opts.sort ?? [], scores).slice(
+    skip,
+    limit > 0 ? skip + limit : undefined,
+  );
+  if (opts.scores) for (const doc of out) opts.scores.set(doc, scores.get(doc) ?? 0);
+  return out;
+}
+
+/**
+ * Applies a find-style projection (mingo handles inclusion, exclusion, $slice, $elemMatch);
+ * `{ field: { $meta: 'textScore' } }` adds the score from `scores` (filled by `runQuery`).
+ */
+export function project(
+  docs: Doc[],
+  projection: Doc | undefined,
+  filter: Doc,
+  scores?: Map<Doc, number>,
+): Doc[] {
   if (!projection || Object.keys(projection).length === 0) return docs;
+  const metaFields = Object.keys(projection).filter((k) => isTextScoreMeta(projection[k]));
+  if (metaFields.length > 0) {
+    if (!scores) throw textScoreUnavailable();
+    const rest = Object.fromEntries(
+      Object.entries(projection).filter(([k]) => !metaFields.includes(k)),
+    );
+    return project(docs, rest, filter).map((out, i) => {
+      const scored: Doc = { ...out };
+      for (const f of metaFields) scored[f] = scores.get(docs[i] as Doc) ?? 0;
+      return scored;
+    });
+  }
   const positional = Object.keys(projection).some((k) => k.endsWith('.$'));
   return compileQuery(positional ? filter : {}, true)
     .find<Doc>(docs, projection)

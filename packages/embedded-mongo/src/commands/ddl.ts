@@ -4,6 +4,7 @@ import { compareValues, isPlainObject } from '../bson-values.js';
 import type { Collection } from '../collection.js';
 import { MongoCommandError } from '../errors.js';
 import type { Doc, IndexSpec } from '../key-index.js';
+import { isTextKey, parseTextIndexSpec } from '../text/text-spec.js';
 
 const ID_INDEX_INFO = { v: 2, key: { _id: 1 }, name: '_id_' };
 
@@ -64,11 +65,12 @@ function parseIndexSpec(raw: Doc): IndexSpec {
   if (!isPlainObject(key) || Object.keys(key).length === 0) {
     throw new MongoCommandError('FailedToParse', "The 'key' field must be a non-empty object");
   }
+  if (isTextKey(key)) return parseTextIndexSpec(raw, key);
   for (const [field, dir] of Object.entries(key)) {
     if (dir !== 1 && dir !== -1)
       throw new MongoCommandError(
         'BadValue',
-        `Index key '${field}' must be 1 or -1 (got ${String(dir)}); special index types are not supported`,
+        `Index key '${field}' must be 1 or -1 (got ${String(dir)}); special index types other than 'text' are not supported`,
       );
   }
   const name =

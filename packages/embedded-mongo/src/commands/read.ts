@@ -13,6 +13,7 @@ import { cloneDeep, compareValues, isPlainObject, pathValues } from '../bson-val
 import { MongoCommandError } from '../errors.js';
 import type { Doc } from '../key-index.js';
 import { parseSort, project, runQuery } from '../query.js';
+import { hasTextOperator } from '../text/text-query.js';
 
 function cursorReply(
   ctx: CommandContext,
@@ -31,17 +32,19 @@ function find(ctx: CommandContext): Doc {
   const projection = optDoc(ctx, 'projection');
   const rawLimit = optNum(ctx, 'limit') ?? 0;
   const singleBatch = (optBool(ctx, 'singleBatch') ?? false) || rawLimit < 0;
+  const scores = hasTextOperator(filter) ? new Map<Doc, number>() : undefined;
   const docs = runQuery(ctx.store.collection(ctx.db, name), {
     filter,
     sort: parseSort(ctx.cmd.sort),
     skip: optNonNegative(ctx, 'skip'),
     limit: Math.abs(rawLimit),
+    scores,
   });
   const batchSize = optNonNegative(ctx, 'batchSize');
   return cursorReply(
     ctx,
     `${ctx.db}.${name}`,
-    project(docs, projection, filter),
+    project(docs, projection, filter, scores),
     batchSize,
     singleBatch,
   );

@@ -1,0 +1,230 @@
+import { idKey, isPlainObject, pathValues } from '../bson-values.js';
+import { MongoCommandError } from '../errors.js';
+import { KeyIndex, type Doc, type IndexSpec } from '../key-index.js';
+import { analyzerFor, words, type Analyzer, type Sensitivity } from './analyzer.js';
+import { foldText } from './fold.js';
+import { InvertedIndex } from './inverted-index.js';
+import { findLanguage, type Language } from './languages.js';
+import { parseSearch } from './query-parser.js';
+import { addValueScores } from './scoring.js';
+import { unsupportedLanguage } from './text-spec.js';
+
+/** A parsed `$text` operator. */
+export interface TextQuery extends Sensitivity {
+  search: string;
+  language?: string;
+}
+
+/** A string a document holds in one of the index's text fields, with the language it is in. */
+interface TextValue {
+  text: string;
+  language: Language;
+}
+
+const WILDCARD = '$**';
+
+function collectStrings(v: unknown, out: string[]): void {
+  if (typeof v === 'string') out.push(v);
+  else if (Array.isArray(v)) for (const x of v) collectStrings(x, out);
+  else if (isPlainObject(v)) for (const x of Object.values(v)) collectStrings(x, out);
+}
+
+/** The document's term → score map, carried through `KeyIndex`'s keys (one "key" per document). */
+type TextKeys = [[Map<string, number>]];
+
+function termScoresOf(keys: unknown[][]): Map<string, number> {
+  return (keys as TextKeys)[0][0];
+}
+
+/**
+ * A MongoDB text index: an inverted index from terms to documents with MongoDB's per-term
+ * scores, kept up to date by `Collection` like any index (it is a `KeyIndex` whose "keys" are
+ * a document's term scores). It never serves ordinary query plans (`complete` is false); `$text`
+ * queries go through `search`. Non-text key fields are kept in the spec: prefix fields must be
+ * matched by equality in the query, as MongoDB requires, and are then checked by the filter.
+ */
+export class TextIndex extends KeyIndex {
+  /** Text field paths and their weights. */
+  readonly weights: Array<[string, number]>;
+  /** Non-text key fields before the text fields. */
+  readonly prefixFields: string[];
+  readonly defaultLanguage: Language;
+  readonly languageOverride: string;
+  /** Holds each document's canonical _id key: an update that leaves the text alone does not
+   * reach this index, so documents are looked up afresh at query time. */
+  private readonly inverted = new InvertedIndex<string>();
+
+  constructor(spec: IndexSpec) {
+    super(spec);
+    this.weights = Object.entries(spec.weights ?? {});
+    const keyFields = Object.keys(spec.key);
+    this.prefixFields = keyFields.slice(0, keyFields.indexOf('_fts'));
+    const language = spec.default_language ?? 'english';
+    const found = findLanguage(language);
+    if (!found) throw unsupportedLanguage(language);
+    this.defaultLanguage = found;
+    this.languageOverride = spec.language_override ?? 'language';
+  }
+
+  override get complete(): boolean {
+    return false;
+  }
+
+  /** Documents indexed. */
+  get documentCount(): number {
+    return this.inverted.size;
+  }
+
+  get termCount(): number {
+    return this.inverted.termCount;
+  }
+
+  /** The document's language: its `language_override` field if set, else the index default. */
+  languageOf(doc: Doc): Language {
+    const named = doc[this.languageOverride];
+    if (typeof named !== 'string') return this.defaultLanguage;
+    const found = findLanguage(named);
+    if (!found) {
+      throw new MongoCommandError('BadValue', `language override unsupported: ${named}`);
+    }
+    return found;
+  }
+
+  private textValues(doc: Doc, language: Language): Array<[TextValue, number]> {
+    const out: Array<[TextValue, number]> = [];
+    for (const [path, weight] of this.weights) {
+      const strings: string[] = [];
+      if (path === WILDCARD) collectStrings(doc, strings);
+      else for (const v of pathValues(doc, path)) if (typeof v === 'string') strings.push(v);
+      for (const text of strings) out.push([{ text, language }, weight]);
+    }
+    return out;
+  }
+
+  /** Throws (before any change) when the document names a language the engine lacks. */
+  override keysFor(doc: Doc): unknown[][] {
+    const language = this.languageOf(doc);
+    const analyzer = analyzerFor(language);
+    const scores = new Map<string, number>();
+    for (const [value, weight] of this.textValues(doc, language)) {
+      addValueScores(value.text, analyzer.termsOf(value.text), weight, scores);
+    }
+    return [[scores]] satisfies TextKeys;
+  }
+
+  override sameKeys(a: unknown[][], b: unknown[][]): boolean {
+    const x = termScoresOf(a);
+    const y = termScoresOf(b);
+    if (x.size !== y.size) return false;
+    for (const [term, score] of x) if (y.get(term) !== score) return false;
+    return true;
+  }
+
+  override add(doc: Doc, keys: unknown[][] = this.keysFor(doc)): void {
+    const ik = idKey(doc._id);
+    this.inverted.add(ik, ik, termScoresOf(keys));
+  }
+
+  override remove(doc: Doc): void {
+    this.inverted.remove(idKey(doc._id));
+  }
+
+  override build(docs: Iterable<Doc>): undefined {
+    for (const doc of docs) this.add(doc);
+    return undefined;
+  }
+
+  override findDuplicate(): undefined {
+    return undefined;
+  }
+
+  /**
+   * Documents matching a `$text` query with their text scores: any positive term (from the
+   * index), every positive phrase, no negated term or phrase. With `$caseSensitive` or
+   * `$diacriticSensitive`, candidates found by the folded terms are checked again against the
+   * document's own words, as MongoDB does.
+   */
+  search(query: TextQuery, lookup: (ik: string) => Doc | undefined): Map<Doc, number> {
+    const language =
+      query.language === undefined ? this.defaultLanguage : findLanguage(query.language);
+    if (!language) throw unsupportedLanguage(query.language as string);
+    const analyzer = analyzerFor(language);
+    const parsed = parseSearch(query.search);
+    const positive = termsOf(analyzer, parsed.terms);
+    const found = new Map<Doc, number>();
+    for (const [ik, score] of this.inverted.search(positive)) {
+      const doc = lookup(ik);
+      if (doc) found.set(doc, score);
+    }
+    if (found.size === 0) return found;
+    const sensitive = query.caseSensitive || query.diacriticSensitive;
+    const excluded = sensitive
+      ? undefined
+      : this.inverted.containing(termsOf(analyzer, parsed.negatedTerms));
+    const unwantedIds = excluded ?? new Set<string>();
+    const wanted = sensitive ? sensitiveTermsOf(analyzer, parsed.terms, query) : undefined;
+    const unwanted = sensitive ? sensitiveTermsOf(analyzer, parsed.negatedTerms, query) : undefined;
+    const phrases = parsed.phrases;
+    const negatedPhrases = parsed.negatedPhrases;
+    for (const doc of found.keys()) {
+      if (unwantedIds.has(idKey(doc._id))) {
+        found.delete(doc);
+        continue;
+      }
+      const values = this.textValues(doc, this.languageOf(doc)).map(([v]) => v);
+      const keep =
+        (!wanted || hasSensitiveTerms(values, wanted, unwanted as Set<string>, query)) &&
+        phrases.every((p) => values.some((v) => containsPhrase(v, p, query))) &&
+        !negatedPhrases.some((p) => values.some((v) => containsPhrase(v, p, query)));
+      if (!keep) found.delete(doc);
+    }
+    return found;
+  }
+
+}
+
+function termsOf(analyzer: Analyzer, raw: string[]): string[] {
+  const out: string[] = [];
+  for (const r of raw) for (const w of words(r)) {
+    const t = analyzer.term(w);
+    if (t !== null) out.push(t);
+  }
+  return out;
+}
+
+function sensitiveTermsOf(analyzer: Analyzer, raw: string[], s: Sensitivity): Set<string> {
+  const out = new Set<string>();
+  for (const r of raw) for (const w of words(r)) {
+    const t = analyzer.sensitiveTerm(w, s);
+    if (t !== null) out.add(t);
+  }
+  return out;
+}
+
+/** Some value holds a wanted term and none holds an unwanted one (sensitive forms). */
+function hasSensitiveTerms(
+  values: TextValue[],
+  wanted: Set<string>,
+  unwanted: Set<string>,
+  s: Sensitivity,
+): boolean {
+  let hit = false;
+  for (const v of values) {
+    const analyzer = analyzerFor(v.language);
+    for (const w of words(v.text)) {
+      const t = analyzer.sensitiveTerm(w, s);
+      if (t === null) continue;
+      if (unwanted.has(t)) return false;
+      if (wanted.has(t)) hit = true;
+    }
+  }
+  return hit;
+}
+
+/** MongoDB's phrase test: a substring of one value, after the same case/diacritic folding. */
+function containsPhrase(v: TextValue, phrase: string, s: Sensitivity): boolean {
+  const turkish = v.language.turkishCase;
+  return foldText(v.text, turkish, s.caseSensitive, s.diacriticSensitive).includes(
+    foldText(phrase, turkish, s.caseSensitive, s.diacriticSensitive),
+  );
+}
