@@ -75,4 +75,36 @@ void describe('engine: Mongoose 8', () => {
     assert.equal((err as Error & { code?: number }).code, 11000);
     assert.match(err.message, /E11000 duplicate key error/);
   });
+
+  void it('syncs a text index and searches with textScore', async () => {
+    const postSchema = new Schema({ title: String, body: String });
+    postSchema.index({ title: 'text', body: 'text' }, { weights: { title: 5 }, name: 'search' });
+    const Posts = conn.model('Post', postSchema);
+    await Posts.init();
+    assert.deepEqual(await Posts.syncIndexes(), [], 'nothing to drop');
+    assert.deepEqual(await Posts.diffIndexes(), { toDrop: [], toCreate: [] });
+    await Posts.create([
+      { title: 'Coffee brewing', body: 'beans and water' },
+      { title: 'Tea', body: 'brewing tea is not coffee' },
+      { title: 'Cake', body: 'flour' },
+    ]);
+    const found = await Posts.find(
+      { $text: { $search: 'coffee' } },
+      { score: { $meta: 'textScore' } },
+    )
+      .sort({ score: { $meta: 'textScore' } })
+      .lean();
+    assert.deepEqual(
+      found.map((p) => p.title),
+      ['Coffee brewing', 'Tea'],
+    );
+
+    const reweighted = new Schema({ title: String, body: String });
+    reweighted.index({ title: 'text', body: 'text' }, { weights: { title: 1 }, name: 'search' });
+    const Again = conn.model('PostAgain', reweighted, Posts.collection.name);
+    assert.deepEqual(await Again.syncIndexes(), ['search'], 'a changed weight is re-created');
+    const infos = (await Again.listIndexes()) as Array<{ name?: string; weights?: unknown }>;
+    const info = infos.find((i) => i.name === 'search');
+    assert.deepEqual(info?.weights, { body: 1, title: 1 });
+  });
 });

@@ -13,7 +13,7 @@ import { cloneDeep, compareValues, isPlainObject, pathValues } from '../bson-val
 import { MongoCommandError } from '../errors.js';
 import type { Doc } from '../key-index.js';
 import { parseSort, project, runQuery } from '../query.js';
-import { hasTextOperator } from '../text/text-query.js';
+import { hasTextOperator, scoredPipeline } from '../text/text-query.js';
 
 function cursorReply(
   ctx: CommandContext,
@@ -114,7 +114,7 @@ function aggregateSource(
   ctx: CommandContext,
   name: string,
   pipeline: Doc[],
-): { docs: Doc[]; rest: Doc[] } {
+): { docs: Doc[]; rest: Doc[]; scores?: Map<Doc, number> } {
   const coll = ctx.store.collection(ctx.db, name);
   const first = pipeline[0];
   if (!first || !isPlainObject(first.$match))
@@ -125,8 +125,9 @@ function aggregateSource(
   if (sort.length > 0) used = 2;
   const limitStage = sort.length > 0 ? toNumberLike(pipeline[2]?.$limit) : undefined;
   if (limitStage !== undefined) used = 3;
-  const docs = runQuery(coll, { filter: first.$match, sort, limit: limitStage ?? 0 });
-  return { docs, rest: pipeline.slice(used) };
+  const scores = hasTextOperator(first.$match) ? new Map<Doc, number>() : undefined;
+  const docs = runQuery(coll, { filter: first.$match, sort, limit: limitStage ?? 0, scores });
+  return { docs, rest: pipeline.slice(used), scores };
 }
 
 function aggregate(ctx: CommandContext): Doc {
@@ -144,13 +145,16 @@ function aggregate(ctx: CommandContext): Doc {
     );
   }
   const name = target === 1 ? '$cmd.aggregate' : collectionName(ctx);
-  const { docs, rest } =
+  const { docs, rest, scores } =
     target === 1 ? { docs: [], rest: pipeline } : aggregateSource(ctx, name, pipeline);
   const collectionResolver = (other: string): Doc[] =>
     runQuery(ctx.store.collection(ctx.db, other), { filter: {} }).map((d) => cloneDeep(d));
-  const input = rest.length > 0 ? docs.map((d) => cloneDeep(d)) : docs;
+  const scored = scoredPipeline(rest, docs, scores);
+  const input = rest.length > 0 ? scored.input.map((d) => cloneDeep(d)) : docs;
   const out =
-    rest.length > 0 ? new Aggregator(rest, { collectionResolver }).run<Doc>(input) : input;
+    rest.length > 0
+      ? scored.finish(new Aggregator(scored.stages, { collectionResolver }).run<Doc>(input))
+      : input;
   const batchSize = toNumberLike(optDoc(ctx, 'cursor')?.batchSize);
   return cursorReply(ctx, `${ctx.db}.${name}`, out, batchSize);
 }

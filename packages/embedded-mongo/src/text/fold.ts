@@ -37,7 +37,10 @@ export function lowerCase(word: string, turkish: boolean): string {
 /** Removes diacritics: é → e, ş → s, ğ → g, ü → u, ı → i, ø → o. */
 export function stripDiacritics(word: string): string {
   if (ASCII.test(word)) return word;
-  return word.normalize('NFD').replace(MARKS, '').replace(BASE_LETTERS, (c) => BASE_LETTER[c] ?? c);
+  return word
+    .normalize('NFD')
+    .replace(MARKS, '')
+    .replace(BASE_LETTERS, (c) => BASE_LETTER[c] ?? c);
 }
 
 /** Folds a whole text the way its words are folded (used for phrase matching). */

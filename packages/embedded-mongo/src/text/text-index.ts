@@ -180,24 +180,25 @@ export class TextIndex extends KeyIndex {
     }
     return found;
   }
-
 }
 
 function termsOf(analyzer: Analyzer, raw: string[]): string[] {
   const out: string[] = [];
-  for (const r of raw) for (const w of words(r)) {
-    const t = analyzer.term(w);
-    if (t !== null) out.push(t);
-  }
+  for (const r of raw)
+    for (const w of words(r)) {
+      const t = analyzer.term(w);
+      if (t !== null) out.push(t);
+    }
   return out;
 }
 
 function sensitiveTermsOf(analyzer: Analyzer, raw: string[], s: Sensitivity): Set<string> {
   const out = new Set<string>();
-  for (const r of raw) for (const w of words(r)) {
-    const t = analyzer.sensitiveTerm(w, s);
-    if (t !== null) out.add(t);
-  }
+  for (const r of raw)
+    for (const w of words(r)) {
+      const t = analyzer.sensitiveTerm(w, s);
+      if (t !== null) out.add(t);
+    }
   return out;
 }
 

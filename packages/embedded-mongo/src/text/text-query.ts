@@ -114,3 +114,51 @@ export function checkTextPrefix(index: TextIndex, rest: Doc): void {
 export function isTextScoreMeta(v: unknown): boolean {
   return isPlainObject(v) && v.$meta === 'textScore' && Object.keys(v).length === 1;
 }
+
+/** Field the aggregation stages after a `$text` `$match` read the score from. */
+const SCORE_FIELD = '__embeddedTextScore';
+
+function rewriteMeta(v: unknown, inSort: boolean): unknown {
+  if (Array.isArray(v)) return v.map((x) => rewriteMeta(x, false));
+  if (!isPlainObject(v)) return v;
+  if (isTextScoreMeta(v)) return `$${SCORE_FIELD}`;
+  const out: Doc = {};
+  for (const [k, x] of Object.entries(v)) {
+    if (inSort && isTextScoreMeta(x)) out[SCORE_FIELD] = -1;
+    else out[k] = rewriteMeta(x, k === '$sort');
+  }
+  return out;
+}
+
+/** Whether any stage asks for `{ $meta: 'textScore' }`. */
+export function usesTextScore(stages: Doc[]): boolean {
+  const walk = (v: unknown): boolean =>
+    Array.isArray(v)
+      ? v.some(walk)
+      : isPlainObject(v) && (isTextScoreMeta(v) || Object.values(v).some(walk));
+  return stages.some(walk);
+}
+
+/**
+ * Lets aggregation stages after a `$text` `$match` use `{ $meta: 'textScore' }` (mingo has no
+ * `$meta`): each input document (a copy) carries its score in a hidden field that the
+ * rewritten stages read, and that is removed from the output.
+ */
+export function scoredPipeline(
+  stages: Doc[],
+  docs: Doc[],
+  scores: Map<Doc, number> | undefined,
+): { stages: Doc[]; input: Doc[]; finish(out: Doc[]): Doc[] } {
+  if (!usesTextScore(stages)) return { stages, input: docs, finish: (out) => out };
+  if (!scores) throw textScoreUnavailable();
+  return {
+    stages: stages.map((s) => rewriteMeta(s, false) as Doc),
+    input: docs.map((d) => ({ ...d, [SCORE_FIELD]: scores.get(d) ?? 0 })),
+    finish: (out) =>
+      out.map((d) => {
+        if (!(SCORE_FIELD in d)) return d;
+        const { [SCORE_FIELD]: _score, ...rest } = d;
+        return rest;
+      }),
+  };
+}

@@ -1,0 +1,97 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { MongoClient, type Db } from 'mongodb';
+import { startEmbeddedMongo, type EmbeddedMongo } from '../../src/infra/embedded-mongo/index.js';
+
+interface Note {
+  _id: number;
+  content: string;
+}
+
+const TOTAL = 5_000;
+
+/** Engine behaviour beyond MongoDB's own (conformance-text.test.ts covers the shared part). */
+void describe('engine: text indexes', () => {
+  let mongo: EmbeddedMongo;
+  let client: MongoClient;
+  let db: Db;
+
+  before(async () => {
+    mongo = await startEmbeddedMongo();
+    client = await new MongoClient(mongo.uri).connect();
+    db = client.db('text_engine');
+  });
+  after(async () => {
+    await client.close();
+    await mongo.stop();
+  });
+
+  async function scanned(): Promise<number> {
+    const status = await db.admin().command({ serverStatus: 1 });
+    const qe = (status.metrics as { queryExecutor: { scannedObjects: unknown } }).queryExecutor;
+    return Number(qe.scannedObjects);
+  }
+
+  void it('answers $text from the index: only documents holding a term are examined', async () => {
+    const notes = db.collection<Note>('notes');
+    await notes.createIndex({ content: 'text' });
+    await notes.insertMany(
+      Array.from({ length: TOTAL }, (_, i) => ({
+        _id: i,
+        content: i % 500 === 0 ? `rare zebra sighting ${i}` : `common message number ${i}`,
+      })),
+    );
+    const before = await scanned();
+    const found = await notes.find({ $text: { $search: 'zebras' } }).toArray();
+    const examined = (await scanned()) - before;
+    assert.equal(found.length, TOTAL / 500);
+    assert.equal(examined, TOTAL / 500, `examined ${examined} documents`);
+  });
+
+  void it('treats dotless ı and dotted İ as i in any language', async () => {
+    const places = db.collection<Note>('places');
+    await places.createIndex({ content: 'text' });
+    await places.insertMany([
+      { _id: 1, content: 'Işık sokağı' },
+      { _id: 2, content: 'ıstanbul' },
+      { _id: 3, content: 'İZMİR' },
+    ]);
+    const ids = async (search: string) =>
+      (await places.find({ $text: { $search: search } }).toArray()).map((d) => d._id).sort();
+    assert.deepEqual(await ids('isik'), [1]);
+    assert.deepEqual(await ids('istanbul İstanbul'), [2]);
+    assert.deepEqual(await ids('izmir'), [3]);
+  });
+
+  void it('rebuilds the text index when it loads a data directory', async () => {
+    const dataDir = await mkdtemp(path.join(tmpdir(), 'embedded-text-'));
+    try {
+      const first = await startEmbeddedMongo({ dataDir });
+      const c1 = await new MongoClient(first.uri).connect();
+      const posts = c1.db('persist_text').collection<Note>('posts');
+      await posts.createIndex({ content: 'text' }, { default_language: 'turkish' });
+      await posts.insertMany([
+        { _id: 1, content: 'kitaplar' },
+        { _id: 2, content: 'defterler' },
+      ]);
+      await c1.close();
+      await first.stop();
+
+      const second = await startEmbeddedMongo({ dataDir });
+      const c2 = await new MongoClient(second.uri).connect();
+      const again = c2.db('persist_text').collection<Note>('posts');
+      const found = await again.find({ $text: { $search: 'kitap' } }).toArray();
+      assert.deepEqual(
+        found.map((d) => d._id),
+        [1],
+      );
+      await c2.close();
+      await second.stop();
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+});
