@@ -3,7 +3,8 @@
  * point, so a lower-cased stem can be lined up with the original word (see `analyzer.ts`).
  */
 
-const ASCII = /^[\x00-\x7f]*$/;
+/** Only ASCII: nothing to decompose, no special lower-casing. */
+const ASCII = /^[ -~\t\n\r]*$/;
 const MARKS = /\p{Mn}/gu;
 
 /**

@@ -82,7 +82,7 @@ export function parseTextIndexSpec(raw: Doc, key: Doc): IndexSpec {
   }
   const language = raw.default_language ?? 'english';
   if (typeof language !== 'string' || !findLanguage(language)) {
-    throw unsupportedLanguage(String(language));
+    throw unsupportedLanguage(typeof language === 'string' ? language : JSON.stringify(language));
   }
   const override = raw.language_override ?? 'language';
   if (typeof override !== 'string' || override === '') {
@@ -99,7 +99,7 @@ export function parseTextIndexSpec(raw: Doc, key: Doc): IndexSpec {
           .map(([f, d]) => `${f}_${String(d)}`)
           .join('_');
   return {
-    key: { ...prefix, ...TEXT_KEY, ...suffix } as Record<string, number | string>,
+    key: { ...prefix, ...TEXT_KEY, ...suffix },
     name,
     weights: Object.fromEntries([...weights].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
     default_language: language,
