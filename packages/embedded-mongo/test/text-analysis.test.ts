@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Analyzer, words } from '../../src/infra/embedded-mongo/text/analyzer.js';
-import { foldText, lowerCase, stripDiacritics } from '../../src/infra/embedded-mongo/text/fold.js';
-import { InvertedIndex } from '../../src/infra/embedded-mongo/text/inverted-index.js';
-import { findLanguage, type Language } from '../../src/infra/embedded-mongo/text/languages.js';
-import { parseSearch } from '../../src/infra/embedded-mongo/text/query-parser.js';
-import { addValueScores } from '../../src/infra/embedded-mongo/text/scoring.js';
+import { Analyzer, words } from '../src/text/analyzer.js';
+import { foldText, lowerCase, stripDiacritics } from '../src/text/fold.js';
+import { InvertedIndex } from '../src/text/inverted-index.js';
+import { findLanguage, type Language } from '../src/text/languages.js';
+import { parseSearch } from '../src/text/query-parser.js';
+import { addValueScores } from '../src/text/scoring.js';
 
 function language(name: string): Language {
   const found = findLanguage(name);
