@@ -8,6 +8,7 @@ import { silentLogger } from '../src/logger.js';
 import { AUTO_MESSAGE_INDEXES } from '../src/modules/automessages/automessages.repository.js';
 import { CONVERSATION_INDEXES } from '../src/modules/conversations/conversations.repository.js';
 import { MESSAGE_INDEXES } from '../src/modules/messages/messages.repository.js';
+import { textSearchBench } from './text-search.js';
 
 /**
  * Embedded MongoDB benchmark through the official driver, in-process: the driver runs on this
@@ -410,6 +411,7 @@ export async function runEmbeddedMongoBench(opts: {
       indexedSpeedup: Math.round((indexedHistoryQps / unindexedHistoryQps) * 10) / 10,
       callerLoopMaxStallMsDuringScans: Math.round(delay.max / 1e6),
       ...shapes,
+      ...textSearchBench({ docs: opts.quick ? 20_000 : 100_000 }),
     };
   } finally {
     await client.close();
@@ -422,9 +424,12 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   const thread = process.argv.includes('--inline') ? 'inline' : 'worker';
   const shapesOnly = process.argv.includes('--shapes');
   const engineOnly = process.argv.includes('--engine-only');
-  (engineOnly
-    ? Promise.resolve(engineOnlyBench())
-    : runEmbeddedMongoBench({ quick, thread, shapesOnly })
+  const textOnly = process.argv.includes('--text');
+  (textOnly
+    ? Promise.resolve(textSearchBench({ docs: quick ? 20_000 : 100_000 }))
+    : engineOnly
+      ? Promise.resolve(engineOnlyBench())
+      : runEmbeddedMongoBench({ quick, thread, shapesOnly })
   ).then(
     (result) => process.stdout.write(JSON.stringify(result, null, 2) + '\n'),
     (err: unknown) => {

@@ -111,21 +111,28 @@ function runTextQuery(coll: Collection | undefined, opts: FindOptions, text: Tex
   const index = coll.textIndex;
   if (!index) throw textIndexRequired();
   checkTextPrefix(index, text.rest);
-  const scores = index.search(text.query, (ik) => coll.docs.get(ik));
+  const hits = index.search(text.query, (ik) => coll.docs.get(ik));
   const matches = compileFilter(text.rest);
-  const found: Doc[] = [];
-  for (const doc of scores.keys()) {
-    coll.stats.scannedObjects++;
-    if (matches(doc)) found.push(doc);
-  }
+  const sort = opts.sort ?? [];
   const skip = opts.skip ?? 0;
   const limit = opts.limit ?? 0;
-  const out = sortDocs(found, opts.sort ?? [], scores).slice(
-    skip,
-    limit > 0 ? skip + limit : undefined,
-  );
-  if (opts.scores) for (const doc of out) opts.scores.set(doc, scores.get(doc) ?? 0);
-  return out;
+  const wanted = sort.length === 0 && limit > 0 ? skip + limit : Infinity;
+  let order: number[] = [];
+  for (let i = 0; i < hits.docs.length && order.length < wanted; i++) {
+    coll.stats.scannedObjects++;
+    if (matches(hits.docs[i] as Doc)) order.push(i);
+  }
+  const scoreOf = (i: number) => hits.scores[i] as number;
+  if (sort.length === 1 && sort[0]?.[0] === TEXT_SCORE) {
+    order.sort((a, b) => scoreOf(b) - scoreOf(a));
+  } else if (sort.length > 0) {
+    const byDoc = new Map(order.map((i) => [hits.docs[i] as Doc, scoreOf(i)]));
+    const position = new Map(order.map((i) => [hits.docs[i] as Doc, i]));
+    order = sortDocs([...byDoc.keys()], sort, byDoc).map((d) => position.get(d) as number);
+  }
+  const page = order.slice(skip, limit > 0 ? skip + limit : undefined);
+  if (opts.scores) for (const i of page) opts.scores.set(hits.docs[i] as Doc, scoreOf(i));
+  return page.map((i) => hits.docs[i] as Doc);
 }
 
 /**

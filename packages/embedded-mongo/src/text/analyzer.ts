@@ -4,6 +4,20 @@ import type { Language } from './languages.js';
 /** Runs of letters, digits and combining marks; everything else separates words. */
 const WORD = /[\p{L}\p{N}\p{M}]+/gu;
 
+const WORD_CHAR = /^[\p{L}\p{N}\p{M}]$/u;
+
+/** Whether the code point at `i` belongs to a word (the same set as `WORD`); ASCII fast path. */
+function isWordChar(text: string, i: number): boolean {
+  const c = text.charCodeAt(i);
+  if (c < 128) return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57);
+  return WORD_CHAR.test(String.fromCodePoint(text.codePointAt(i) as number));
+}
+
+function charLength(text: string, i: number): number {
+  const c = text.charCodeAt(i);
+  return c >= 0xd800 && c <= 0xdbff && i + 1 < text.length ? 2 : 1;
+}
+
 /** Words cached per analyzer before the cache is emptied (bounds memory on odd corpora). */
 const CACHE_LIMIT = 200_000;
 
@@ -57,6 +71,28 @@ export class Analyzer {
     if (this.terms.size >= CACHE_LIMIT) this.terms.clear();
     this.terms.set(word, t);
     return t;
+  }
+
+  /**
+   * Counts the index terms of a text into `counts` (cleared first); returns how many there
+   * were. The build's hot path: no array per text.
+   */
+  countTerms(text: string, counts: Map<string, number>): number {
+    counts.clear();
+    let tokens = 0;
+    const n = text.length;
+    let i = 0;
+    while (i < n) {
+      while (i < n && !isWordChar(text, i)) i += charLength(text, i);
+      const start = i;
+      while (i < n && isWordChar(text, i)) i += charLength(text, i);
+      if (i === start) break;
+      const t = this.term(text.slice(start, i));
+      if (t === null) continue;
+      counts.set(t, (counts.get(t) ?? 0) + 1);
+      tokens++;
+    }
+    return tokens;
   }
 
   /** Index terms of a text in order, stop words left out. */

@@ -7,16 +7,33 @@ interface Posting {
 /** Removed documents tolerated before the postings are rewritten without them. */
 const MIN_DEAD_BEFORE_COMPACTION = 10_000;
 
+/** What a search asks of the postings (all terms already analysed into index terms). */
+export interface TermQuery {
+  /** A document must hold at least one; its score is the sum over the distinct ones it holds. */
+  any: readonly string[];
+  /** A document holding one of these is left out. */
+  none?: readonly string[];
+  /** For each group, a document must hold every term of the group (phrases' words). */
+  all?: ReadonlyArray<readonly string[]>;
+}
+
+/** Matching documents' keys with their scores, in parallel arrays (no object per hit). */
+export interface TermHits<K> {
+  keys: K[];
+  scores: number[];
+}
+
 /**
  * Term → documents with their per-term score. Each document gets a slot number when added;
  * postings hold slots and scores in two packed arrays (about 16 bytes a posting, no object
  * per posting). Removing a document only frees its slot: postings skip dead slots when read,
  * and are rewritten once dead slots outnumber live ones (amortised O(1) per removal).
  */
-export class InvertedIndex<D> {
+export class InvertedIndex<K> {
   private postings = new Map<string, Posting>();
-  private docs: Array<D | undefined> = [];
-  private readonly slotOf = new Map<string, number>();
+  /** Slot → document key; undefined once removed. */
+  private keys: Array<K | undefined> = [];
+  private readonly slotOf = new Map<K, number>();
   private dead = 0;
 
   get size(): number {
@@ -27,76 +44,109 @@ export class InvertedIndex<D> {
     return this.postings.size;
   }
 
-  /** Adds (or replaces) the document known by `key` with its score for each of its terms. */
-  add(key: string, doc: D, termScores: ReadonlyMap<string, number>): void {
-    this.remove(key);
+  /** Adds (or replaces) the document `key` with its score for each of its terms. */
+  add(key: K, termScores: ReadonlyMap<string, number>): void {
+    if (this.slotOf.size > 0) this.remove(key);
     if (termScores.size === 0) return;
-    const slot = this.docs.length;
-    this.docs.push(doc);
+    const slot = this.keys.length;
+    this.keys.push(key);
     this.slotOf.set(key, slot);
     for (const [term, score] of termScores) {
-      let p = this.postings.get(term);
-      if (!p) {
-        p = { slots: [], scores: [] };
-        this.postings.set(term, p);
+      const p = this.postings.get(term);
+      if (p) {
+        p.slots.push(slot);
+        p.scores.push(score);
+      } else {
+        this.postings.set(term, { slots: [slot], scores: [score] });
       }
-      p.slots.push(slot);
-      p.scores.push(score);
     }
   }
 
-  remove(key: string): boolean {
+  remove(key: K): boolean {
     const slot = this.slotOf.get(key);
     if (slot === undefined) return false;
     this.slotOf.delete(key);
-    this.docs[slot] = undefined;
+    this.keys[slot] = undefined;
     this.dead++;
     if (this.dead >= MIN_DEAD_BEFORE_COMPACTION && this.dead > this.slotOf.size) this.compact();
     return true;
   }
 
   /**
-   * Live documents holding at least one of `terms`, with the sum of their scores for them
-   * (each distinct term counted once, as MongoDB does).
+   * Live documents matching `q`, each with the sum of its scores for the distinct `any` terms
+   * (MongoDB's text score), in slot order.
    */
-  search(terms: Iterable<string>): Map<D, number> {
-    const bySlot = new Map<number, number>();
-    for (const term of new Set(terms)) {
-      const p = this.postings.get(term);
-      if (!p) continue;
-      for (let i = 0; i < p.slots.length; i++) {
-        const slot = p.slots[i] as number;
-        if (this.docs[slot] === undefined) continue;
-        bySlot.set(slot, (bySlot.get(slot) ?? 0) + (p.scores[i] as number));
+  search(q: TermQuery): TermHits<K> {
+    const any = [...new Set(q.any)].flatMap((t) => this.postings.get(t) ?? []);
+    const total = any.reduce((n, p) => n + p.slots.length, 0);
+    const out: TermHits<K> = { keys: [], scores: [] };
+    if (total === 0) return out;
+    // Sum into a dense array when the hits are many, else a map (no big allocation per query).
+    const dense = total * 16 > this.keys.length;
+    const sums = dense ? new Float64Array(this.keys.length) : new Map<number, number>();
+    for (const p of any) {
+      const { slots, scores } = p;
+      for (let i = 0; i < slots.length; i++) {
+        const slot = slots[i] as number;
+        if (sums instanceof Float64Array)
+          sums[slot] = (sums[slot] as number) + (scores[i] as number);
+        else sums.set(slot, (sums.get(slot) ?? 0) + (scores[i] as number));
       }
     }
-    const out = new Map<D, number>();
-    for (const [slot, score] of bySlot) out.set(this.docs[slot] as D, score);
+    const excluded = this.slotsWithAny(q.none ?? []);
+    const required = (q.all ?? []).map((group) => this.slotsWithAll(group));
+    const keep = (slot: number): boolean =>
+      this.keys[slot] !== undefined &&
+      !(excluded?.has(slot) ?? false) &&
+      required.every((set) => set?.has(slot) ?? true);
+    if (sums instanceof Float64Array) {
+      for (let slot = 0; slot < sums.length; slot++) {
+        const score = sums[slot] as number;
+        if (score === 0 || !keep(slot)) continue;
+        out.keys.push(this.keys[slot] as K);
+        out.scores.push(score);
+      }
+    } else {
+      for (const [slot, score] of [...sums].sort((a, b) => a[0] - b[0])) {
+        if (!keep(slot)) continue;
+        out.keys.push(this.keys[slot] as K);
+        out.scores.push(score);
+      }
+    }
     return out;
   }
 
-  /** Live documents holding any of `terms`. */
-  containing(terms: Iterable<string>): Set<D> {
-    const out = new Set<D>();
-    for (const term of new Set(terms)) {
-      const p = this.postings.get(term);
-      if (!p) continue;
-      for (const slot of p.slots) {
-        const doc = this.docs[slot];
-        if (doc !== undefined) out.add(doc);
-      }
-    }
+  /** Slots holding any of `terms` (undefined when there are no terms). */
+  private slotsWithAny(terms: readonly string[]): Set<number> | undefined {
+    if (terms.length === 0) return undefined;
+    const out = new Set<number>();
+    for (const t of terms) for (const slot of this.postings.get(t)?.slots ?? []) out.add(slot);
     return out;
+  }
+
+  /**
+   * Slots that may hold every term of `terms`: those of its rarest term (a superset, checked
+   * exactly by the caller's phrase test). Undefined when the group has no terms.
+   */
+  private slotsWithAll(terms: readonly string[]): Set<number> | undefined {
+    if (terms.length === 0) return undefined;
+    let rarest: Posting | undefined;
+    for (const t of terms) {
+      const p = this.postings.get(t);
+      if (!p) return new Set();
+      if (!rarest || p.slots.length < rarest.slots.length) rarest = p;
+    }
+    return new Set(rarest?.slots);
   }
 
   /** Rewrites every posting without dead slots and renumbers the live documents densely. */
   private compact(): void {
-    const renumber = new Int32Array(this.docs.length).fill(-1);
-    const docs: D[] = [];
+    const renumber = new Int32Array(this.keys.length).fill(-1);
+    const keys: K[] = [];
     for (const [key, slot] of this.slotOf) {
-      renumber[slot] = docs.length;
-      this.slotOf.set(key, docs.length);
-      docs.push(this.docs[slot] as D);
+      renumber[slot] = keys.length;
+      this.slotOf.set(key, keys.length);
+      keys.push(key);
     }
     const postings = new Map<string, Posting>();
     for (const [term, p] of this.postings) {
@@ -110,7 +160,7 @@ export class InvertedIndex<D> {
       if (kept.slots.length > 0) postings.set(term, kept);
     }
     this.postings = postings;
-    this.docs = docs;
+    this.keys = keys;
     this.dead = 0;
   }
 }

@@ -11,12 +11,22 @@ export function addValueScores(
   weight: number,
   into: Map<string, number>,
 ): void {
-  if (terms.length === 0) return;
   const counts = new Map<string, number>();
   for (const t of terms) counts.set(t, (counts.get(t) ?? 0) + 1);
+  addCountedScores(raw, counts, terms.length, weight, into);
+}
+
+/** `addValueScores` from term counts (`tokens` = all counts added up). */
+export function addCountedScores(
+  raw: string,
+  counts: ReadonlyMap<string, number>,
+  tokens: number,
+  weight: number,
+  into: Map<string, number>,
+): void {
   for (const [term, count] of counts) {
     const freq = 2 - Math.pow(2, 1 - count);
-    const coeff = (0.5 * count) / terms.length + 0.5;
+    const coeff = (0.5 * count) / tokens + 0.5;
     const adjustment = raw.length === term.length && raw.toLowerCase() === term ? 1.1 : 1;
     into.set(term, (into.get(term) ?? 0) + weight * freq * coeff * adjustment);
   }

@@ -2,12 +2,18 @@ import { idKey, isPlainObject, pathValues } from '../bson-values.js';
 import { MongoCommandError } from '../errors.js';
 import { KeyIndex, type Doc, type IndexSpec } from '../key-index.js';
 import { analyzerFor, words, type Analyzer, type Sensitivity } from './analyzer.js';
-import { foldText } from './fold.js';
+import { foldText, lowerCase } from './fold.js';
 import { InvertedIndex } from './inverted-index.js';
 import { findLanguage, type Language } from './languages.js';
-import { parseSearch } from './query-parser.js';
-import { addValueScores } from './scoring.js';
+import { parseSearch, type ParsedSearch } from './query-parser.js';
+import { addCountedScores } from './scoring.js';
 import { unsupportedLanguage } from './text-spec.js';
+
+/** Documents matching a `$text` query and their scores, in parallel arrays. */
+export interface TextHits {
+  docs: Doc[];
+  scores: number[];
+}
 
 /** A parsed `$text` operator. */
 export interface TextQuery extends Sensitivity {
@@ -53,6 +59,8 @@ export class TextIndex extends KeyIndex {
   /** Holds each document's canonical _id key: an update that leaves the text alone does not
    * reach this index, so documents are looked up afresh at query time. */
   private readonly inverted = new InvertedIndex<string>();
+  /** Scratch term counts for one string value, reused across documents. */
+  private readonly counts = new Map<string, number>();
 
   constructor(spec: IndexSpec) {
     super(spec);
@@ -90,15 +98,19 @@ export class TextIndex extends KeyIndex {
     return found;
   }
 
-  private textValues(doc: Doc, language: Language): Array<[TextValue, number]> {
-    const out: Array<[TextValue, number]> = [];
-    for (const [path, weight] of this.weights) {
-      const strings: string[] = [];
-      if (path === WILDCARD) collectStrings(doc, strings);
-      else for (const v of pathValues(doc, path)) if (typeof v === 'string') strings.push(v);
-      for (const text of strings) out.push([{ text, language }, weight]);
-    }
+  /** The strings at a text field path (all of the document's for the wildcard `$**`). */
+  private strings(doc: Doc, path: string): string[] {
+    const out: string[] = [];
+    if (path === WILDCARD) collectStrings(doc, out);
+    else for (const v of pathValues(doc, path)) if (typeof v === 'string') out.push(v);
     return out;
+  }
+
+  private textValues(doc: Doc): TextValue[] {
+    const language = this.languageOf(doc);
+    return this.weights.flatMap(([path]) =>
+      this.strings(doc, path).map((text) => ({ text, language })),
+    );
   }
 
   /** Throws (before any change) when the document names a language the engine lacks. */
@@ -106,8 +118,14 @@ export class TextIndex extends KeyIndex {
     const language = this.languageOf(doc);
     const analyzer = analyzerFor(language);
     const scores = new Map<string, number>();
-    for (const [value, weight] of this.textValues(doc, language)) {
-      addValueScores(value.text, analyzer.termsOf(value.text), weight, scores);
+    const counts = this.counts;
+    for (const [path, weight] of this.weights) {
+      const direct = path.includes('.') ? undefined : doc[path];
+      const values = typeof direct === 'string' ? [direct] : this.strings(doc, path);
+      for (const text of values) {
+        const tokens = analyzer.countTerms(text, counts);
+        if (tokens > 0) addCountedScores(text, counts, tokens, weight, scores);
+      }
     }
     return [[scores]] satisfies TextKeys;
   }
@@ -121,8 +139,7 @@ export class TextIndex extends KeyIndex {
   }
 
   override add(doc: Doc, keys: unknown[][] = this.keysFor(doc)): void {
-    const ik = idKey(doc._id);
-    this.inverted.add(ik, ik, termScoresOf(keys));
+    this.inverted.add(idKey(doc._id), termScoresOf(keys));
   }
 
   override remove(doc: Doc): void {
@@ -139,46 +156,54 @@ export class TextIndex extends KeyIndex {
   }
 
   /**
-   * Documents matching a `$text` query with their text scores: any positive term (from the
-   * index), every positive phrase, no negated term or phrase. With `$caseSensitive` or
-   * `$diacriticSensitive`, candidates found by the folded terms are checked again against the
-   * document's own words, as MongoDB does.
+   * Documents matching a `$text` query with their text scores, in index order: any positive
+   * term (from the index), every positive phrase, no negated term or phrase. With
+   * `$caseSensitive` or `$diacriticSensitive`, candidates found by the folded terms are checked
+   * again against the document's own words, as MongoDB does.
    */
-  search(query: TextQuery, lookup: (ik: string) => Doc | undefined): Map<Doc, number> {
+  search(query: TextQuery, lookup: (ik: string) => Doc | undefined): TextHits {
     const language =
       query.language === undefined ? this.defaultLanguage : findLanguage(query.language);
     if (!language) throw unsupportedLanguage(query.language as string);
     const analyzer = analyzerFor(language);
     const parsed = parseSearch(query.search);
-    const positive = termsOf(analyzer, parsed.terms);
-    const found = new Map<Doc, number>();
-    for (const [ik, score] of this.inverted.search(positive)) {
-      const doc = lookup(ik);
-      if (doc) found.set(doc, score);
-    }
-    if (found.size === 0) return found;
     const sensitive = query.caseSensitive || query.diacriticSensitive;
-    const excluded = sensitive
-      ? undefined
-      : this.inverted.containing(termsOf(analyzer, parsed.negatedTerms));
-    const unwantedIds = excluded ?? new Set<string>();
+    const hits = this.inverted.search({
+      any: termsOf(analyzer, parsed.terms),
+      none: sensitive ? [] : termsOf(analyzer, parsed.negatedTerms),
+      // A phrase's inner words are whole words wherever the phrase occurs.
+      all: parsed.phrases.map((p) => termsOf(analyzer, words(p).slice(1, -1))),
+    });
+    const check = this.textCheck(query, analyzer, parsed);
+    const out: TextHits = { docs: [], scores: [] };
+    for (let i = 0; i < hits.keys.length; i++) {
+      const doc = lookup(hits.keys[i] as string);
+      if (!doc || (check && !check(doc))) continue;
+      out.docs.push(doc);
+      out.scores.push(hits.scores[i] as number);
+    }
+    return out;
+  }
+
+  /** The test on a document's own text that phrases and sensitivity need, if any. */
+  private textCheck(
+    query: TextQuery,
+    analyzer: Analyzer,
+    parsed: ParsedSearch,
+  ): ((doc: Doc) => boolean) | undefined {
+    const sensitive = query.caseSensitive || query.diacriticSensitive;
+    const { phrases, negatedPhrases } = parsed;
+    if (!sensitive && phrases.length === 0 && negatedPhrases.length === 0) return undefined;
     const wanted = sensitive ? sensitiveTermsOf(analyzer, parsed.terms, query) : undefined;
     const unwanted = sensitive ? sensitiveTermsOf(analyzer, parsed.negatedTerms, query) : undefined;
-    const phrases = parsed.phrases;
-    const negatedPhrases = parsed.negatedPhrases;
-    for (const doc of found.keys()) {
-      if (unwantedIds.has(idKey(doc._id))) {
-        found.delete(doc);
-        continue;
-      }
-      const values = this.textValues(doc, this.languageOf(doc)).map(([v]) => v);
-      const keep =
+    return (doc) => {
+      const values = this.textValues(doc);
+      return (
         (!wanted || hasSensitiveTerms(values, wanted, unwanted as Set<string>, query)) &&
         phrases.every((p) => values.some((v) => containsPhrase(v, p, query))) &&
-        !negatedPhrases.some((p) => values.some((v) => containsPhrase(v, p, query)));
-      if (!keep) found.delete(doc);
-    }
-    return found;
+        !negatedPhrases.some((p) => values.some((v) => containsPhrase(v, p, query)))
+      );
+    };
   }
 }
 
@@ -225,6 +250,10 @@ function hasSensitiveTerms(
 /** MongoDB's phrase test: a substring of one value, after the same case/diacritic folding. */
 function containsPhrase(v: TextValue, phrase: string, s: Sensitivity): boolean {
   const turkish = v.language.turkishCase;
+  // Folding keeps substrings, so a match before stripping diacritics is a match (and cheaper).
+  if (!s.caseSensitive && !s.diacriticSensitive) {
+    if (lowerCase(v.text, turkish).includes(lowerCase(phrase, turkish))) return true;
+  }
   return foldText(v.text, turkish, s.caseSensitive, s.diacriticSensitive).includes(
     foldText(phrase, turkish, s.caseSensitive, s.diacriticSensitive),
   );
