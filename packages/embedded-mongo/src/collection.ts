@@ -121,6 +121,7 @@ export class Collection {
       index.add(newDoc, newKeys);
     }
     this.docs.set(idKey(newDoc._id), newDoc);
+    this.textIndex?.replaced(newDoc);
     this.version++;
   }
 

@@ -111,7 +111,7 @@ function runTextQuery(coll: Collection | undefined, opts: FindOptions, text: Tex
   const index = coll.textIndex;
   if (!index) throw textIndexRequired();
   checkTextPrefix(index, text.rest);
-  const hits = index.search(text.query, (ik) => coll.docs.get(ik));
+  const hits = index.search(text.query);
   const matches = compileFilter(text.rest);
   const sort = opts.sort ?? [];
   const skip = opts.skip ?? 0;

@@ -123,6 +123,8 @@ void describe('conformance: text indexes and $text', () => {
     assert.deepEqual(await ids(coll, { $search: 'café', $diacriticSensitive: true }), [0]);
     assert.deepEqual(await ids(coll, { $search: 'cafe', $diacriticSensitive: true }), [1]);
     assert.deepEqual(await ids(coll, { $search: 'seker' }), [2]);
+    assert.deepEqual(await ids(coll, { $search: '"café noir"' }), [1], 'phrases fold too');
+    assert.deepEqual(await ids(coll, { $search: '"CAFE AU"' }), [0]);
     assert.deepEqual(await ids(coll, { $search: 'coffee', $caseSensitive: true }), []);
     assert.deepEqual(await ids(coll, { $search: 'COFFEE', $caseSensitive: true }), [3]);
     assert.deepEqual(await ids(coll, { $search: 'Café', $caseSensitive: true }), [0]);

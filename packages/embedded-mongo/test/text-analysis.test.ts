@@ -131,26 +131,29 @@ void describe('text: scores', () => {
 });
 
 void describe('text: inverted index', () => {
-  const pairs = <K>(hits: TermHits<K>) => hits.keys.map((k, i) => [k, hits.scores[i]]);
+  const pairs = <V>(hits: TermHits<V>) => hits.values.map((v, i) => [v, hits.scores[i]]);
 
   void it('sums scores of distinct terms and forgets removed documents', () => {
     const index = new InvertedIndex<string>();
     index.add(
+      'a',
       'a',
       new Map([
         ['x', 1],
         ['y', 2],
       ]),
     );
-    index.add('b', new Map([['y', 3]]));
+    index.add('b', 'b', new Map([['y', 3]]));
     assert.deepEqual(pairs(index.search({ any: ['x', 'y', 'y'] })), [
       ['a', 3],
       ['b', 3],
     ]);
     assert.deepEqual(pairs(index.search({ any: ['y'], none: ['x'] })), [['b', 3]]);
-    index.add('a', new Map([['z', 1]]));
+    index.add('a', 'a2', new Map([['z', 1]]));
+    assert.equal(index.update('a', 'a3'), true);
+    assert.equal(index.update('nope', 'x'), false);
     assert.deepEqual(pairs(index.search({ any: ['x', 'y'] })), [['b', 3]]);
-    assert.deepEqual(pairs(index.search({ any: ['z', 'y'], all: [['z']] })), [['a', 1]]);
+    assert.deepEqual(pairs(index.search({ any: ['z', 'y'], all: [['z']] })), [['a3', 1]]);
     assert.equal(index.remove('b'), true);
     assert.equal(index.remove('b'), false);
     assert.deepEqual(pairs(index.search({ any: ['y'] })), []);
@@ -162,19 +165,19 @@ void describe('text: inverted index', () => {
     const total = 30_000;
     for (let i = 0; i < total; i++) {
       const rare: Array<[string, number]> = i % 1000 === 2 ? [['rare', 1]] : [];
-      index.add(i, new Map([[i % 2 === 0 ? 'even' : 'odd', 1], ['all', i], ...rare]));
+      index.add(String(i), i, new Map([[i % 2 === 0 ? 'even' : 'odd', 1], ['all', i], ...rare]));
     }
-    for (let i = 0; i < total; i += 3) index.remove(i);
-    for (let i = 1; i < total; i += 3) index.remove(i);
+    for (let i = 0; i < total; i += 3) index.remove(String(i));
+    for (let i = 1; i < total; i += 3) index.remove(String(i));
     const left = index.search({ any: ['all'] });
-    assert.equal(left.keys.length, total / 3);
-    assert.ok(left.keys.every((doc, i) => doc % 3 === 2 && left.scores[i] === doc));
-    assert.equal(index.search({ any: ['even'] }).keys.length, total / 6);
+    assert.equal(left.values.length, total / 3);
+    assert.ok(left.values.every((doc, i) => doc % 3 === 2 && left.scores[i] === doc));
+    assert.equal(index.search({ any: ['even'] }).values.length, total / 6);
     assert.deepEqual(
-      index.search({ any: ['rare'] }).keys,
+      index.search({ any: ['rare'] }).values,
       Array.from({ length: total / 1000 }, (_, i) => i * 1000 + 2).filter((d) => d % 3 === 2),
     );
-    assert.equal(index.search({ any: ['all'], none: ['even'] }).keys.length, total / 6);
+    assert.equal(index.search({ any: ['all'], none: ['even'] }).values.length, total / 6);
     assert.ok(index.termCount <= 4);
   });
 });

@@ -17,9 +17,9 @@ export interface TermQuery {
   all?: ReadonlyArray<readonly string[]>;
 }
 
-/** Matching documents' keys with their scores, in parallel arrays (no object per hit). */
-export interface TermHits<K> {
-  keys: K[];
+/** Matching documents with their scores, in parallel arrays (no object per hit). */
+export interface TermHits<V> {
+  values: V[];
   scores: number[];
 }
 
@@ -29,11 +29,12 @@ export interface TermHits<K> {
  * per posting). Removing a document only frees its slot: postings skip dead slots when read,
  * and are rewritten once dead slots outnumber live ones (amortised O(1) per removal).
  */
-export class InvertedIndex<K> {
+export class InvertedIndex<V> {
   private postings = new Map<string, Posting>();
-  /** Slot → document key; undefined once removed. */
-  private keys: Array<K | undefined> = [];
-  private readonly slotOf = new Map<K, number>();
+  /** Slot → document; undefined once removed. */
+  private values: Array<V | undefined> = [];
+  /** Document id → slot. */
+  private readonly slotOf = new Map<string, number>();
   private dead = 0;
 
   get size(): number {
@@ -44,13 +45,13 @@ export class InvertedIndex<K> {
     return this.postings.size;
   }
 
-  /** Adds (or replaces) the document `key` with its score for each of its terms. */
-  add(key: K, termScores: ReadonlyMap<string, number>): void {
-    if (this.slotOf.size > 0) this.remove(key);
+  /** Adds (or replaces) document `id` with its score for each of its terms. */
+  add(id: string, value: V, termScores: ReadonlyMap<string, number>): void {
+    if (this.slotOf.size > 0) this.remove(id);
     if (termScores.size === 0) return;
-    const slot = this.keys.length;
-    this.keys.push(key);
-    this.slotOf.set(key, slot);
+    const slot = this.values.length;
+    this.values.push(value);
+    this.slotOf.set(id, slot);
     for (const [term, score] of termScores) {
       const p = this.postings.get(term);
       if (p) {
@@ -62,11 +63,19 @@ export class InvertedIndex<K> {
     }
   }
 
-  remove(key: K): boolean {
-    const slot = this.slotOf.get(key);
+  /** Swaps the value stored for `id` (same terms and scores); false when `id` is not held. */
+  update(id: string, value: V): boolean {
+    const slot = this.slotOf.get(id);
     if (slot === undefined) return false;
-    this.slotOf.delete(key);
-    this.keys[slot] = undefined;
+    this.values[slot] = value;
+    return true;
+  }
+
+  remove(id: string): boolean {
+    const slot = this.slotOf.get(id);
+    if (slot === undefined) return false;
+    this.slotOf.delete(id);
+    this.values[slot] = undefined;
     this.dead++;
     if (this.dead >= MIN_DEAD_BEFORE_COMPACTION && this.dead > this.slotOf.size) this.compact();
     return true;
@@ -76,14 +85,14 @@ export class InvertedIndex<K> {
    * Live documents matching `q`, each with the sum of its scores for the distinct `any` terms
    * (MongoDB's text score), in slot order.
    */
-  search(q: TermQuery): TermHits<K> {
+  search(q: TermQuery): TermHits<V> {
     const any = [...new Set(q.any)].flatMap((t) => this.postings.get(t) ?? []);
     const total = any.reduce((n, p) => n + p.slots.length, 0);
-    const out: TermHits<K> = { keys: [], scores: [] };
+    const out: TermHits<V> = { values: [], scores: [] };
     if (total === 0) return out;
     // Sum into a dense array when the hits are many, else a map (no big allocation per query).
-    const dense = total * 16 > this.keys.length;
-    const sums = dense ? new Float64Array(this.keys.length) : new Map<number, number>();
+    const dense = total * 16 > this.values.length;
+    const sums = dense ? new Float64Array(this.values.length) : new Map<number, number>();
     for (const p of any) {
       const { slots, scores } = p;
       for (let i = 0; i < slots.length; i++) {
@@ -96,20 +105,20 @@ export class InvertedIndex<K> {
     const excluded = this.slotsWithAny(q.none ?? []);
     const required = (q.all ?? []).map((group) => this.slotsWithAll(group));
     const keep = (slot: number): boolean =>
-      this.keys[slot] !== undefined &&
+      this.values[slot] !== undefined &&
       !(excluded?.has(slot) ?? false) &&
       required.every((set) => set?.has(slot) ?? true);
     if (sums instanceof Float64Array) {
       for (let slot = 0; slot < sums.length; slot++) {
         const score = sums[slot] as number;
         if (score === 0 || !keep(slot)) continue;
-        out.keys.push(this.keys[slot] as K);
+        out.values.push(this.values[slot] as V);
         out.scores.push(score);
       }
     } else {
       for (const [slot, score] of [...sums].sort((a, b) => a[0] - b[0])) {
         if (!keep(slot)) continue;
-        out.keys.push(this.keys[slot] as K);
+        out.values.push(this.values[slot] as V);
         out.scores.push(score);
       }
     }
@@ -141,12 +150,12 @@ export class InvertedIndex<K> {
 
   /** Rewrites every posting without dead slots and renumbers the live documents densely. */
   private compact(): void {
-    const renumber = new Int32Array(this.keys.length).fill(-1);
-    const keys: K[] = [];
-    for (const [key, slot] of this.slotOf) {
-      renumber[slot] = keys.length;
-      this.slotOf.set(key, keys.length);
-      keys.push(key);
+    const renumber = new Int32Array(this.values.length).fill(-1);
+    const values: V[] = [];
+    for (const [id, slot] of this.slotOf) {
+      renumber[slot] = values.length;
+      this.slotOf.set(id, values.length);
+      values.push(this.values[slot] as V);
     }
     const postings = new Map<string, Posting>();
     for (const [term, p] of this.postings) {
@@ -160,7 +169,7 @@ export class InvertedIndex<K> {
       if (kept.slots.length > 0) postings.set(term, kept);
     }
     this.postings = postings;
-    this.keys = keys;
+    this.values = values;
     this.dead = 0;
   }
 }

@@ -2,7 +2,7 @@ import { idKey, isPlainObject, pathValues } from '../bson-values.js';
 import { MongoCommandError } from '../errors.js';
 import { KeyIndex, type Doc, type IndexSpec } from '../key-index.js';
 import { analyzerFor, words, type Analyzer, type Sensitivity } from './analyzer.js';
-import { foldText, lowerCase } from './fold.js';
+import { foldText, lowerCase, stripDiacritics } from './fold.js';
 import { InvertedIndex } from './inverted-index.js';
 import { findLanguage, type Language } from './languages.js';
 import { parseSearch, type ParsedSearch } from './query-parser.js';
@@ -56,9 +56,8 @@ export class TextIndex extends KeyIndex {
   readonly prefixFields: string[];
   readonly defaultLanguage: Language;
   readonly languageOverride: string;
-  /** Holds each document's canonical _id key: an update that leaves the text alone does not
-   * reach this index, so documents are looked up afresh at query time. */
-  private readonly inverted = new InvertedIndex<string>();
+  /** Documents by canonical _id key; `Collection.replace` keeps the stored versions current. */
+  private readonly inverted = new InvertedIndex<Doc>();
   /** Scratch term counts for one string value, reused across documents. */
   private readonly counts = new Map<string, number>();
 
@@ -139,11 +138,16 @@ export class TextIndex extends KeyIndex {
   }
 
   override add(doc: Doc, keys: unknown[][] = this.keysFor(doc)): void {
-    this.inverted.add(idKey(doc._id), termScoresOf(keys));
+    this.inverted.add(idKey(doc._id), doc, termScoresOf(keys));
   }
 
   override remove(doc: Doc): void {
     this.inverted.remove(idKey(doc._id));
+  }
+
+  /** After an update that left the text alone: search must return the new version. */
+  replaced(doc: Doc): void {
+    this.inverted.update(idKey(doc._id), doc);
   }
 
   override build(docs: Iterable<Doc>): undefined {
@@ -161,7 +165,7 @@ export class TextIndex extends KeyIndex {
    * `$caseSensitive` or `$diacriticSensitive`, candidates found by the folded terms are checked
    * again against the document's own words, as MongoDB does.
    */
-  search(query: TextQuery, lookup: (ik: string) => Doc | undefined): TextHits {
+  search(query: TextQuery): TextHits {
     const language =
       query.language === undefined ? this.defaultLanguage : findLanguage(query.language);
     if (!language) throw unsupportedLanguage(query.language as string);
@@ -176,9 +180,9 @@ export class TextIndex extends KeyIndex {
     });
     const check = this.textCheck(query, analyzer, parsed);
     const out: TextHits = { docs: [], scores: [] };
-    for (let i = 0; i < hits.keys.length; i++) {
-      const doc = lookup(hits.keys[i] as string);
-      if (!doc || (check && !check(doc))) continue;
+    for (let i = 0; i < hits.values.length; i++) {
+      const doc = hits.values[i] as Doc;
+      if (check && !check(doc)) continue;
       out.docs.push(doc);
       out.scores.push(hits.scores[i] as number);
     }
@@ -196,12 +200,14 @@ export class TextIndex extends KeyIndex {
     if (!sensitive && phrases.length === 0 && negatedPhrases.length === 0) return undefined;
     const wanted = sensitive ? sensitiveTermsOf(analyzer, parsed.terms, query) : undefined;
     const unwanted = sensitive ? sensitiveTermsOf(analyzer, parsed.negatedTerms, query) : undefined;
+    const wantedPhrases = phrases.map((p) => phraseTest(p, query));
+    const unwantedPhrases = negatedPhrases.map((p) => phraseTest(p, query));
     return (doc) => {
       const values = this.textValues(doc);
       return (
         (!wanted || hasSensitiveTerms(values, wanted, unwanted as Set<string>, query)) &&
-        phrases.every((p) => values.some((v) => containsPhrase(v, p, query))) &&
-        !negatedPhrases.some((p) => values.some((v) => containsPhrase(v, p, query)))
+        wantedPhrases.every((p) => values.some((v) => p(v))) &&
+        !unwantedPhrases.some((p) => values.some((v) => p(v)))
       );
     };
   }
@@ -247,14 +253,34 @@ function hasSensitiveTerms(
   return hit;
 }
 
-/** MongoDB's phrase test: a substring of one value, after the same case/diacritic folding. */
-function containsPhrase(v: TextValue, phrase: string, s: Sensitivity): boolean {
-  const turkish = v.language.turkishCase;
-  // Folding keeps substrings, so a match before stripping diacritics is a match (and cheaper).
-  if (!s.caseSensitive && !s.diacriticSensitive) {
-    if (lowerCase(v.text, turkish).includes(lowerCase(phrase, turkish))) return true;
-  }
-  return foldText(v.text, turkish, s.caseSensitive, s.diacriticSensitive).includes(
-    foldText(phrase, turkish, s.caseSensitive, s.diacriticSensitive),
-  );
+/**
+ * MongoDB's phrase test: a substring of one value, after the same case/diacritic folding. The
+ * phrase is folded once per language; folding keeps substrings, so a match after lower-casing
+ * alone is a match (and spares stripping diacritics from the value).
+ */
+function phraseTest(phrase: string, s: Sensitivity): (v: TextValue) => boolean {
+  const folded = new Map<boolean, { lower: string; full: string }>();
+  const forms = (turkish: boolean) => {
+    let f = folded.get(turkish);
+    if (!f) {
+      f = {
+        lower: lowerCase(phrase, turkish),
+        full: foldText(phrase, turkish, s.caseSensitive, s.diacriticSensitive),
+      };
+      folded.set(turkish, f);
+    }
+    return f;
+  };
+  const insensitive = !s.caseSensitive && !s.diacriticSensitive;
+  return (v) => {
+    const turkish = v.language.turkishCase;
+    const f = forms(turkish);
+    if (insensitive) {
+      const lower = lowerCase(v.text, turkish);
+      if (lower.includes(f.lower)) return true;
+      const stripped = stripDiacritics(lower);
+      return (stripped !== lower || f.full !== f.lower) && stripped.includes(f.full);
+    }
+    return foldText(v.text, turkish, s.caseSensitive, s.diacriticSensitive).includes(f.full);
+  };
 }
