@@ -45,9 +45,12 @@ export class InvertedIndex<V> {
     return this.postings.size;
   }
 
-  /** Adds (or replaces) document `id` with its score for each of its terms. */
-  add(id: string, value: V, termScores: ReadonlyMap<string, number>): void {
-    if (this.slotOf.size > 0) this.remove(id);
+  /**
+   * Adds (or replaces) document `id` with its score for each of its terms. `known: false`
+   * promises the id is not held yet (a bulk build), which spares a lookup.
+   */
+  add(id: string, value: V, termScores: ReadonlyMap<string, number>, known = true): void {
+    if (known) this.remove(id);
     if (termScores.size === 0) return;
     const slot = this.values.length;
     this.values.push(value);

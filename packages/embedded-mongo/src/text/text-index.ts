@@ -151,7 +151,10 @@ export class TextIndex extends KeyIndex {
   }
 
   override build(docs: Iterable<Doc>): undefined {
-    for (const doc of docs) this.add(doc);
+    const fresh = this.inverted.size === 0;
+    for (const doc of docs) {
+      this.inverted.add(idKey(doc._id), doc, termScoresOf(this.keysFor(doc)), !fresh);
+    }
     return undefined;
   }
 
