@@ -5,8 +5,16 @@ import { ConversationsRepository } from '../../src/modules/conversations/convers
 import { MembershipCache } from '../../src/modules/conversations/membership.cache.js';
 import { silentLogger } from '../../src/logger.js';
 import { isolatedEnv, startTestApp, type TestApp } from '../support/app.js';
-import { directConversation, http } from '../support/http.js';
-import { createGroup, history, registerUsers, sendText } from '../support/messaging.js';
+import { directConversation, http, registerUser, type Registered } from '../support/http.js';
+import {
+  callAs,
+  createGroup,
+  history,
+  messagePath,
+  reactionPath,
+  registerUsers,
+  sendText,
+} from '../support/messaging.js';
 import {
   connectSocket,
   eventually,
@@ -20,7 +28,7 @@ import {
  * Membership is cached in Redis for every instance. These tests warm that cache on one instance,
  * change the membership through the other, and check the change holds everywhere at once.
  */
-describe('group membership changes across two api instances', () => {
+describe('messaging changes across two api instances', () => {
   let one: TestApp;
   let two: TestApp;
 
@@ -96,6 +104,63 @@ describe('group membership changes across two api instances', () => {
     assert.equal((await sendText(one.url, carol, group, 'back')).content, 'back');
     await bobSaw;
     assert.equal((await history(one.url, carol, group)).status, 200);
+  });
+
+  test('edits, deletes and reactions made on one instance reach members on both, once each', async () => {
+    const [alice, bob, carol] = await registerUsers(one.url);
+    const group = await createGroup(one.url, alice, [bob, carol]);
+    const outsider = await registerUser(one.url);
+    const sockets = [
+      await connectSocket(one.url, alice.accessToken),
+      await connectSocket(two.url, bob.accessToken),
+      await connectSocket(two.url, carol.accessToken),
+    ];
+    const outsiderSocket = await connectSocket(two.url, outsider.accessToken);
+    const watched = [...sockets, outsiderSocket].map((socket) => ({
+      updated: record(socket, 'message_updated'),
+      deleted: record(socket, 'message_deleted'),
+      reacted: record(socket, 'reaction_updated'),
+    }));
+    const sent = await sendText(two.url, bob, group, 'draft');
+    const as = (who: Registered, url: string, method: string, path: string, body?: unknown) =>
+      callAs(url, who, method, path, body);
+    assert.equal(
+      (await as(bob, one.url, 'PATCH', messagePath(group, sent.id), { content: 'final' })).status,
+      200,
+    );
+    assert.equal((await as(carol, one.url, 'PUT', reactionPath(group, sent.id, '🎉'))).status, 204);
+    assert.equal((await as(carol, two.url, 'PUT', reactionPath(group, sent.id, '🎉'))).status, 204);
+    assert.equal((await as(alice, two.url, 'DELETE', messagePath(group, sent.id))).status, 204);
+
+    // Per socket, events arrive in order: once the fence is there, everything before it is.
+    // The outsider is fenced through a direct conversation of their own.
+    const fenceSeen = [...sockets, outsiderSocket].map((s) => record(s, 'message_received'));
+    const fences = [
+      await sendText(one.url, alice, group, 'fence'),
+      await sendText(one.url, alice, await directConversation(one.url, alice, outsider), 'fence'),
+    ];
+    await eventually(
+      () => fenceSeen.every((got) => got.some((p) => fences.some((f) => f.id === p.message.id))),
+      5000,
+      'the fence on every socket',
+    );
+    for (const [i, got] of watched.slice(0, 3).entries()) {
+      assert.deepEqual(
+        got.updated.map((p) => p.message.content),
+        ['final'],
+        `socket ${i}`,
+      );
+      assert.deepEqual(
+        got.reacted.map((p) => [p.emoji, p.userId, p.added]),
+        [['🎉', carol.user.id, true]],
+      );
+      assert.deepEqual(got.deleted, [{ conversationId: group, messageId: sent.id }]);
+    }
+    const outsiderGot = watched[3];
+    assert.deepEqual(
+      [outsiderGot?.updated, outsiderGot?.reacted, outsiderGot?.deleted],
+      [[], [], []],
+    );
   });
 
   test('a cache fill that raced with a change never caches the old members', async () => {
