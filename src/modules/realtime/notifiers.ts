@@ -9,6 +9,7 @@ import {
   type SocketData,
 } from '../../contracts/socket.js';
 import type { RedisHandles } from '../../infra/redis.js';
+import { broadcastFrame } from './adapter-frame.js';
 
 export type ParleyServer = Server<
   ClientToServerEvents,
@@ -43,16 +44,6 @@ export function socketChannel(redis: RedisHandles): string {
 export function createNotifier(redis: RedisHandles, io: ParleyServer | null): Notifier {
   const key = socketChannel(redis);
   const emitter = new Emitter<ServerToClientEvents>(redis.client, { key });
-  // An emitter whose "publish" only records the encoded broadcast, so PUBLISH_ONCE can send it.
-  let captured: { channel: string; message: Buffer } | null = null;
-  const recorder = new Emitter<ServerToClientEvents>(
-    {
-      publish: (channel: string, message: Buffer) => {
-        captured = { channel, message };
-      },
-    },
-    { key },
-  );
   return {
     toUsers(userIds, event, ...args) {
       if (userIds.length === 0) return;
@@ -62,10 +53,7 @@ export function createNotifier(redis: RedisHandles, io: ParleyServer | null): No
     },
     async toUsersOnce(onceKey, userIds, event, ...args) {
       if (userIds.length === 0) return;
-      captured = null;
-      recorder.to(userIds.map(rooms.user)).emit(event, ...args);
-      const broadcast = captured as { channel: string; message: Buffer } | null;
-      if (!broadcast) throw new Error('the Socket.IO emitter published nothing');
+      const broadcast = broadcastFrame(key, userIds.map(rooms.user), event, args);
       await redis.client.eval(
         PUBLISH_ONCE,
         1,
