@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { IsoDate } from './common.js';
 
 /** What travels on `message_sending_queue`: everything delivery needs, so it reads nothing first. */
 export const AutoMessageJob = z.strictObject({
@@ -29,8 +30,27 @@ export const QueueResult = z.object({
   failed: z.number().int(),
 });
 
+export const AutoMessageView = z
+  .object({
+    id: z.string(),
+    senderId: z.string(),
+    receiverId: z.string(),
+    content: z.string(),
+    sendDate: IsoDate,
+    isQueued: z.boolean(),
+    queuedAt: IsoDate.nullable(),
+    isSent: z.boolean(),
+    sentAt: IsoDate.nullable(),
+    messageId: z.string().nullable(),
+    runId: z.string().describe('The planning run that made it'),
+    attempts: z.number().int(),
+    lastError: z.string().nullable(),
+    createdAt: IsoDate,
+  })
+  .meta({ id: 'AutoMessage' });
+
 export const AutoMessageLifecycle = z.object({
-  autoMessage: z.record(z.string(), z.unknown()),
+  autoMessage: AutoMessageView,
   lifecycle: z.object({
     state: z.enum(['planned', 'queued', 'delivered']),
     planned: z.string(),
@@ -41,6 +61,7 @@ export const AutoMessageLifecycle = z.object({
     lastError: z.string().nullable(),
   }),
 });
+export type AutoMessageLifecycle = z.infer<typeof AutoMessageLifecycle>;
 
 export const RunsQuery = z.object({
   name: z.string().max(64).optional(),

@@ -5,10 +5,16 @@ import type { Logger } from '../logger.js';
 /** Who may call a route. `user` and `admin` routes receive a verified AuthContext. */
 export type Access = 'public' | 'user' | 'admin';
 
-export interface Reply {
-  status: number;
-  body?: unknown;
-}
+/** What a route may answer: per status, a body of that status's schema (none without one). */
+export type Responses = Record<number, { description: string; schema?: Schema }>;
+
+export type Reply<R extends Responses = Responses> = number extends keyof R
+  ? { status: number; body?: unknown } // a list of routes, each route's own types erased
+  : {
+      [S in keyof R & number]: R[S] extends { schema: infer T extends Schema }
+        ? { status: S; body: z.input<T> }
+        : { status: S; body?: undefined };
+    }[keyof R & number];
 
 /** Named limiters a route can ask for on top of the API-wide one. */
 export type RouteLimit = 'auth' | 'messages';
@@ -30,6 +36,7 @@ export interface RouteDef<
   B extends Schema | undefined = Schema | undefined,
   Q extends Schema | undefined = Schema | undefined,
   P extends Schema | undefined = Schema | undefined,
+  R extends Responses = Responses,
 > {
   method: 'get' | 'post' | 'patch' | 'put' | 'delete';
   /** Express syntax (`/api/conversations/:id`); OpenAPI paths are derived from it. */
@@ -41,8 +48,9 @@ export interface RouteDef<
   body?: B;
   query?: Q;
   params?: P;
-  responses: Record<number, { description: string; schema?: Schema }>;
-  handler: (ctx: RouteContext<A, Out<B>, Out<Q>, Out<P>>) => Promise<Reply>;
+  responses: R;
+  /** Typed by `responses`: a body that does not match its status's schema does not compile. */
+  handler(ctx: RouteContext<A, Out<B>, Out<Q>, Out<P>>): Promise<Reply<R>>;
 }
 
 /**
@@ -54,6 +62,7 @@ export function route<
   B extends Schema | undefined = undefined,
   Q extends Schema | undefined = undefined,
   P extends Schema | undefined = undefined,
->(def: RouteDef<A, B, Q, P>): RouteDef {
+  const R extends Responses = Responses,
+>(def: RouteDef<A, B, Q, P, NoInfer<R>> & { responses: R }): RouteDef {
   return def;
 }

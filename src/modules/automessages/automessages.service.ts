@@ -1,4 +1,4 @@
-import type { AutoMessageJob } from '../../contracts/automessages.js';
+import type { AutoMessageJob, AutoMessageLifecycle } from '../../contracts/automessages.js';
 import { UnrecoverableJobError } from '../../infra/job-errors.js';
 import type { JobRunner } from '../../jobs/job-runner.js';
 import type { Logger } from '../../logger.js';
@@ -231,7 +231,7 @@ export class AutoMessagesService {
     });
   }
 
-  async lifecycle(id: string) {
+  async lifecycle(id: string): Promise<AutoMessageLifecycle> {
     const auto = await this.autos.findById(id);
     if (!auto) throw errors.notFound('Auto message');
     return { autoMessage: present(auto), lifecycle: lifecycleOf(auto) };
@@ -247,7 +247,7 @@ function toJob(a: AutoMessage): AutoMessageJob {
   };
 }
 
-function present(a: AutoMessage) {
+function present(a: AutoMessage): AutoMessageLifecycle['autoMessage'] {
   return {
     ...a,
     sendDate: a.sendDate.toISOString(),
@@ -257,7 +257,7 @@ function present(a: AutoMessage) {
   };
 }
 
-function lifecycleOf(a: AutoMessage) {
+function lifecycleOf(a: AutoMessage): AutoMessageLifecycle['lifecycle'] {
   const state = a.isSent ? 'delivered' : a.isQueued ? 'queued' : 'planned';
   return {
     state,

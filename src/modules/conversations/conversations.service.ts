@@ -1,3 +1,4 @@
+import type { ConversationView } from '../../contracts/conversations.js';
 import { errors } from '../../errors.js';
 import type { PresenceRepository } from '../presence/presence.repository.js';
 import type { UsersRepository } from '../users/users.repository.js';
@@ -27,7 +28,7 @@ export class ConversationsService {
         throw errors.validation(null, 'You cannot open a conversation with yourself');
       await this.requireUsers([input.participantId]);
       const { conversation, created } = await this.direct(userId, input.participantId);
-      return { created, conversation: (await this.present([conversation], userId))[0] };
+      return { created, conversation: await this.presentOne(conversation, userId) };
     }
     const participants = [...new Set([userId, ...input.participantIds])];
     if (participants.length < GROUP_MIN || participants.length > GROUP_MAX) {
@@ -39,7 +40,7 @@ export class ConversationsService {
     await this.requireUsers(participants.filter((id) => id !== userId));
     const conversation = await this.conversations.createGroup(userId, participants, input.name);
     await this.membership.conversationCreated(participants);
-    return { created: true, conversation: (await this.present([conversation], userId))[0] };
+    return { created: true, conversation: await this.presentOne(conversation, userId) };
   }
 
   /** The pair's direct conversation, created if missing (caches told about new contacts). */
@@ -64,7 +65,7 @@ export class ConversationsService {
   async get(userId: string, conversationId: string) {
     const conversation = await this.conversations.findForMember(conversationId, userId);
     if (!conversation) throw errors.notFound('Conversation');
-    return (await this.present([conversation], userId))[0];
+    return await this.presentOne(conversation, userId);
   }
 
   /** Mine, newest activity first; the cursor encodes (lastMessageAt, id) of the last item. */
@@ -119,7 +120,16 @@ export class ConversationsService {
     }));
   }
 
-  private async present(conversations: Conversation[], viewerId: string) {
+  private async presentOne(conversation: Conversation, viewerId: string) {
+    const [view] = await this.present([conversation], viewerId);
+    if (!view) throw new Error(`conversation ${conversation.id} was not presented`);
+    return view;
+  }
+
+  private async present(
+    conversations: Conversation[],
+    viewerId: string,
+  ): Promise<ConversationView[]> {
     const [describe, unread] = await Promise.all([
       this.describer(conversations),
       Promise.all(conversations.map((c) => this.unread(c, viewerId))),
@@ -141,7 +151,7 @@ export class ConversationsService {
     ]);
     const onlineById = new Map(userIds.map((id, i) => [id, online[i] ?? false]));
     const byId = new Map(summaries.map((u) => [u.id, u]));
-    return (c: Conversation, unreadCount: number) => ({
+    return (c: Conversation, unreadCount: number): ConversationView => ({
       id: c.id,
       type: c.type,
       participants: c.members.flatMap(({ userId: id, role }) => {
