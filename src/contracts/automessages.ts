@@ -63,27 +63,6 @@ export const AutoMessageLifecycle = z.object({
 });
 export type AutoMessageLifecycle = z.infer<typeof AutoMessageLifecycle>;
 
-export const RunsQuery = z.object({
-  name: z.string().max(64).optional(),
-  limit: z.coerce.number().int().min(1).max(100).default(20),
-});
-
-export const RunsResult = z.object({
-  items: z.array(
-    z.object({
-      id: z.string(),
-      name: z.string(),
-      trigger: z.enum(['cron', 'manual']),
-      scheduledAt: z.string(),
-      startedAt: z.string(),
-      finishedAt: z.string().nullable(),
-      outcome: z.enum(['running', 'succeeded', 'failed']),
-      counts: z.record(z.string(), z.unknown()),
-      error: z.string().nullable(),
-    }),
-  ),
-});
-
 const Depth = z.object({
   queue: z.string(),
   ready: z.number().int(),

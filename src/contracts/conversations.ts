@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { UserSummaryView } from './users.js';
 import { IsoDate, Limit, ObjectIdString, page } from './common.js';
 
 const GroupName = z.string().trim().min(1).max(100);
@@ -21,12 +22,7 @@ export const ConversationView = z
     id: z.string(),
     type: z.enum(['direct', 'group']),
     participants: z.array(
-      z.object({
-        id: z.string(),
-        username: z.string(),
-        displayName: z.string(),
-        avatarUrl: z.string().nullable(),
-        isOnline: z.boolean(),
+      UserSummaryView.extend({
         role: z.enum(['owner', 'admin', 'member']).optional().describe('Groups only'),
       }),
     ),

@@ -41,15 +41,20 @@ export const UserView = z
   })
   .meta({ id: 'User' });
 
-export const UserListItem = z
+export type UserView = z.infer<typeof UserView>;
+
+/** How a user appears in lists and among a conversation's participants. */
+export const UserSummaryView = z
   .object({
     id: z.string(),
     username: z.string(),
     displayName: z.string(),
+    avatarUrl: z.string().nullable(),
     isOnline: z.boolean(),
     lastSeenAt: IsoDate.nullable(),
   })
-  .meta({ id: 'UserListItem' });
+  .meta({ id: 'UserSummary' });
+export type UserSummaryView = z.infer<typeof UserSummaryView>;
 
 export const UserListQuery = z.object({
   search: z.string().trim().toLowerCase().max(32).optional(),
@@ -57,7 +62,7 @@ export const UserListQuery = z.object({
   limit: Limit,
 });
 
-export const UserListPage = page(UserListItem, 'UserListPage');
+export const UserListPage = page(UserSummaryView, 'UserListPage');
 
 export const OnlineUsers = z.object({ count: z.number().int(), userIds: z.array(z.string()) });
 export const OnlineCount = z.object({ count: z.number().int() });

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import type { AuthContext } from '../contracts/auth.js';
+import { ErrorBody } from '../contracts/common.js';
 import type { Logger } from '../logger.js';
 
 /** Who may call a route. `user` and `admin` routes receive a verified AuthContext. */
@@ -15,6 +16,11 @@ export type Reply<R extends Responses = Responses> = number extends keyof R
         ? { status: S; body: z.input<T> }
         : { status: S; body?: undefined };
     }[keyof R & number];
+
+/** A documented error status; every error has the same body (SPEC §7). */
+export function errorResponse(description: string) {
+  return { description, schema: ErrorBody };
+}
 
 /** Named limiters a route can ask for on top of the API-wide one. */
 export type RouteLimit = 'auth' | 'messages';

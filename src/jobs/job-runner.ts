@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { JobRunView } from '../contracts/jobs.js';
 import type { Logger } from '../logger.js';
 import { errorMessage } from '../errors.js';
 import type { JobRun, JobRunsRepository } from './job-runs.repository.js';
@@ -34,6 +35,17 @@ export class JobRunner {
     const runId = `${name}@manual:${randomUUID()}`;
     await this.runs.tryStart(runId, name, new Date(), 'manual');
     return { runId, counts: await this.execute(runId, name, job) };
+  }
+
+  /** Recent runs, newest first, for operators. */
+  async recent(limit: number, name?: string): Promise<JobRunView[]> {
+    const runs = await this.runs.recent(limit, name);
+    return runs.map((r) => ({
+      ...r,
+      scheduledAt: r.scheduledAt.toISOString(),
+      startedAt: r.startedAt.toISOString(),
+      finishedAt: r.finishedAt?.toISOString() ?? null,
+    }));
   }
 
   private async execute<C extends JobCounts>(

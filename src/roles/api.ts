@@ -13,6 +13,7 @@ import { TokenService } from '../modules/auth/tokens.js';
 import { adminRoutes } from '../modules/automessages/automessages.routes.js';
 import { conversationRoutes } from '../modules/conversations/conversations.routes.js';
 import { groupRoutes } from '../modules/conversations/groups.routes.js';
+import { messageRoutes } from '../modules/messages/messages.routes.js';
 import { messageChangeRoutes } from '../modules/messages/message-changes.routes.js';
 import { PresenceService } from '../modules/presence/presence.service.js';
 import type { Notifier } from '../contracts/socket.js';
@@ -68,12 +69,13 @@ export async function startApi(
     routes: [
       ...authRoutes(auth),
       ...usersRoutes(new UsersService(repos.users, repos.presence)),
-      ...conversationRoutes(services.conversations, services.messages),
+      ...conversationRoutes(services.conversations),
+      ...messageRoutes(services.messages),
       ...messageChangeRoutes(services.messageChanges),
       ...groupRoutes(services.groups),
       ...adminRoutes({
         autoMessages: services.autoMessages,
-        runs: repos.jobRuns,
+        jobs: services.runner,
         queueStats: () => infra.rabbit.queueStats(),
       }),
     ],

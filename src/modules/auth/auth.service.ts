@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { errors } from '../../errors.js';
 import type { AuthContext } from '../../contracts/auth.js';
 import type { User, UsersRepository } from '../users/users.repository.js';
-import { presentUser, type UserRepresentation } from '../users/users.present.js';
+import type { UserView } from '../../contracts/users.js';
+import { presentUser } from '../users/users.present.js';
 import { burnPasswordCheck, hashPassword, verifyPassword } from './passwords.js';
 import type { SessionsRepository } from './sessions.repository.js';
 import type { TokenService } from './tokens.js';
@@ -31,7 +32,7 @@ export interface TokenPair {
 }
 
 export interface AuthResult extends TokenPair {
-  user: UserRepresentation;
+  user: UserView;
 }
 
 export class AuthService {
@@ -122,12 +123,12 @@ export class AuthService {
     }
   }
 
-  async me(auth: AuthContext): Promise<UserRepresentation> {
+  async me(auth: AuthContext): Promise<UserView> {
     const user = await this.requireUser(auth.userId);
     return presentUser(user, self(user));
   }
 
-  async updateMe(auth: AuthContext, patch: UpdateMe): Promise<UserRepresentation> {
+  async updateMe(auth: AuthContext, patch: UpdateMe): Promise<UserView> {
     const user = await this.requireUser(auth.userId);
     const { currentPassword, newPassword, ...profile } = patch;
     let passwordHash: string | undefined;

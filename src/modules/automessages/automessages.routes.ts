@@ -1,25 +1,23 @@
-import { route, type RouteDef } from '../../http/route.js';
-import { ErrorBody, IdParams } from '../../contracts/common.js';
-import type { JobRunsRepository } from '../../jobs/job-runs.repository.js';
+import { errorResponse, route, type RouteDef } from '../../http/route.js';
+import { IdParams } from '../../contracts/common.js';
+import type { JobRunner } from '../../jobs/job-runner.js';
 import {
   AutoMessageLifecycle,
   PlanBody,
   PlanResult,
   QueueResult,
   QueuesResult,
-  RunsQuery,
-  RunsResult,
 } from '../../contracts/automessages.js';
+import { RunsQuery, RunsResult } from '../../contracts/jobs.js';
 import type { AutoMessagesService } from './automessages.service.js';
 import type { QueueDepth } from '../../infra/rabbit.js';
 
 const tag = 'admin';
-const err = (description: string) => ({ description, schema: ErrorBody });
-const guarded = { 401: err('Not logged in'), 403: err('Administrators only') };
+const guarded = { 401: errorResponse('Not logged in'), 403: errorResponse('Administrators only') };
 
 export interface AdminDeps {
   autoMessages: AutoMessagesService;
-  runs: JobRunsRepository;
+  jobs: JobRunner;
   queueStats(): Promise<{ main: QueueDepth; dead: QueueDepth }>;
 }
 
@@ -34,7 +32,7 @@ export function adminRoutes(deps: AdminDeps): RouteDef[] {
       body: PlanBody,
       responses: {
         200: { description: 'Planned', schema: PlanResult },
-        400: err('Bad window'),
+        400: errorResponse('Bad window'),
         ...guarded,
       },
       handler: async ({ body }) => ({
@@ -63,7 +61,7 @@ export function adminRoutes(deps: AdminDeps): RouteDef[] {
       params: IdParams,
       responses: {
         200: { description: 'Lifecycle', schema: AutoMessageLifecycle },
-        404: err('Not found'),
+        404: errorResponse('Not found'),
         ...guarded,
       },
       handler: async ({ params }) => ({
@@ -79,20 +77,10 @@ export function adminRoutes(deps: AdminDeps): RouteDef[] {
       access: 'admin',
       query: RunsQuery,
       responses: { 200: { description: 'Runs, newest first', schema: RunsResult }, ...guarded },
-      handler: async ({ query }) => {
-        const runs = await deps.runs.recent(query.limit, query.name);
-        return {
-          status: 200,
-          body: {
-            items: runs.map((r) => ({
-              ...r,
-              scheduledAt: r.scheduledAt.toISOString(),
-              startedAt: r.startedAt.toISOString(),
-              finishedAt: r.finishedAt?.toISOString() ?? null,
-            })),
-          },
-        };
-      },
+      handler: async ({ query }) => ({
+        status: 200,
+        body: { items: await deps.jobs.recent(query.limit, query.name) },
+      }),
     }),
     route({
       method: 'get',

@@ -1,8 +1,8 @@
 import type { ConversationView } from '../../contracts/conversations.js';
 import { errors } from '../../errors.js';
 import type { PresenceRepository } from '../presence/presence.repository.js';
+import { presentSummary } from '../users/users.present.js';
 import type { UsersRepository } from '../users/users.repository.js';
-import type { MessagesRepository } from '../messages/messages.repository.js';
 import type { Conversation, ConversationsRepository } from './conversations.repository.js';
 import { directKeyOf } from './direct-key.js';
 import { GROUP_MAX } from './group-members.js';
@@ -13,10 +13,18 @@ export type CreateConversation =
 
 export const GROUP_MIN = 3;
 
+/**
+ * Unread counts for the conversation list. The messages module provides it: messages depend on
+ * conversations (membership), never the other way round.
+ */
+export interface UnreadCounter {
+  countUnread(conversationId: string, userId: string, after: string | undefined): Promise<number>;
+}
+
 export class ConversationsService {
   constructor(
     private readonly conversations: ConversationsRepository,
-    private readonly messages: MessagesRepository,
+    private readonly unreadCounter: UnreadCounter,
     private readonly users: UsersRepository,
     private readonly presence: PresenceRepository,
     private readonly membership: MembershipCache,
@@ -139,7 +147,7 @@ export class ConversationsService {
 
   private unread(conversation: Conversation, viewerId: string): Promise<number> {
     const pointer = conversation.reads[viewerId]?.messageId;
-    return this.messages.countUnread(conversation.id, viewerId, pointer);
+    return this.unreadCounter.countUnread(conversation.id, viewerId, pointer);
   }
 
   /** Loads what every viewer sees the same (member summaries, presence) for these conversations. */
@@ -156,18 +164,9 @@ export class ConversationsService {
       type: c.type,
       participants: c.members.flatMap(({ userId: id, role }) => {
         const u = byId.get(id);
-        return u
-          ? [
-              {
-                id,
-                username: u.username,
-                displayName: u.displayName,
-                avatarUrl: u.avatarUrl,
-                isOnline: onlineById.get(id) ?? false,
-                ...(c.type === 'group' ? { role } : {}),
-              },
-            ]
-          : [];
+        if (!u) return [];
+        const summary = presentSummary(u, onlineById.get(id) ?? false);
+        return [c.type === 'group' ? { ...summary, role } : summary];
       }),
       ...(c.name ? { name: c.name } : {}),
       ...(c.lastMessage

@@ -1,5 +1,4 @@
-import { route, type RouteDef } from '../../http/route.js';
-import { ErrorBody } from '../../contracts/common.js';
+import { errorResponse, route, type RouteDef } from '../../http/route.js';
 import type { MessageChangesService } from './message-changes.service.js';
 import {
   EditMessageBody,
@@ -9,12 +8,11 @@ import {
 } from '../../contracts/messages.js';
 
 const tag = 'messages';
-const err = (description: string) => ({ description, schema: ErrorBody });
 const common = {
-  400: err('Validation failed'),
-  401: err('Not logged in'),
-  404: err('No such conversation or message, or not a member'),
-  429: err('Rate limited (counts against the message limit)'),
+  400: errorResponse('Validation failed'),
+  401: errorResponse('Not logged in'),
+  404: errorResponse('No such conversation or message, or not a member'),
+  429: errorResponse('Rate limited (counts against the message limit)'),
 };
 const messagePath = '/api/conversations/:id/messages/:messageId';
 const reactionPath = `${messagePath}/reactions/:emoji`;
@@ -38,8 +36,8 @@ export function messageChangeRoutes(changes: MessageChangesService): RouteDef[] 
       responses: {
         200: { description: 'The edited message (gains editedAt)', schema: MessageResult },
         ...common,
-        403: err('Not the sender, or a system message'),
-        409: err('The message was deleted'),
+        403: errorResponse('Not the sender, or a system message'),
+        409: errorResponse('The message was deleted'),
       },
       handler: async ({ auth, params, body }) => ({
         status: 200,
@@ -57,7 +55,7 @@ export function messageChangeRoutes(changes: MessageChangesService): RouteDef[] 
       responses: {
         204: { description: 'Deleted (or already deleted); members get message_deleted' },
         ...common,
-        403: err('Neither the sender nor a group owner/admin, or a system message'),
+        403: errorResponse('Neither the sender nor a group owner/admin, or a system message'),
       },
       handler: async ({ auth, params }) => {
         await changes.delete(auth.userId, refOf(params));
@@ -75,7 +73,7 @@ export function messageChangeRoutes(changes: MessageChangesService): RouteDef[] 
       responses: {
         204: { description: 'Reacted (or had already)' },
         ...common,
-        409: err('The message was deleted, or already has 20 different emoji'),
+        409: errorResponse('The message was deleted, or already has 20 different emoji'),
       },
       handler: async ({ auth, params }) => {
         await changes.react(auth.userId, refOf(params), params.emoji);

@@ -1,4 +1,5 @@
-import type { User } from './users.repository.js';
+import type { UserSummaryView, UserView } from '../../contracts/users.js';
+import type { User, UserSummary } from './users.repository.js';
 
 export interface Viewer {
   userId: string;
@@ -6,7 +7,7 @@ export interface Viewer {
 }
 
 /** The public representation of a user (SPEC §4); email only for the user themself and admins. */
-export function presentUser(user: User, viewer: Viewer | null, isOnline?: boolean) {
+export function presentUser(user: User, viewer: Viewer | null, isOnline?: boolean): UserView {
   const showEmail = viewer !== null && (viewer.userId === user.id || viewer.role === 'admin');
   return {
     id: user.id,
@@ -22,4 +23,14 @@ export function presentUser(user: User, viewer: Viewer | null, isOnline?: boolea
   };
 }
 
-export type UserRepresentation = ReturnType<typeof presentUser>;
+/** A user in lists and among a conversation's participants: the one place summaries are built. */
+export function presentSummary(user: UserSummary, isOnline: boolean): UserSummaryView {
+  return {
+    id: user.id,
+    username: user.username,
+    displayName: user.displayName,
+    avatarUrl: user.avatarUrl,
+    isOnline,
+    lastSeenAt: user.lastSeenAt?.toISOString() ?? null,
+  };
+}

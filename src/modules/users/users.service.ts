@@ -1,4 +1,5 @@
 import type { PresenceRepository } from '../presence/presence.repository.js';
+import { presentSummary } from './users.present.js';
 import type { UsersRepository } from './users.repository.js';
 
 export class UsersService {
@@ -17,13 +18,7 @@ export class UsersService {
     const pageRows = rows.slice(0, query.limit);
     const online = await this.presence.areOnline(pageRows.map((u) => u.id));
     return {
-      items: pageRows.map((u, i) => ({
-        id: u.id,
-        username: u.username,
-        displayName: u.displayName,
-        isOnline: online[i] ?? false,
-        lastSeenAt: u.lastSeenAt?.toISOString() ?? null,
-      })),
+      items: pageRows.map((u, i) => presentSummary(u, online[i] ?? false)),
       nextCursor: rows.length > query.limit ? (pageRows.at(-1)?.username ?? null) : null,
     };
   }
