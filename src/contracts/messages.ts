@@ -53,6 +53,7 @@ export const SystemEventView = z
     role: z.string().optional(),
   })
   .meta({ id: 'SystemEvent', description: 'What a `type: system` message records' });
+export type SystemEvent = z.infer<typeof SystemEventView>;
 
 export const MessageView = z
   .object({

@@ -1,8 +1,7 @@
 import type { ConversationView } from '../../contracts/conversations.js';
 import type { Notifier } from '../../contracts/socket.js';
 import { errors } from '../../errors.js';
-import type { SystemEvent } from '../messages/messages.repository.js';
-import type { MessagesService } from '../messages/messages.service.js';
+import type { SystemEvent } from '../../contracts/messages.js';
 import type { UsersRepository } from '../users/users.repository.js';
 import type { Conversation, ConversationsRepository } from './conversations.repository.js';
 import type { ConversationsService } from './conversations.service.js';
@@ -17,6 +16,20 @@ import {
 } from './group-members.js';
 import type { GroupMembersRepository } from './members.repository.js';
 import type { MembershipCache } from './membership.cache.js';
+
+/**
+ * Posts a group change as a `type: system` message to the members. The messages module provides
+ * it: messages depend on conversations, never the other way round.
+ */
+export interface SystemNotices {
+  postSystem(
+    actorId: string,
+    conversationId: string,
+    event: SystemEvent,
+    content: string,
+    participants: readonly string[],
+  ): Promise<void>;
+}
 
 /** Attempts at a membership change while other changes keep winning the compare-and-set. */
 const MAX_ATTEMPTS = 5;
@@ -41,7 +54,7 @@ export class GroupsService {
     private readonly conversations: ConversationsRepository,
     private readonly members: GroupMembersRepository,
     private readonly conversationsService: ConversationsService,
-    private readonly messages: MessagesService,
+    private readonly notices: SystemNotices,
     private readonly users: UsersRepository,
     private readonly membership: MembershipCache,
     private readonly notifier: Notifier,
@@ -163,7 +176,7 @@ export class GroupsService {
     let now = await this.reload(before.id);
     for (const notice of notices) {
       const content = await this.describe(actorId, notice);
-      await this.messages.postSystem(actorId, now.id, notice, content, now.participants);
+      await this.notices.postSystem(actorId, now.id, notice, content, now.participants);
     }
     now = await this.reload(before.id);
     const audience = union(before.participants, now.participants);

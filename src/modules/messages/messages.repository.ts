@@ -1,6 +1,7 @@
 import { ObjectId, type Collection, type Db, type IndexDescription, type Filter } from 'mongodb';
 import { duplicateIndexes, isDuplicateKeyError } from '../../infra/duplicate-key.js';
 import { parseObjectId } from '../../infra/ids.js';
+import type { SystemEvent } from '../../contracts/messages.js';
 
 export type MessageType = 'text' | 'auto' | 'system';
 
@@ -11,13 +12,6 @@ export interface ReactionGroup {
 }
 
 /** What a `type: system` message records, for clients that render it themselves. */
-export interface SystemEvent {
-  action: 'members_added' | 'member_removed' | 'member_left' | 'renamed' | 'role_changed';
-  userIds?: string[];
-  name?: string;
-  role?: string;
-}
-
 export interface Message {
   id: string;
   conversationId: string;

@@ -4,12 +4,8 @@ import { errors } from '../../errors.js';
 import type { ConversationsRepository } from '../conversations/conversations.repository.js';
 import { directKeyOf } from '../conversations/direct-key.js';
 import type { ConversationsService } from '../conversations/conversations.service.js';
-import type {
-  CatchUpStart,
-  Message,
-  MessagesRepository,
-  SystemEvent,
-} from './messages.repository.js';
+import type { SystemEvent } from '../../contracts/messages.js';
+import type { CatchUpStart, Message, MessagesRepository } from './messages.repository.js';
 import { presentMessage } from './messages.present.js';
 
 const PREVIEW_LENGTH = 120;
