@@ -5,7 +5,8 @@ import { MongoClient } from 'mongodb';
 import { createRabbit } from '../../src/infra/rabbit.js';
 import { after } from 'node:test';
 import { loadConfig, type Config } from '../../src/config.js';
-import { createLogger, silentLogger } from '../../src/logger.js';
+import { createLogger, silentLogger, type Logger } from '../../src/logger.js';
+import type { ErrorReporter } from '../../src/infra/sentry.js';
 import { startParley, type Parley } from '../../src/app.js';
 import { startEmbeddedMongo, type EmbeddedMongo } from '@parley/embedded-mongo';
 
@@ -73,7 +74,10 @@ export interface TestApp extends Parley {
  * stopped and, after every app sharing its names has stopped, its database, Redis keys and
  * queues are removed.
  */
-export async function startTestApp(env?: Record<string, string>): Promise<TestApp> {
+export async function startTestApp(
+  env?: Record<string, string>,
+  options: { logger?: Logger; reportError?: ErrorReporter } = {},
+): Promise<TestApp> {
   const config: Readonly<Config> = loadConfig(env ?? (await isolatedEnv()));
   const names = `${config.MONGODB_DB}|${config.REDIS_KEY_PREFIX}`;
   // Cleanups run newest first: registered before the first app of these names, this one runs
@@ -82,7 +86,10 @@ export async function startTestApp(env?: Record<string, string>): Promise<TestAp
     cleaned.add(names);
     atEnd(() => cleanUpEnv(config));
   }
-  const parley = await startParley(config, createLogger(config.LOG_LEVEL));
+  const logger = options.logger ?? createLogger(config.LOG_LEVEL);
+  const parley = await startParley(config, logger, {
+    ...(options.reportError ? { reportError: options.reportError } : {}),
+  });
   atEnd(() => parley.stop());
   if (!parley.url) throw new Error('test app has no HTTP server');
   return parley as TestApp;

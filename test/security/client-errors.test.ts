@@ -1,0 +1,69 @@
+import assert from 'node:assert/strict';
+import { before, describe, test } from 'node:test';
+import { pino } from 'pino';
+import { isolatedEnv, startTestApp, type TestApp } from '../support/app.js';
+import { http, registerUser } from '../support/http.js';
+
+/** Client mistakes must be 4xx with the SPEC §7 body, logged at info at most, never reported. */
+describe('security: client mistakes are 4xx, not 500s in the error log', () => {
+  let app: TestApp;
+  let token: string;
+  const lines: { level: number; msg?: string }[] = [];
+  const reported: unknown[] = [];
+  before(async () => {
+    const logger = pino(
+      { level: 'debug' },
+      { write: (line: string) => void lines.push(JSON.parse(line) as { level: number }) },
+    );
+    app = await startTestApp(await isolatedEnv(), {
+      logger,
+      reportError: (error) => void reported.push(error),
+    });
+    token = (await registerUser(app.url)).accessToken;
+  });
+
+  const assertClientError = (res: { status: number; body: unknown }, status: number) => {
+    assert.equal(res.status, status, JSON.stringify(res.body));
+    const error = (res.body as { error?: { code?: unknown; message?: unknown } }).error;
+    assert.equal(typeof error?.code, 'string', JSON.stringify(res.body));
+    assert.equal(typeof error?.message, 'string', JSON.stringify(res.body));
+  };
+
+  const raw = async (path: string, init: RequestInit) => {
+    const res = await fetch(app.url + path, init);
+    const text = await res.text();
+    return { status: res.status, body: text ? (JSON.parse(text) as unknown) : null };
+  };
+
+  test('a malformed percent-encoding in the path is 400', async () => {
+    assertClientError(await http(app.url, 'GET', '/api/conversations/%E0%A4%A', { token }), 400);
+  });
+
+  test('a JSON body in an unsupported charset is 415', async () => {
+    const res = await raw('/api/auth/login', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json; charset=latin1' },
+      body: JSON.stringify({ login: 'someone', password: 'something' }),
+    });
+    assertClientError(res, 415);
+  });
+
+  test('a body claiming gzip that is not gzip is 400', async () => {
+    const res = await raw('/api/auth/login', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' },
+      body: 'this is not gzip at all',
+    });
+    assertClientError(res, 400);
+  });
+
+  test('none of them was logged as an error or reported', () => {
+    const loud = lines.filter((l) => l.level >= 50);
+    assert.deepEqual(
+      loud.map((l) => l.msg),
+      [],
+      'client mistakes were logged at error level',
+    );
+    assert.equal(reported.length, 0, 'client mistakes were reported to Sentry');
+  });
+});

@@ -1,0 +1,60 @@
+/**
+ * A private redis-server on its own port, for tests that stop and restart Redis. Never the shared
+ * one on 6379: other tests run against it at the same time. Killed when the test file ends.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
+import { atEnd } from './app.js';
+
+export interface PrivateRedis {
+  url: string;
+  /** SIGKILL, as a crash would: no save, every connection cut. */
+  stop(): Promise<void>;
+  /** Starts it again on the same port, empty (no persistence), as after a crash. Idempotent. */
+  start(): Promise<void>;
+}
+
+/** A TCP port nobody listens on right now. */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as { port: number };
+  server.close();
+  await once(server, 'close');
+  return port;
+}
+
+export async function startPrivateRedis(): Promise<PrivateRedis> {
+  const port = await freePort();
+  let child: ChildProcess | null = null;
+  const start = async () => {
+    if (child) return;
+    const proc = spawn(
+      'redis-server',
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    child = proc;
+    let out = '';
+    await new Promise<void>((resolve, reject) => {
+      proc.stdout?.on('data', (chunk: Buffer) => {
+        out += chunk.toString();
+        if (out.includes('Ready to accept connections')) resolve();
+      });
+      proc.once('exit', (code) => reject(new Error(`redis-server exited (${code}): ${out}`)));
+    });
+  };
+  const stop = async () => {
+    const proc = child;
+    child = null;
+    if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
+    const exited = once(proc, 'exit');
+    proc.kill('SIGKILL');
+    await exited;
+  };
+  await start();
+  atEnd(stop);
+  return { url: `redis://127.0.0.1:${port}`, stop, start };
+}
