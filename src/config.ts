@@ -6,9 +6,6 @@ import { Cron } from 'croner';
  * `.env.example` lists the same variables with their defaults.
  */
 
-const DEV_ACCESS_SECRET = 'parley-development-access-secret-do-not-use-in-production';
-const DEV_REFRESH_SECRET = 'parley-development-refresh-secret-do-not-use-in-production';
-
 const duration = z
   .string()
   .regex(/^\d+(ms|s|m|h|d)?$/, 'a duration like 900, 15m, 30d')
@@ -28,7 +25,8 @@ const csv = z.string().transform((s) =>
 export const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
-  HOST: z.string().default('0.0.0.0'),
+  // Loopback unless told otherwise: a development instance is not on the network by accident.
+  HOST: z.string().default('127.0.0.1'),
   ROLE: z.enum(['all', 'api', 'worker', 'scheduler']).default('all'),
   MONGODB_URI: z
     .string()
@@ -80,6 +78,9 @@ export const envSchema = z.object({
   RATE_LIMIT_MESSAGES_PER_MINUTE: positiveInt.default(120),
   RATE_LIMIT_SOCKET_PER_SECOND: positiveInt.default(20),
   RATE_LIMIT_SOCKET_BURST: positiveInt.default(40),
+  RATE_LIMIT_SOCKET_HANDSHAKES_PER_MINUTE: positiveInt.default(60),
+  RATE_LIMIT_GROUPS_PER_HOUR: positiveInt.default(20),
+  JOB_LEASE_MS: positiveInt.default(60_000),
   SHUTDOWN_TIMEOUT_MS: positiveInt.default(10_000),
   PRESENCE_HEARTBEAT_MS: positiveInt.default(10_000),
   PRESENCE_STALE_MS: positiveInt.default(30_000),
@@ -87,10 +88,11 @@ export const envSchema = z.object({
 
 export type Env = z.infer<typeof envSchema>;
 
-export interface Config extends Omit<Env, 'JWT_ACCESS_SECRET' | 'JWT_REFRESH_SECRET'> {
-  JWT_ACCESS_SECRET: string;
-  JWT_REFRESH_SECRET: string;
-  /** True when development secrets stand in for real ones. */
+export interface Config extends Env {
+  /**
+   * True when no JWT secrets are configured (never in production): random development secrets,
+   * generated once and kept in the database, stand in for them (see resolveJwtSecrets).
+   */
   usingDevSecrets: boolean;
 }
 
@@ -122,12 +124,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
       'JWT_ACCESS_SECRET and JWT_REFRESH_SECRET are required when NODE_ENV=production',
     ]);
   }
-  return Object.freeze({
-    ...e,
-    JWT_ACCESS_SECRET: e.JWT_ACCESS_SECRET ?? DEV_ACCESS_SECRET,
-    JWT_REFRESH_SECRET: e.JWT_REFRESH_SECRET ?? DEV_REFRESH_SECRET,
-    usingDevSecrets: missingSecrets,
-  });
+  return Object.freeze({ ...e, usingDevSecrets: missingSecrets });
 }
 
 export function parseDurationSeconds(text: string): number {

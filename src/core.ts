@@ -21,6 +21,7 @@ import { MessageChangesService } from './modules/messages/message-changes.servic
 import { MessagesRepository } from './modules/messages/messages.repository.js';
 import { MessagesService } from './modules/messages/messages.service.js';
 import { PresenceRepository } from './modules/presence/presence.repository.js';
+import { SettingsRepository } from './modules/settings/settings.repository.js';
 import { UsersRepository } from './modules/users/users.repository.js';
 import type { Shutdown } from './shutdown.js';
 
@@ -83,6 +84,7 @@ export async function buildServices(
     autoMessages: new AutoMessagesRepository(db),
     jobRuns: new JobRunsRepository(db),
     presence: new PresenceRepository(infra.redis),
+    settings: new SettingsRepository(db),
   };
   await Promise.all([
     repos.users.ensureIndexes(),

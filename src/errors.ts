@@ -8,12 +8,14 @@
 export type ErrorCode =
   | 'validation_failed'
   | 'malformed_json'
+  | 'bad_request'
   | 'unauthorized'
   | 'invalid_credentials'
   | 'forbidden'
   | 'not_found'
   | 'conflict'
   | 'payload_too_large'
+  | 'unsupported_media_type'
   | 'rate_limited'
   | 'unavailable'
   | 'internal';
@@ -21,12 +23,14 @@ export type ErrorCode =
 const STATUS: Record<ErrorCode, number> = {
   validation_failed: 400,
   malformed_json: 400,
+  bad_request: 400,
   unauthorized: 401,
   invalid_credentials: 401,
   forbidden: 403,
   not_found: 404,
   conflict: 409,
   payload_too_large: 413,
+  unsupported_media_type: 415,
   rate_limited: 429,
   unavailable: 503,
   internal: 500,
@@ -61,6 +65,9 @@ export const errors = {
   validation: (details: unknown, message = 'Request validation failed') =>
     new AppError('validation_failed', message, details),
   malformedJson: () => new AppError('malformed_json', 'Request body is not valid JSON'),
+  /** A request that is broken below the JSON level (URL encoding, content encoding). */
+  badRequest: (message: string) => new AppError('bad_request', message),
+  unsupportedMediaType: (message: string) => new AppError('unsupported_media_type', message),
   unauthorized: (message = 'Authentication required') => new AppError('unauthorized', message),
   invalidCredentials: () => new AppError('invalid_credentials', 'Invalid login or password'),
   forbidden: (message = 'You are not allowed to do this') => new AppError('forbidden', message),

@@ -1,4 +1,9 @@
 import { randomUUID } from 'node:crypto';
+import {
+  resolveJwtSecrets,
+  type JwtSecrets,
+} from '../../src/modules/settings/deployment-settings.js';
+import { SettingsRepository } from '../../src/modules/settings/settings.repository.js';
 import { ObjectId } from 'mongodb';
 import type { Config } from '../../src/config.js';
 import { connectMongo, type MongoHandles } from '../../src/infra/mongo.js';
@@ -35,6 +40,7 @@ export class Fixtures {
     readonly mongo: MongoHandles,
     readonly redis: RedisHandles,
     config: Readonly<Config>,
+    secrets: JwtSecrets,
   ) {
     const db = mongo.db;
     this.users = new UsersRepository(db);
@@ -42,11 +48,7 @@ export class Fixtures {
     this.messages = new MessagesRepository(db);
     this.autos = new AutoMessagesRepository(db);
     this.sessions = new SessionsRepository(redis, config.REFRESH_TOKEN_TTL);
-    this.tokens = new TokenService(
-      config.JWT_ACCESS_SECRET,
-      config.JWT_REFRESH_SECRET,
-      config.ACCESS_TOKEN_TTL,
-    );
+    this.tokens = new TokenService(secrets.access, secrets.refresh, config.ACCESS_TOKEN_TTL);
   }
 
   static async open(config: Readonly<Config>): Promise<Fixtures> {
@@ -57,7 +59,9 @@ export class Fixtures {
       logger: silentLogger,
     });
     const redis = await connectRedis(config.REDIS_URL, config.REDIS_KEY_PREFIX, silentLogger);
-    const fixtures = new Fixtures(mongo, redis, config);
+    // The same secrets as the app under test, even when they are generated development ones.
+    const secrets = await resolveJwtSecrets(config, new SettingsRepository(mongo.db), silentLogger);
+    const fixtures = new Fixtures(mongo, redis, config, secrets);
     await Promise.all([
       fixtures.users.ensureIndexes(),
       fixtures.conversations.ensureIndexes(),

@@ -8,11 +8,6 @@ import { initSentry } from '../infra/sentry.js';
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config.LOG_LEVEL);
-  if (config.usingDevSecrets) {
-    logger.warn(
-      'JWT_ACCESS_SECRET / JWT_REFRESH_SECRET not set: using fixed DEVELOPMENT secrets. Never run like this in production.',
-    );
-  }
   const reportError = await initSentry(config.SENTRY_DSN, config.NODE_ENV, logger);
   const parley = await startParley(config, logger, { reportError });
   logger.info({ role: config.ROLE }, 'Parley started');

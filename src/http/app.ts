@@ -122,9 +122,11 @@ export function bearerToken(req: Pick<Request, 'headers'>): string {
 /** The one place errors become responses. */
 function errorHandler(deps: HttpAppDeps) {
   return (error: unknown, req: Request, res: Response, _next: NextFunction) => {
-    const known = fromExpress(error);
-    const appError = known ?? toClientError(error);
-    if (!isAppError(error) && !known) {
+    const clientMistake = fromClientMistake(error);
+    const appError = clientMistake ?? toClientError(error);
+    // Only our own failures are errors worth a stack trace and a report; a client's malformed
+    // request is logged by pino-http at info like any other 4xx.
+    if (!isAppError(error) && !clientMistake) {
       req.log.error({ err: error }, 'unhandled error');
       deps.reportError?.(error);
     }
@@ -133,14 +135,26 @@ function errorHandler(deps: HttpAppDeps) {
   };
 }
 
-/** Client mistakes Express reports as errors of its own: the body parser's, and the router's. */
-function fromExpress(error: unknown): AppError | null {
+/**
+ * Requests broken before any route runs: the body parser's errors (too large, not JSON, an
+ * unsupported charset or content encoding, a body that does not decompress) and the router's
+ * (a path whose percent-encoding is malformed). All carry a 4xx status from http-errors.
+ */
+function fromClientMistake(error: unknown): AppError | null {
+  if (isAppError(error) || typeof error !== 'object' || error === null) return null;
   // The router could not percent-decode a path parameter (`%F0%9F` alone is not UTF-8).
   if (error instanceof URIError) return errors.validation(null, 'Malformed URL encoding');
-  const type = (error as { type?: unknown } | null)?.type;
+  const { type, status } = error as { type?: unknown; status?: unknown };
   if (type === 'entity.too.large') return errors.tooLarge();
   if (type === 'entity.parse.failed') return errors.malformedJson();
-  if (typeof type === 'string' && type.startsWith('encoding.'))
-    return errors.validation(null, 'Unsupported body encoding');
-  return null;
+  if (typeof status !== 'number' || status < 400 || status >= 500) return null;
+  if (status === 415) {
+    return errors.unsupportedMediaType(
+      type === 'charset.unsupported'
+        ? 'Unsupported charset: send JSON as UTF-8'
+        : 'Unsupported content encoding (gzip, deflate, br or identity)',
+    );
+  }
+  if (status === 413) return errors.tooLarge();
+  return errors.badRequest('Malformed request: the body could not be read as sent');
 }

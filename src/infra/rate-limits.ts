@@ -8,7 +8,7 @@ import type { Config } from '../config.js';
 import { errors } from '../errors.js';
 import type { RedisHandles } from './redis.js';
 
-export type LimitKind = 'api' | 'auth' | 'messages' | 'socket';
+export type LimitKind = 'api' | 'auth' | 'messages' | 'socket' | 'handshake' | 'groups';
 
 /**
  * Rate limits shared by every instance through Redis. Callers pass the key they limit by
@@ -17,7 +17,7 @@ export type LimitKind = 'api' | 'auth' | 'messages' | 'socket';
  */
 export class RateLimits {
   private readonly limiters: Record<LimitKind, Pick<RateLimiterAbstract, 'consume'>>;
-  private readonly loginFailures: RateLimiterRedis;
+  private readonly passwordGuesses: RateLimiterRedis;
 
   constructor(redis: RedisHandles, config: Config) {
     const make = (name: string, points: number, duration: number) =>
@@ -35,12 +35,14 @@ export class RateLimits {
       api: make('api', config.RATE_LIMIT_API_PER_MINUTE, 60),
       auth: make('auth', config.RATE_LIMIT_AUTH_PER_MINUTE, 60),
       messages: make('msg', config.RATE_LIMIT_MESSAGES_PER_MINUTE, 60),
+      handshake: make('hs', config.RATE_LIMIT_SOCKET_HANDSHAKES_PER_MINUTE, 60),
+      groups: make('groups', config.RATE_LIMIT_GROUPS_PER_HOUR, 3600),
       socket: new BurstyRateLimiter(
         make('sock', config.RATE_LIMIT_SOCKET_PER_SECOND, 1),
         make('sockburst', Math.max(1, socketBurst), 2),
       ),
     };
-    this.loginFailures = make('loginfail', config.RATE_LIMIT_LOGIN_FAILURES_PER_15_MIN, 15 * 60);
+    this.passwordGuesses = make('loginfail', config.RATE_LIMIT_LOGIN_FAILURES_PER_15_MIN, 15 * 60);
   }
 
   /** Counts one event against `key`; throws rate_limited (429) when over the limit. */
@@ -52,25 +54,21 @@ export class RateLimits {
     }
   }
 
-  /** Throws rate_limited while an account has too many recent failed logins. */
-  async assertLoginAllowed(account: string): Promise<void> {
-    const state = await this.loginFailures.get(account);
-    if (state && state.remainingPoints <= 0) {
-      throw errors.rateLimited(Math.ceil(state.msBeforeNext / 1000));
-    }
-  }
-
-  async recordLoginFailure(account: string): Promise<void> {
+  /**
+   * Counts one password guess for an account, atomically, before the hash is checked: over the
+   * limit it throws rate_limited, so at most the limit of guesses per window reach argon2.
+   */
+  async countGuess(account: string): Promise<void> {
     try {
-      await this.loginFailures.consume(account);
+      await this.passwordGuesses.consume(account);
     } catch (result) {
-      // Reaching the limit here is expected: the next attempt is refused by assertLoginAllowed.
-      if (!(result instanceof RateLimiterRes)) throw result;
+      throw toRateLimitError(result);
     }
   }
 
-  async clearLoginFailures(account: string): Promise<void> {
-    await this.loginFailures.delete(account);
+  /** A right password resets the account's count. */
+  async clearGuesses(account: string): Promise<void> {
+    await this.passwordGuesses.delete(account);
   }
 }
 

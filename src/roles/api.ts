@@ -19,6 +19,7 @@ import { PresenceService } from '../modules/presence/presence.service.js';
 import type { Notifier } from '../contracts/socket.js';
 import type { ParleyServer } from '../modules/realtime/notifiers.js';
 import { attachGateway } from '../modules/realtime/socket.server.js';
+import { recordAdminListing, resolveJwtSecrets } from '../modules/settings/deployment-settings.js';
 import { usersRoutes } from '../modules/users/users.routes.js';
 import { UsersService } from '../modules/users/users.service.js';
 import type { Shutdown } from '../shutdown.js';
@@ -41,17 +42,14 @@ export async function startApi(
   const { repos } = services;
   const { httpServer, io, notifier } = web;
   const limits = new RateLimits(infra.redis, config);
+  const secrets = await resolveJwtSecrets(config, repos.settings, logger);
   const rateLimit = (kind: LimitKind, key: string) => limits.consume(kind, key);
   const auth = new AuthService({
     users: repos.users,
     sessions: new SessionsRepository(infra.redis, config.REFRESH_TOKEN_TTL),
-    tokens: new TokenService(
-      config.JWT_ACCESS_SECRET,
-      config.JWT_REFRESH_SECRET,
-      config.ACCESS_TOKEN_TTL,
-    ),
+    tokens: new TokenService(secrets.access, secrets.refresh, config.ACCESS_TOKEN_TTL),
     throttle: limits,
-    adminEmails: config.ADMIN_EMAILS,
+    adminListedAt: await recordAdminListing(config.ADMIN_EMAILS, repos.settings),
     onSessionRevoked: (sessionId) => Promise.resolve(notifier.disconnectSession(sessionId)),
   });
   const presence = new PresenceService(
@@ -69,7 +67,7 @@ export async function startApi(
     routes: [
       ...authRoutes(auth),
       ...usersRoutes(new UsersService(repos.users, repos.presence)),
-      ...conversationRoutes(services.conversations),
+      ...conversationRoutes(services.conversations, (userId) => rateLimit('groups', `u:${userId}`)),
       ...messageRoutes(services.messages),
       ...messageChangeRoutes(services.messageChanges),
       ...groupRoutes(services.groups),

@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
-import { http, registerUser, type Registered } from '../support/http.js';
+import { http, registerAdmin, registerUser, type Registered } from '../support/http.js';
 import { connectSocket, eventually, record } from '../support/sockets.js';
 import { skipWithoutNginx, startTestCluster, type TestCluster } from './support.js';
 
-const ADMIN = 'ops@example.test';
 const USERS = 12;
 
 describe('two schedulers and two workers', { skip: skipWithoutNginx }, () => {
@@ -13,13 +12,13 @@ describe('two schedulers and two workers', { skip: skipWithoutNginx }, () => {
     cluster = await startTestCluster(
       { instances: 1, workers: 2, schedulers: 2 },
       // Both schedulers fire the queue job every second; the run record lets one of them run it.
-      { ADMIN_EMAILS: ADMIN, AUTO_MESSAGE_QUEUE_CRON: '* * * * * *' },
+      { AUTO_MESSAGE_QUEUE_CRON: '* * * * * *' },
     );
   });
 
   test('every auto message is published once and delivered exactly once', async () => {
     // The cluster's probe user is a user too, so planning pairs it like anyone else.
-    const users: Registered[] = [await registerUser(cluster.url, { email: ADMIN }), cluster.probe];
+    const users: Registered[] = [await registerAdmin(cluster.url, cluster.env), cluster.probe];
     while (users.length < USERS) users.push(await registerUser(cluster.url));
     const sockets = await Promise.all(users.map((u) => connectSocket(cluster.url, u.accessToken)));
     const received = sockets.map((s) => record(s, 'message_received'));

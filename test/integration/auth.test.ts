@@ -6,7 +6,7 @@ import { isolatedEnv, startTestApp, type TestApp } from '../support/app.js';
 describe('auth', () => {
   let app: TestApp;
   before(async () => {
-    app = await startTestApp(await isolatedEnv({ ADMIN_EMAILS: 'boss@example.test' }));
+    app = await startTestApp(await isolatedEnv());
   });
 
   test('register returns the user without secrets, and tokens that work', async () => {
@@ -199,11 +199,6 @@ describe('auth', () => {
       token: u.accessToken,
     });
     assert.equal(me.body.user.role, 'user');
-  });
-
-  test('ADMIN_EMAILS makes a user admin at registration', async () => {
-    const boss = await registerUser(app.url, { email: 'Boss@example.test' });
-    assert.equal(boss.user.role, 'admin');
   });
 
   test('malformed JSON is 400, an oversized body 413', async () => {

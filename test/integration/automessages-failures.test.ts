@@ -10,11 +10,10 @@ import { ObjectId, type Db } from 'mongodb';
 import type { MessageView } from '../../src/contracts/messages.js';
 import { atEnd, isolatedEnv, startTestApp, uniqueId, type TestApp } from '../support/app.js';
 import { startIsolatedBroker } from '../support/broker.js';
-import { http, registerUser, type Registered } from '../support/http.js';
+import { http, registerAdmin, registerUser, type Registered } from '../support/http.js';
 import { startRoleProcess } from '../support/processes.js';
 import { connectSocket, eventually, record } from '../support/sockets.js';
 
-const ADMIN = 'ops@example.test';
 // Crons that never fire during a test: the tests drive each stage themselves.
 const NO_CRON = { AUTO_MESSAGE_PLAN_CRON: '0 0 1 1 *', AUTO_MESSAGE_QUEUE_CRON: '0 0 1 1 *' };
 
@@ -22,7 +21,7 @@ const autosOf = (db: Db) => db.collection('automessages');
 const messagesOf = (db: Db) => db.collection('messages');
 
 async function registerUsers(app: TestApp, count: number): Promise<Registered[]> {
-  const users = [await registerUser(app.url, { email: ADMIN })];
+  const users = [await registerAdmin(app.url, app.config)];
   while (users.length < count) users.push(await registerUser(app.url));
   return users;
 }
@@ -74,7 +73,7 @@ async function withChannel<T>(url: string, use: (channel: Channel) => Promise<T>
 
 describe('automatic messages under failure', () => {
   test('worker killed between the Message insert and the ack: after a restart, exactly one Message and one message_received per auto message', async () => {
-    const env = await isolatedEnv({ ADMIN_EMAILS: ADMIN, WORKER_PREFETCH: '20', ...NO_CRON });
+    const env = await isolatedEnv({ WORKER_PREFETCH: '20', ...NO_CRON });
     const api = await startTestApp({ ...env, ROLE: 'api' });
     const users = await registerUsers(api, 16);
     const admin = users[0] as Registered;
@@ -181,7 +180,7 @@ describe('automatic messages under failure', () => {
     const broker = await startIsolatedBroker();
     // Registered before the app, so it runs after the app's own cleanup (which deletes queues).
     atEnd(() => broker.shutdown());
-    const env = await isolatedEnv({ ADMIN_EMAILS: ADMIN, AMQP_URL: broker.url, ...NO_CRON });
+    const env = await isolatedEnv({ AMQP_URL: broker.url, ...NO_CRON });
     const app = await startTestApp({ ...env, ROLE: 'all' });
     const users = await registerUsers(app, 10);
     const batch = 500;
@@ -255,7 +254,6 @@ describe('automatic messages under failure', () => {
 
   test('a poison job is parked after N attempts with its error, an invalid payload at once, while other jobs keep flowing', async () => {
     const env = await isolatedEnv({
-      ADMIN_EMAILS: ADMIN,
       AUTO_MESSAGE_RETRY_DELAYS_MS: '1000,2000',
       AUTO_MESSAGE_MAX_ATTEMPTS: '3',
       ...NO_CRON,

@@ -1,11 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { ObjectId } from 'mongodb';
-import { http, registerUser, type Registered } from '../support/http.js';
+import { http, registerAdmin, registerUser, type Registered } from '../support/http.js';
 import { isolatedEnv, startTestApp, type TestApp } from '../support/app.js';
 import { connectSocket, eventually, record } from '../support/sockets.js';
-
-const ADMIN = 'ops@example.test';
 
 interface AutoDoc {
   _id: ObjectId;
@@ -15,8 +13,8 @@ interface AutoDoc {
 }
 
 async function appWithAdmin(overrides: Record<string, string> = {}) {
-  const app = await startTestApp(await isolatedEnv({ ADMIN_EMAILS: ADMIN, ...overrides }));
-  const admin = await registerUser(app.url, { email: ADMIN });
+  const app = await startTestApp(await isolatedEnv(overrides));
+  const admin = await registerAdmin(app.url, app.config);
   return { app, admin };
 }
 
@@ -187,7 +185,7 @@ describe('automatic messages', () => {
   });
 
   test('two schedulers on the same tick: one run, each message published once', async () => {
-    const env = await isolatedEnv({ ADMIN_EMAILS: ADMIN });
+    const env = await isolatedEnv();
     const [a, b] = [await startTestApp(env), await startTestApp(env)];
     for (let i = 0; i < 40; i += 1) await registerUser(a.url);
     await a.services.autoMessages.plan('race-plan', new Date(Date.now() - 1000), new Date());

@@ -8,6 +8,7 @@ import { loadConfig, type Config } from '../../src/config.js';
 import { createLogger, silentLogger, type Logger } from '../../src/logger.js';
 import type { ErrorReporter } from '../../src/infra/sentry.js';
 import { startParley, type Parley } from '../../src/app.js';
+import { UsersRepository } from '../../src/modules/users/users.repository.js';
 import { startEmbeddedMongo, type EmbeddedMongo } from '@parley/embedded-mongo';
 
 /** A short random suffix for the names tests isolate themselves by. */
@@ -125,6 +126,20 @@ export async function cleanUpEnv(env: TestNames): Promise<void> {
     prefix: env.AMQP_QUEUE_PREFIX ?? '',
   });
   await deleteQueues(env.AMQP_URL ?? '', queues);
+}
+
+/**
+ * Makes a user an admin the way an operator does (`npm run cli -- promote <email>`): ADMIN_EMAILS
+ * never promotes an account registered after its address was listed (docs/SECURITY.md).
+ */
+export async function promoteToAdmin(names: TestNames, email: string): Promise<void> {
+  const mongo = new MongoClient(names.MONGODB_URI ?? '');
+  await mongo.connect();
+  try {
+    await new UsersRepository(mongo.db(names.MONGODB_DB)).setRoleByEmail(email, 'admin');
+  } finally {
+    await mongo.close();
+  }
 }
 
 /** Deletes a test's RabbitMQ queues (main, parking and retry queues). */

@@ -1,3 +1,5 @@
+import { promoteToAdmin, type TestNames } from './app.js';
+
 /** A thin real-HTTP client for tests: JSON in, status + parsed JSON out. */
 export interface HttpResult<T = Record<string, unknown>> {
   status: number;
@@ -55,6 +57,17 @@ export async function registerUser(
   if (res.status !== 201)
     throw new Error(`register failed: ${res.status} ${JSON.stringify(res.body)}`);
   return { ...res.body, password: input.password };
+}
+
+/** Registers a user and promotes them as an operator would; `names` locate the database. */
+export async function registerAdmin(
+  baseUrl: string,
+  names: TestNames,
+  overrides: Partial<{ username: string; email: string; password: string }> = {},
+): Promise<Registered & { password: string }> {
+  const admin = await registerUser(baseUrl, overrides);
+  await promoteToAdmin(names, admin.user.email ?? '');
+  return { ...admin, user: { ...admin.user, role: 'admin' } };
 }
 
 /** Opens (or finds) the direct conversation between two users; returns its id. */

@@ -9,18 +9,26 @@ import type { SessionsRepository } from './sessions.repository.js';
 import type { TokenService } from './tokens.js';
 import type { UpdateMe } from '../../contracts/auth.js';
 
-export interface LoginThrottle {
-  assertLoginAllowed(account: string): Promise<void>;
-  recordLoginFailure(account: string): Promise<void>;
-  clearLoginFailures(account: string): Promise<void>;
+/**
+ * Password guesses per account (login and password change share one count). A guess is counted
+ * atomically *before* the hash is checked, so parallel requests cannot all slip under the limit.
+ */
+export interface PasswordGuessThrottle {
+  /** Throws rate_limited when the account is over its limit; otherwise counts one guess. */
+  countGuess(account: string): Promise<void>;
+  clearGuesses(account: string): Promise<void>;
 }
 
 export interface AuthServiceDeps {
   users: UsersRepository;
   sessions: SessionsRepository;
   tokens: TokenService;
-  throttle: LoginThrottle;
-  adminEmails: readonly string[];
+  throttle: PasswordGuessThrottle;
+  /**
+   * When each ADMIN_EMAILS address was first listed: login makes an account admin only if it
+   * was created before its address was listed (registering a listed address grants nothing).
+   */
+  adminListedAt: ReadonlyMap<string, Date>;
   /** Called after a session is revoked, e.g. to disconnect its sockets. */
   onSessionRevoked: (sessionId: string) => Promise<void>;
 }
@@ -48,25 +56,24 @@ export class AuthService {
       email: input.email,
       passwordHash: await hashPassword(input.password),
       displayName: input.username,
-      role: this.isAdminEmail(input.email) ? 'admin' : 'user',
+      role: 'user',
     });
     return { user: presentUser(user, self(user)), ...(await this.startSession(user.id)) };
   }
 
   async login(input: { login: string; password: string }): Promise<AuthResult> {
-    const account = input.login.toLowerCase();
-    await this.deps.throttle.assertLoginAllowed(account);
-    let user = await this.deps.users.findByLogin(account);
+    const { users, throttle } = this.deps;
+    let user = await users.findByLogin(input.login.toLowerCase());
+    // Keyed by account, so username and email share one count; unknown logins by their text.
+    const account = user ? guessKey(user.id) : `login:${input.login.toLowerCase()}`;
+    await throttle.countGuess(account);
     const valid = user
       ? user.isActive && (await verifyPassword(user.passwordHash, input.password))
       : await burnPasswordCheck(input.password).then(() => false);
-    if (!user || !valid) {
-      await this.deps.throttle.recordLoginFailure(account);
-      throw errors.invalidCredentials();
-    }
-    await this.deps.throttle.clearLoginFailures(account);
-    if (user.role !== 'admin' && this.isAdminEmail(user.email)) {
-      user = (await this.deps.users.setRoleByEmail(user.email, 'admin')) ?? user;
+    if (!user || !valid) throw errors.invalidCredentials();
+    await throttle.clearGuesses(account);
+    if (user.role !== 'admin' && this.listedBeforeCreation(user)) {
+      user = (await users.setRoleByEmail(user.email, 'admin')) ?? user;
     }
     return { user: presentUser(user, self(user)), ...(await this.startSession(user.id)) };
   }
@@ -87,6 +94,13 @@ export class AuthService {
       await this.deps.onSessionRevoked(sessionId);
     }
     if (outcome !== 'rotated' || !userId) throw errors.unauthorized('Invalid refresh token');
+    const user = await this.deps.users.findById(userId);
+    if (!user?.isActive) {
+      // A disabled account gets no new tokens, and its session ends here.
+      await sessions.revoke(sessionId, userId);
+      await this.deps.onSessionRevoked(sessionId);
+      throw errors.unauthorized('Account not found or disabled');
+    }
     const access = tokens.issueAccess(userId, sessionId);
     return { accessToken: access.token, refreshToken: next, expiresIn: tokens.accessTtlSeconds };
   }
@@ -118,7 +132,8 @@ export class AuthService {
 
   /** The revocation part of `authenticate`: one Redis round trip. */
   async assertNotRevoked(auth: AuthContext): Promise<void> {
-    if (!(await this.deps.sessions.isAccessAllowed(auth.tokenId, auth.sessionId))) {
+    const { sessions } = this.deps;
+    if (!(await sessions.isAccessAllowed(auth.tokenId, auth.sessionId, auth.userId))) {
       throw errors.unauthorized('Session revoked');
     }
   }
@@ -133,9 +148,12 @@ export class AuthService {
     const { currentPassword, newPassword, ...profile } = patch;
     let passwordHash: string | undefined;
     if (newPassword) {
+      // A stolen access token must not become a password oracle: same count as login.
+      await this.deps.throttle.countGuess(guessKey(user.id));
       if (!(await verifyPassword(user.passwordHash, currentPassword ?? ''))) {
         throw errors.invalidCredentials();
       }
+      await this.deps.throttle.clearGuesses(guessKey(user.id));
       passwordHash = await hashPassword(newPassword);
     }
     const updated = await this.deps.users.update(user.id, {
@@ -176,9 +194,14 @@ export class AuthService {
     return user;
   }
 
-  private isAdminEmail(email: string): boolean {
-    return this.deps.adminEmails.includes(email.toLowerCase());
+  private listedBeforeCreation(user: User): boolean {
+    const listedAt = this.deps.adminListedAt.get(user.email.toLowerCase());
+    return listedAt !== undefined && user.createdAt < listedAt;
   }
+}
+
+function guessKey(userId: string): string {
+  return `user:${userId}`;
 }
 
 function self(user: User) {

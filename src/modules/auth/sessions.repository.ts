@@ -79,17 +79,21 @@ export class SessionsRepository {
     await this.redis.client.set(this.redis.key(`denylist:${tokenId}`), '1', 'EX', ttl);
   }
 
-  /** One round trip: the access token is usable only if not denylisted and its session lives. */
-  async isAccessAllowed(tokenId: string, sessionId: string): Promise<boolean> {
+  /**
+   * One round trip: the access token is usable only if it is not denylisted and its session
+   * lives *and belongs to the token's user* — a session id alone proves nothing, since anyone
+   * holding the signing key could pair their own sid with someone else's user id.
+   */
+  async isAccessAllowed(tokenId: string, sessionId: string, userId: string): Promise<boolean> {
     const replies = await this.redis.client
       .pipeline()
       .exists(this.redis.key(`denylist:${tokenId}`))
-      .exists(this.redis.key(`session:${sessionId}`))
+      .hget(this.redis.key(`session:${sessionId}`), 'userId')
       .exec();
-    const [denied, session] = (replies ?? []).map(([error, value]) => {
+    const [denied, owner] = (replies ?? []).map(([error, value]) => {
       if (error) throw error;
-      return value as number;
+      return value;
     });
-    return denied === 0 && session === 1;
+    return denied === 0 && owner === userId;
   }
 }

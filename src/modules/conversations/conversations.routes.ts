@@ -16,7 +16,11 @@ export const memberErrors = {
   404: errorResponse('No such conversation, or not a member'),
 };
 
-export function conversationRoutes(conversations: ConversationsService): RouteDef[] {
+export function conversationRoutes(
+  conversations: ConversationsService,
+  /** Counts one group creation for a user; throws rate_limited over RATE_LIMIT_GROUPS_PER_HOUR. */
+  countGroupCreation: (userId: string) => Promise<void>,
+): RouteDef[] {
   return [
     route({
       method: 'get',
@@ -42,8 +46,11 @@ export function conversationRoutes(conversations: ConversationsService): RouteDe
         200: { description: 'Existing direct conversation', schema: ConversationResult },
         201: { description: 'Created', schema: ConversationResult },
         ...memberErrors,
+        429: errorResponse('Too many groups created this hour'),
       },
       handler: async ({ auth, body }) => {
+        // Each group pulls up to 99 people into a conversation: creating them is limited.
+        if ('participantIds' in body) await countGroupCreation(auth.userId);
         const { created, conversation } = await conversations.create(auth.userId, body);
         return { status: created ? 201 : 200, body: { conversation } };
       },
