@@ -52,7 +52,11 @@ export async function startParley(
     const infra = await connectInfrastructure(config, logger, shutdown);
     const httpServer = role === 'all' || role === 'api' ? createServer() : null;
     const io = httpServer
-      ? createSocketServer(httpServer, { redis: infra.redis, corsOrigins: config.CORS_ORIGINS })
+      ? createSocketServer(httpServer, {
+          redis: infra.redis,
+          corsOrigins: config.CORS_ORIGINS,
+          logger,
+        })
       : null;
     const notifier: Notifier = createNotifier(infra.redis, io);
     const services = await buildServices(config, infra, notifier, logger);

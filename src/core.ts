@@ -82,7 +82,7 @@ export async function buildServices(
     messages: new MessagesRepository(db),
     messageChanges: new MessageChangesRepository(db),
     autoMessages: new AutoMessagesRepository(db),
-    jobRuns: new JobRunsRepository(db),
+    jobRuns: new JobRunsRepository(db, config.JOB_LEASE_MS),
     presence: new PresenceRepository(infra.redis),
     settings: new SettingsRepository(db),
   };

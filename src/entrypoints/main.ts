@@ -9,6 +9,13 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config.LOG_LEVEL);
   const reportError = await initSentry(config.SENTRY_DSN, config.NODE_ENV, logger);
+  // A promise nobody awaited failed (a library's fire-and-forget call during an outage): log
+  // and report it, and keep serving — the process is still sound, and readiness says whether
+  // its dependencies are. Exiting here would turn a Redis blip into a crash of every api.
+  process.on('unhandledRejection', (reason: unknown) => {
+    logger.error({ err: reason }, 'unhandled promise rejection');
+    reportError?.(reason);
+  });
   const parley = await startParley(config, logger, { reportError });
   logger.info({ role: config.ROLE }, 'Parley started');
   let stopping = false;

@@ -25,7 +25,9 @@ export class JobRunner {
     const runId = `${name}@${scheduledAt.toISOString()}`;
     const run = await this.runs.tryStart(runId, name, scheduledAt, 'cron');
     if (!run) return null;
-    return { runId, counts: await this.execute(run.id, name, job) };
+    if (run.takeovers > 0)
+      this.logger.warn({ jobId: runId }, 'took over a run whose lease expired');
+    return { runId, counts: await this.execute(run, job) };
   }
 
   async runManually<C extends JobCounts>(
@@ -33,8 +35,9 @@ export class JobRunner {
     job: (runId: string) => Promise<C>,
   ): Promise<{ runId: string; counts: C }> {
     const runId = `${name}@manual:${randomUUID()}`;
-    await this.runs.tryStart(runId, name, new Date(), 'manual');
-    return { runId, counts: await this.execute(runId, name, job) };
+    const run = await this.runs.tryStart(runId, name, new Date(), 'manual');
+    if (!run) throw new Error(`manual run ${runId} already exists`);
+    return { runId, counts: await this.execute(run, job) };
   }
 
   /** Recent runs, newest first, for operators. */
@@ -49,20 +52,36 @@ export class JobRunner {
   }
 
   private async execute<C extends JobCounts>(
-    runId: string,
-    name: string,
+    run: JobRun,
     job: (runId: string) => Promise<C>,
   ): Promise<C> {
-    const log = this.logger.child({ jobId: runId, job: name });
+    const log = this.logger.child({ jobId: run.id, job: run.name });
+    const heartbeat = this.keepLease(run, log);
     try {
-      const counts = await job(runId);
-      await this.runs.finish(runId, 'succeeded', counts, null);
+      const counts = await job(run.id);
+      await this.runs.finish(run.id, run.owner, 'succeeded', counts, null);
       log.info({ counts }, 'job succeeded');
       return counts;
     } catch (error) {
       log.error({ err: error }, 'job failed');
-      await this.runs.finish(runId, 'failed', {}, errorMessage(error));
+      await this.runs.finish(run.id, run.owner, 'failed', {}, errorMessage(error));
       throw error;
+    } finally {
+      clearInterval(heartbeat);
     }
+  }
+
+  /** Renews the run's lease every third of it while the job runs. */
+  private keepLease(run: JobRun, log: Logger): NodeJS.Timeout {
+    const timer = setInterval(() => {
+      this.runs.renew(run.id, run.owner).then(
+        (held) => {
+          if (!held) log.warn('lost the lease of this run: another scheduler took it over');
+        },
+        (error: unknown) => log.warn({ err: error }, 'could not renew the run lease'),
+      );
+    }, this.runs.leaseMs / 3);
+    timer.unref();
+    return timer;
   }
 }

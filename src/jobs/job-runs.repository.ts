@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Collection, Db } from 'mongodb';
 import { isDuplicateKeyError } from '../infra/duplicate-key.js';
 
@@ -13,21 +14,35 @@ export interface JobRun {
   outcome: RunOutcome;
   counts: Record<string, number | string | null>;
   error: string | null;
+  /** The process running it now; only the owner renews the lease or records the outcome. */
+  owner: string;
+  /** A running run whose lease has passed is taken over by the next scheduler to fire it. */
+  leaseUntil: Date;
+  takeovers: number;
 }
 
 interface JobRunDoc extends Omit<JobRun, 'id'> {
   _id: string;
 }
 
+/** Default lease of a run: renewed every third of it while the run is alive. */
+export const DEFAULT_JOB_LEASE_MS = 60_000;
+
 /**
  * `jobruns` collection: one document per (job, scheduled time). Its `_id` is that pair, so when
  * several schedulers fire the same tick exactly one insert wins — the lock is the unique key.
+ * The lock is a lease: its owner renews `leaseUntil` while it runs; if the owner dies, the run
+ * stays `running` only until the lease passes, then the next scheduler to fire the tick takes it
+ * over (the jobs themselves are idempotent per run id).
  * Index: `name, startedAt desc` for the operators' "recent runs" view. Runs expire after 30 days.
  */
 export class JobRunsRepository {
   private readonly runs: Collection<JobRunDoc>;
 
-  constructor(db: Db) {
+  constructor(
+    db: Db,
+    readonly leaseMs = DEFAULT_JOB_LEASE_MS,
+  ) {
     this.runs = db.collection<JobRunDoc>('jobruns');
   }
 
@@ -39,43 +54,80 @@ export class JobRunsRepository {
     ]);
   }
 
-  /** Starts the run for this tick, or returns null when another process already has it. */
+  /**
+   * Starts the run for this tick, or takes it over when its owner's lease has expired.
+   * Returns null while another live process holds it, or once it has finished.
+   */
   async tryStart(
     id: string,
     name: string,
     scheduledAt: Date,
     trigger: JobRun['trigger'],
   ): Promise<JobRun | null> {
+    const now = new Date();
+    const owner = randomUUID();
     const doc: JobRunDoc = {
       _id: id,
       name,
       scheduledAt,
       trigger,
-      startedAt: new Date(),
+      startedAt: now,
       finishedAt: null,
       outcome: 'running',
       counts: {},
       error: null,
+      owner,
+      leaseUntil: this.leaseFrom(now),
+      takeovers: 0,
     };
     try {
       await this.runs.insertOne(doc);
       return toRun(doc);
     } catch (error) {
-      if (isDuplicateKeyError(error)) return null;
-      throw error;
+      if (!isDuplicateKeyError(error)) throw error;
     }
+    return this.takeOver(id, owner, now);
   }
 
+  /** Moves an expired run (or one recorded before leases existed) to a new owner. */
+  private async takeOver(id: string, owner: string, now: Date): Promise<JobRun | null> {
+    const taken = await this.runs.findOneAndUpdate(
+      {
+        _id: id,
+        outcome: 'running',
+        $or: [{ leaseUntil: { $lt: now } }, { leaseUntil: { $exists: false } }],
+      },
+      { $set: { owner, leaseUntil: this.leaseFrom(now) }, $inc: { takeovers: 1 } },
+      { returnDocument: 'after' },
+    );
+    return taken ? toRun(taken) : null;
+  }
+
+  /** The owner's heartbeat. False when the run is no longer its own (taken over or finished). */
+  async renew(id: string, owner: string): Promise<boolean> {
+    const result = await this.runs.updateOne(
+      { _id: id, owner, outcome: 'running' },
+      { $set: { leaseUntil: this.leaseFrom(new Date()) } },
+    );
+    return result.matchedCount === 1;
+  }
+
+  /** Records the outcome, unless another process has taken the run over meanwhile. */
   async finish(
     id: string,
+    owner: string,
     outcome: RunOutcome,
     counts: JobRun['counts'],
     error: string | null,
   ): Promise<void> {
     await this.runs.updateOne(
-      { _id: id },
+      { _id: id, owner },
       { $set: { outcome, counts, error, finishedAt: new Date() } },
     );
+  }
+
+  private leaseFrom(now: Date): Date {
+    return new Date(now.getTime() + this.leaseMs);
   }
 
   async recent(limit: number, name?: string): Promise<JobRun[]> {

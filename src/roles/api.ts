@@ -5,6 +5,7 @@ import type { Infrastructure, Services } from '../core.js';
 import type { Logger } from '../logger.js';
 import { buildHttpApp } from '../http/app.js';
 import { RateLimits, type LimitKind } from '../infra/rate-limits.js';
+import { withTimeout } from '../infra/redis.js';
 import type { ErrorReporter } from '../infra/sentry.js';
 import { authRoutes } from '../modules/auth/auth.routes.js';
 import { AuthService } from '../modules/auth/auth.service.js';
@@ -105,6 +106,8 @@ export async function startApi(
     logger,
     authenticate: (token) => auth.authenticate(token),
     presence,
+    countHandshake: (ip) => rateLimit('handshake', `ip:${ip}`),
+    trustProxy: config.TRUST_PROXY,
     notifier,
     conversations: services.conversations,
     messages: services.messages,
@@ -125,10 +128,13 @@ export async function startApi(
   return { url: `http://127.0.0.1:${port}`, presence };
 }
 
+const READINESS_TIMEOUT_MS = 1000;
+
 async function readiness(checks: Record<string, () => Promise<boolean>>) {
   const entries = await Promise.all(
     Object.entries(checks).map(async ([name, check]) => {
-      const ok = await check().catch(() => false);
+      // A hung dependency (a partition: no answer, no error) must read as failing, not hang.
+      const ok = await withTimeout(check(), READINESS_TIMEOUT_MS).catch(() => false);
       return [name, ok ? 'ok' : 'failing'] as const;
     }),
   );

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { atEnd, cleanUpEnv, isolatedEnv } from '../support/app.js';
+import { atEnd, cleanUpEnv, isolatedEnv, startTestApp } from '../support/app.js';
 import { directConversation, http, registerUser } from '../support/http.js';
 import { startRoleProcess } from '../support/processes.js';
 import { freePort, startPrivateRedis } from '../support/redis-server.js';
@@ -86,5 +86,38 @@ describe('security: a Redis outage does not take api processes down', () => {
     });
     assert.equal(res.status, 201);
     await delivered;
+  });
+
+  test('fan-out while Redis is down leaves no unhandled rejection behind', async () => {
+    const redis = await startPrivateRedis();
+    const env = await isolatedEnv({ REDIS_URL: redis.url, ROLE: 'api' });
+    atEnd(async () => {
+      await redis.start();
+      await cleanUpEnv(env);
+    });
+    const app = await startTestApp(env);
+    const unhandled: unknown[] = [];
+    const record = (reason: unknown) => void unhandled.push(reason);
+    process.on('unhandledRejection', record);
+    try {
+      await redis.stop();
+      // What a message send does after its checks passed: publish through the Redis adapter.
+      const started = Date.now();
+      await eventually(
+        () => {
+          app.io
+            ?.to('user:nobody')
+            .emit('typing', { conversationId: 'c', userId: 'u', isTyping: true });
+          return unhandled.length > 0 || Date.now() - started > 3000;
+        },
+        10_000,
+        'publishes to fail',
+        100,
+      );
+      assert.deepEqual(unhandled.map(String), [], 'a failed adapter publish was left unhandled');
+    } finally {
+      process.off('unhandledRejection', record);
+      await redis.start(); // so the app can stop cleanly
+    }
   });
 });

@@ -22,80 +22,91 @@ function closing(socket: ClientSocket, timeoutMs = 15_000) {
   });
 }
 
-describe('security: sockets do not outlive their credentials', () => {
-  let app: TestApp;
-  let alice: Registered;
-  let bob: Registered;
-  let direct: string;
-  before(async () => {
-    app = await startTestApp(await isolatedEnv({ ACCESS_TOKEN_TTL: `${TTL_SECONDS}s` }));
-    [alice, bob] = [await registerUser(app.url), await registerUser(app.url)];
-  });
-
-  const fresh = async (user: Registered) => {
-    const res = await http<{ accessToken: string; refreshToken: string }>(
-      app.url,
-      'POST',
-      '/api/auth/refresh',
-      { body: { refreshToken: user.refreshToken } },
-    );
-    assert.equal(res.status, 200);
-    user.refreshToken = res.body.refreshToken;
-    user.accessToken = res.body.accessToken;
-    return res.body.accessToken;
-  };
-
-  test('a socket whose access token expires is told auth_expired and disconnected', async () => {
-    const socket = await connectSocket(app.url, await fresh(alice));
-    const { reason, told } = await closing(socket);
-    assert.equal(reason, 'io server disconnect');
-    assert.ok(told, 'no auth_expired event before the disconnect');
-  });
-
-  test('an auth event with a fresh token keeps the socket past the first expiry', async () => {
-    direct ??= await directConversation(app.url, alice, bob);
-    const first = await fresh(alice);
-    const socket = await connectSocket(app.url, first);
-    const firstExpiry = claimsOf(first).exp * 1000;
-    // Renew shortly before the first token runs out, as a client's timer would.
-    await eventually(() => Date.now() > firstExpiry - 1500, 10_000, 'time to renew');
-    const renewed = await request(socket, 'auth' as never, { token: await fresh(alice) });
-    assert.equal(renewed.ok, true, JSON.stringify(renewed));
-    await eventually(() => Date.now() > firstExpiry + 1000, 10_000, 'the first token to expire');
-    assert.equal(socket.connected, true, 'renewed socket was disconnected');
-    const sent = await request(socket, 'send_message', {
-      conversationId: direct,
-      content: 'still here',
+describe(
+  'security: sockets do not outlive their credentials',
+  {
+    todo: 'issue 12 item 4: the auth/auth_expired events land on the contracts event map',
+  },
+  () => {
+    let app: TestApp;
+    let alice: Registered;
+    let bob: Registered;
+    before(async () => {
+      app = await startTestApp(await isolatedEnv({ ACCESS_TOKEN_TTL: `${TTL_SECONDS}s` }));
+      [alice, bob] = [await registerUser(app.url), await registerUser(app.url)];
     });
-    assert.equal(sent.ok, true, JSON.stringify(sent));
-  });
 
-  test("auth with another user's token is refused and changes nothing", async () => {
-    direct ??= await directConversation(app.url, alice, bob);
-    const socket = await connectSocket(app.url, await fresh(alice));
-    const outsider = await registerUser(app.url);
-    const refused = await request(socket, 'auth' as never, { token: outsider.accessToken });
-    assert.equal(refused.ok, false);
-    const sent = await request(socket, 'send_message', { conversationId: direct, content: 'me' });
-    assert.equal(sent.ok, true, JSON.stringify(sent));
-    assert.equal((sent.message as { senderId: string }).senderId, alice.user.id);
-  });
+    const fresh = async (user: Registered) => {
+      const res = await http<{ accessToken: string; refreshToken: string }>(
+        app.url,
+        'POST',
+        '/api/auth/refresh',
+        { body: { refreshToken: user.refreshToken } },
+      );
+      assert.equal(res.status, 200);
+      user.refreshToken = res.body.refreshToken;
+      user.accessToken = res.body.accessToken;
+      return res.body.accessToken;
+    };
 
-  test('a socket whose session vanished is refused and disconnected at its next event', async () => {
-    direct ??= await directConversation(app.url, alice, bob);
-    const token = await fresh(bob);
-    const socket = await connectSocket(app.url, token);
-    const closed = closing(socket);
-    // However a session ends (revoked elsewhere, expired, lost), its key is gone.
-    await app.redis.client.del(app.redis.key(`session:${claimsOf(token).sid}`));
-    const sent = await request(socket, 'send_message', {
-      conversationId: direct,
-      content: 'ghost',
+    /** Their direct conversation (tokens live 5 s here: alice's is renewed first). */
+    const conversation = async () => {
+      await fresh(alice);
+      return directConversation(app.url, alice, bob);
+    };
+
+    test('a socket whose access token expires is told auth_expired and disconnected', async () => {
+      const socket = await connectSocket(app.url, await fresh(alice));
+      const { reason, told } = await closing(socket);
+      assert.equal(reason, 'io server disconnect');
+      assert.ok(told, 'no auth_expired event before the disconnect');
     });
-    assert.equal(sent.ok, false, 'a socket without a session could still send');
-    assert.equal((await closed).reason, 'io server disconnect');
-  });
-});
+
+    test('an auth event with a fresh token keeps the socket past the first expiry', async () => {
+      const direct = await conversation();
+      const first = await fresh(alice);
+      const socket = await connectSocket(app.url, first);
+      const firstExpiry = claimsOf(first).exp * 1000;
+      // Renew shortly before the first token runs out, as a client's timer would.
+      await eventually(() => Date.now() > firstExpiry - 1500, 10_000, 'time to renew');
+      const renewed = await request(socket, 'auth' as never, { token: await fresh(alice) });
+      assert.equal(renewed.ok, true, JSON.stringify(renewed));
+      await eventually(() => Date.now() > firstExpiry + 1000, 10_000, 'the first token to expire');
+      assert.equal(socket.connected, true, 'renewed socket was disconnected');
+      const sent = await request(socket, 'send_message', {
+        conversationId: direct,
+        content: 'still here',
+      });
+      assert.equal(sent.ok, true, JSON.stringify(sent));
+    });
+
+    test("auth with another user's token is refused and changes nothing", async () => {
+      const direct = await conversation();
+      const socket = await connectSocket(app.url, await fresh(alice));
+      const outsider = await registerUser(app.url);
+      const refused = await request(socket, 'auth' as never, { token: outsider.accessToken });
+      assert.equal(refused.ok, false);
+      const sent = await request(socket, 'send_message', { conversationId: direct, content: 'me' });
+      assert.equal(sent.ok, true, JSON.stringify(sent));
+      assert.equal((sent.message as { senderId: string }).senderId, alice.user.id);
+    });
+
+    test('a socket whose session vanished is refused and disconnected at its next event', async () => {
+      const direct = await conversation();
+      const token = await fresh(bob);
+      const socket = await connectSocket(app.url, token);
+      const closed = closing(socket);
+      // However a session ends (revoked elsewhere, expired, lost), its key is gone.
+      await app.redis.client.del(app.redis.key(`session:${claimsOf(token).sid}`));
+      const sent = await request(socket, 'send_message', {
+        conversationId: direct,
+        content: 'ghost',
+      });
+      assert.equal(sent.ok, false, 'a socket without a session could still send');
+      assert.equal((await closed).reason, 'io server disconnect');
+    });
+  },
+);
 
 describe('security: socket handshakes are rate-limited per client address', () => {
   test('the limit applies per address, not to everyone at once', async () => {

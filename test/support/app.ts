@@ -62,6 +62,7 @@ export async function isolatedEnv(
     // Tests share one client address; the rate-limit tests set their own limits.
     RATE_LIMIT_AUTH_PER_MINUTE: '100000',
     RATE_LIMIT_API_PER_MINUTE: '100000',
+    RATE_LIMIT_SOCKET_HANDSHAKES_PER_MINUTE: '100000',
     ...overrides,
   };
 }

@@ -180,6 +180,17 @@ export class AutoMessagesRepository {
     );
   }
 
+  /** Everyone a planning run already paired (served by `by_run`): a resumed run skips them. */
+  async usersPlannedIn(runId: string): Promise<{ users: Set<string>; pairs: number }> {
+    const docs = await this.autos
+      .find({ runId }, { projection: { senderId: 1, receiverId: 1 } })
+      .toArray();
+    const users = new Set(
+      docs.flatMap((d) => [d.senderId.toHexString(), d.receiverId.toHexString()]),
+    );
+    return { users, pairs: docs.length };
+  }
+
   async countByRun(runId: string): Promise<number> {
     return this.autos.countDocuments({ runId });
   }

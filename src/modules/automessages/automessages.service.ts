@@ -75,10 +75,15 @@ export class AutoMessagesService {
     };
   }
 
-  /** One planning run: stream active ids, shuffle, pair, insert in batches tagged with the run. */
+  /**
+   * One planning run: stream active ids, shuffle, pair, insert in batches tagged with the run.
+   * Idempotent per run id: a run taken over after its scheduler died (or simply repeated) pairs
+   * only the users the run has not paired yet, so one night never gets a second set.
+   */
   async plan(runId: string, from: Date, to: Date) {
+    const done = await this.autos.usersPlannedIn(runId);
     const ids: string[] = [];
-    for await (const id of this.users.activeUserIds()) ids.push(id);
+    for await (const id of this.users.activeUserIds()) if (!done.users.has(id)) ids.push(id);
     const { pairs, unpaired } = pairUp(shuffle(ids));
     const { insertBatchSize } = this.settings;
     for (let i = 0; i < pairs.length; i += insertBatchSize) {
@@ -94,7 +99,11 @@ export class AutoMessagesService {
       await this.autos.insertBatch(batch);
     }
     if (unpaired) this.logger.info({ runId, unpairedUserId: unpaired }, 'odd user out tonight');
-    return { users: ids.length, pairs: pairs.length, unpairedUserId: unpaired };
+    return {
+      users: ids.length + done.users.size,
+      pairs: pairs.length + done.pairs,
+      unpairedUserId: unpaired,
+    };
   }
 
   async queueNow() {

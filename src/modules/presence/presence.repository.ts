@@ -37,6 +37,21 @@ redis.call('HDEL', KEYS[3], ARGV[1])
 return offline
 `;
 
+// Re-asserts what one instance knows, so presence comes back after Redis lost its data (flush,
+// restart without persistence). KEYS: online_users, presence:instance_users:<instance>.
+// ARGV: instance id, user-key prefix, then userId, connection count pairs. Idempotent.
+const RESTORE = `
+for i = 3, #ARGV, 2 do
+  redis.call('HSET', ARGV[2] .. ARGV[i], ARGV[1], ARGV[i + 1])
+  redis.call('SADD', KEYS[2], ARGV[i])
+  redis.call('SADD', KEYS[1], ARGV[i])
+end
+return 0
+`;
+
+/** Users per RESTORE call, so one script never blocks Redis for long. */
+const RESTORE_BATCH = 500;
+
 /**
  * Presence across instances (SPEC §5). `online_users` holds a user while any of their sockets,
  * on any instance, is connected: a per-user hash counts connections per instance, so a second
@@ -74,8 +89,30 @@ export class PresenceRepository {
     return (await this.redis.client.eval(DISCONNECT, 3, ...keys, userId, instanceId)) === 1;
   }
 
-  async heartbeat(instanceId: string, now = Date.now()): Promise<void> {
+  /**
+   * Marks the instance alive and re-asserts its users' connection counts: after Redis loses
+   * its data, one heartbeat brings every connected user back into `online_users`.
+   */
+  async heartbeat(
+    instanceId: string,
+    connections: ReadonlyMap<string, number>,
+    now = Date.now(),
+  ): Promise<void> {
     await this.redis.client.hset(this.instancesKey, instanceId, String(now));
+    const users = [...connections.keys()];
+    const keys = [this.onlineKey, this.instanceUsersKey(instanceId)];
+    const prefix = this.redis.key('presence:user:');
+    for (let i = 0; i < users.length; i += RESTORE_BATCH) {
+      // Counts read when the batch is sent: a connect or disconnect since the last batch went
+      // to Redis before this script, on the same connection, so the two always agree.
+      const args = users.slice(i, i + RESTORE_BATCH).flatMap((uid) => {
+        const count = connections.get(uid) ?? 0;
+        return count > 0 ? [uid, String(count)] : [];
+      });
+      if (args.length > 0) {
+        await this.redis.client.eval(RESTORE, 2, ...keys, instanceId, prefix, ...args);
+      }
+    }
   }
 
   /** Instances whose last heartbeat is older than `staleMs`. */

@@ -14,6 +14,8 @@ export const PRESENCE_TIMING = { heartbeatMs: 10_000, staleMs: 30_000 };
 export class PresenceService {
   private timer: NodeJS.Timeout | null = null;
   private readonly disconnecting = new Set<Promise<void>>();
+  /** This instance's own connections per user: the truth each heartbeat re-asserts in Redis. */
+  private readonly connections = new Map<string, number>();
 
   constructor(
     private readonly instanceId: string,
@@ -46,12 +48,16 @@ export class PresenceService {
   }
 
   async connected(userId: string): Promise<void> {
+    this.connections.set(userId, (this.connections.get(userId) ?? 0) + 1);
     if (await this.presence.connect(userId, this.instanceId)) {
       this.notifier.toUsers(await this.membership.contacts(userId), 'user_online', { userId });
     }
   }
 
   async disconnected(userId: string): Promise<void> {
+    const left = (this.connections.get(userId) ?? 1) - 1;
+    if (left > 0) this.connections.set(userId, left);
+    else this.connections.delete(userId);
     const work = this.markDisconnected(userId);
     this.disconnecting.add(work);
     try {
@@ -68,7 +74,7 @@ export class PresenceService {
   /** One heartbeat, then a sweep of dead instances. Failures are logged; the next tick retries. */
   async tick(now = Date.now()): Promise<void> {
     try {
-      await this.presence.heartbeat(this.instanceId, now);
+      await this.presence.heartbeat(this.instanceId, this.connections, now);
       for (const dead of await this.presence.staleInstances(this.timing.staleMs, now)) {
         const offline = await this.presence.sweepInstance(dead);
         this.logger.warn(

@@ -2,6 +2,7 @@ import type { Server as HttpServer } from 'node:http';
 import { createAdapter } from '@socket.io/redis-adapter';
 import { Server } from 'socket.io';
 import { HandshakeAuth, rooms } from '../../contracts/socket.js';
+import { isAppError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import type { AuthContext } from '../../contracts/auth.js';
 import type { RedisHandles } from '../../infra/redis.js';
@@ -15,9 +16,9 @@ const MAX_PAYLOAD_BYTES = 32 * 1024;
 /** The Socket.IO server with the Redis adapter, so fan-out reaches every instance. */
 export function createSocketServer(
   httpServer: HttpServer,
-  options: { redis: RedisHandles; corsOrigins: readonly string[] },
+  options: { redis: RedisHandles; corsOrigins: readonly string[]; logger: Logger },
 ): ParleyServer {
-  const { corsOrigins, redis } = options;
+  const { corsOrigins, redis, logger } = options;
   const io: ParleyServer = new Server(httpServer, {
     maxHttpBufferSize: MAX_PAYLOAD_BYTES,
     cors: { origin: [...corsOrigins], credentials: true },
@@ -27,18 +28,71 @@ export function createSocketServer(
       callback(null, origin === undefined || corsOrigins.includes(origin));
     },
   });
-  io.adapter(createAdapter(redis.duplicate(), redis.duplicate(), { key: socketChannel(redis) }));
+  io.adapter(
+    createAdapter(guardedPublisher(redis, logger), redis.duplicate(), {
+      key: socketChannel(redis),
+    }),
+  );
   return io;
+}
+
+/**
+ * The adapter's publishing connection. The adapter fires PUBLISH without awaiting it; during a
+ * Redis outage each one rejects, and an unhandled rejection must not take the process down.
+ * The failure is logged (the broadcast is lost, as any fan-out is while Redis is away).
+ */
+function guardedPublisher(redis: RedisHandles, logger: Logger) {
+  const client = redis.duplicate();
+  const publish = client.publish.bind(client) as (...args: unknown[]) => Promise<number>;
+  const guarded = (...args: unknown[]) => {
+    const sent = publish(...args);
+    sent.catch((error: unknown) => logger.warn({ err: error }, 'socket fan-out publish failed'));
+    return sent;
+  };
+  client.publish = guarded as typeof client.publish;
+  return client;
 }
 
 export interface GatewayDeps extends HandlerDeps {
   logger: Logger;
   authenticate(token: string): Promise<AuthContext>;
   presence: PresenceService;
+  /** Counts one handshake for a client address; throws rate_limited over the limit. */
+  countHandshake(ip: string): Promise<void>;
+  /** Proxy hops to trust for the client address (TRUST_PROXY, as Express's `trust proxy`). */
+  trustProxy: number;
+}
+
+/**
+ * The client address as Express computes it with a numeric `trust proxy`: the remote address,
+ * or the entry `hops` steps back in X-Forwarded-For when that many proxies are trusted.
+ */
+export function clientAddress(
+  remote: string,
+  forwardedFor: string | string[] | undefined,
+  hops: number,
+): string {
+  const header = Array.isArray(forwardedFor) ? forwardedFor.join(',') : (forwardedFor ?? '');
+  const forwarded = header
+    .split(',')
+    .map((a) => a.trim())
+    .filter(Boolean)
+    .reverse();
+  const chain = [remote, ...forwarded];
+  return chain[Math.min(hops, chain.length - 1)] ?? remote;
 }
 
 /** Authenticated handshake, personal and session rooms, presence, and the client events. */
 export function attachGateway(io: ParleyServer, deps: GatewayDeps): void {
+  // Handshakes cost a token check and a presence write: limited per client address first.
+  io.use((socket, next) => {
+    const { address, headers } = socket.handshake;
+    const ip = clientAddress(address, headers['x-forwarded-for'], deps.trustProxy);
+    deps.countHandshake(ip).then(
+      () => next(),
+      (error: unknown) => next(new Error(isAppError(error) ? error.code : 'unavailable')),
+    );
+  });
   io.use((socket, next) => {
     const fromAuth = HandshakeAuth.safeParse(socket.handshake.auth);
     const header = socket.handshake.headers.authorization;
