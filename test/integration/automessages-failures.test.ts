@@ -330,7 +330,6 @@ describe('automatic messages under failure', () => {
   test('a job whose receiver no longer exists is parked at once with the reason; its batch-mates are delivered', async () => {
     // Retries a minute apart: a job that were retried could not reach the dead queue in time.
     const env = await isolatedEnv({
-      ADMIN_EMAILS: ADMIN,
       AUTO_MESSAGE_RETRY_DELAYS_MS: '60000,60000',
       AUTO_MESSAGE_MAX_ATTEMPTS: '3',
       ...NO_CRON,

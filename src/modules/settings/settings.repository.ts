@@ -1,5 +1,5 @@
 import type { Collection, Db } from 'mongodb';
-import { isDuplicateKeyError } from '../../infra/ids.js';
+import { isDuplicateKeyError } from '../../infra/duplicate-key.js';
 
 interface SettingDoc {
   _id: string;
