@@ -49,7 +49,7 @@ function guardedPublisher(redis: RedisHandles, logger: Logger) {
     sent.catch((error: unknown) => logger.warn({ err: error }, 'socket fan-out publish failed'));
     return sent;
   };
-  client.publish = guarded as typeof client.publish;
+  client.publish = guarded;
   return client;
 }
 
