@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { AuthContext } from './auth.js';
 import { IsoDate, ObjectIdString } from './common.js';
 import { ConversationView } from './conversations.js';
 import { MessageResult, ReadBody, SendMessageBody } from './messages.js';
@@ -22,6 +23,15 @@ const Done = z.object({});
 
 /** Client → server: what the client sends, and what a successful ack carries besides `ok`. */
 export const clientEvents = {
+  /**
+   * Renews the socket's credentials with a fresh access token of the same session (from
+   * `POST /api/auth/refresh`), before the current one expires; otherwise the server sends
+   * `auth_expired` and disconnects at expiry.
+   */
+  auth: {
+    payload: z.strictObject({ token: z.string().min(1).max(4096) }),
+    ack: z.object({ expiresAt: IsoDate }),
+  },
   join_room: { payload: ConversationPayload, ack: Done },
   leave_room: { payload: ConversationPayload, ack: Done },
   send_message: {
@@ -57,6 +67,12 @@ export const serverEvents = {
   }),
   /** Members, name or roles changed; also sent to members who were just removed. */
   conversation_updated: z.object({ conversation: ConversationView }),
+  /**
+   * Sent just before the server disconnects a socket whose access token expired unrenewed
+   * (`expired`) or whose session ended — logout, password change, reuse of a refresh token, a
+   * disabled account (`revoked`). The client refreshes or logs in, then reconnects.
+   */
+  auth_expired: z.object({ reason: z.enum(['expired', 'revoked']) }),
   user_online: z.object({ userId: z.string() }),
   user_offline: z.object({ userId: z.string(), lastSeenAt: IsoDate }),
 } satisfies Record<string, z.ZodType>;
@@ -89,10 +105,8 @@ export type ServerToClientEvents = {
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type
 export interface InterServerEvents {}
 
-export interface SocketData {
-  userId: string;
-  sessionId: string;
-}
+/** A socket's credentials: those of the access token it connected or last renewed with. */
+export type SocketData = AuthContext;
 
 /** Rooms: every socket joins its user's and its session's room. */
 export const rooms = {

@@ -105,6 +105,7 @@ export async function startApi(
   attachGateway(io, {
     logger,
     authenticate: (token) => auth.authenticate(token),
+    assertNotRevoked: (ctx) => auth.assertNotRevoked(ctx),
     presence,
     countHandshake: (ip) => rateLimit('handshake', `ip:${ip}`),
     trustProxy: config.TRUST_PROXY,

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
-import { io, type Socket } from 'socket.io-client';
+import { io } from 'socket.io-client';
 import { atEnd, isolatedEnv, startTestApp, type TestApp } from '../support/app.js';
 import { directConversation, http, registerUser, type Registered } from '../support/http.js';
 import { connectSocket, eventually, request, type ClientSocket } from '../support/sockets.js';
@@ -8,22 +8,18 @@ import { claimsOf } from './support.js';
 
 const TTL_SECONDS = 5;
 
-/** Resolves with the disconnect reason, and whether `auth_expired` came first. */
+/** Resolves with the disconnect reason, and the `auth_expired` that came first (or null). */
 function closing(socket: ClientSocket, timeoutMs = 15_000) {
-  const raw = socket as unknown as Socket;
-  let told: unknown = null;
-  raw.once('auth_expired', (payload: unknown) => (told = payload ?? true));
-  return new Promise<{ reason: string; told: unknown }>((resolve, reject) => {
+  let told: { reason: string } | null = null;
+  socket.once('auth_expired', (payload) => (told = payload));
+  return new Promise<{ reason: string; told: { reason: string } | null }>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('the socket stayed connected')), timeoutMs);
-    raw.once('disconnect', (reason) => {
+    socket.once('disconnect', (reason) => {
       clearTimeout(timer);
       resolve({ reason, told });
     });
   });
 }
-
-// Item 4 is fixed on top of the contracts event map (next landing): until then, to-do.
-const ITEM_4 = { todo: 'issue 12 item 4: auth/auth_expired land with the contracts event map' };
 
 describe('security: sockets do not outlive their credentials', () => {
   let app: TestApp;
@@ -53,68 +49,56 @@ describe('security: sockets do not outlive their credentials', () => {
     return directConversation(app.url, alice, bob);
   };
 
-  test(
-    'a socket whose access token expires is told auth_expired and disconnected',
-    ITEM_4,
-    async () => {
-      const socket = await connectSocket(app.url, await fresh(alice));
-      const { reason, told } = await closing(socket);
-      assert.equal(reason, 'io server disconnect');
-      assert.ok(told, 'no auth_expired event before the disconnect');
-    },
-  );
+  test('a socket whose access token expires is told auth_expired and disconnected', async () => {
+    const socket = await connectSocket(app.url, await fresh(alice));
+    const { reason, told } = await closing(socket);
+    assert.equal(reason, 'io server disconnect');
+    assert.deepEqual(told, { reason: 'expired' }, 'no auth_expired event before the disconnect');
+  });
 
-  test(
-    'an auth event with a fresh token keeps the socket past the first expiry',
-    ITEM_4,
-    async () => {
-      const direct = await conversation();
-      const first = await fresh(alice);
-      const socket = await connectSocket(app.url, first);
-      const firstExpiry = claimsOf(first).exp * 1000;
-      // Renew shortly before the first token runs out, as a client's timer would.
-      await eventually(() => Date.now() > firstExpiry - 1500, 10_000, 'time to renew');
-      const renewed = await request(socket, 'auth' as never, { token: await fresh(alice) });
-      assert.equal(renewed.ok, true, JSON.stringify(renewed));
-      await eventually(() => Date.now() > firstExpiry + 1000, 10_000, 'the first token to expire');
-      assert.equal(socket.connected, true, 'renewed socket was disconnected');
-      const sent = await request(socket, 'send_message', {
-        conversationId: direct,
-        content: 'still here',
-      });
-      assert.equal(sent.ok, true, JSON.stringify(sent));
-    },
-  );
+  test('an auth event with a fresh token keeps the socket past the first expiry', async () => {
+    const direct = await conversation();
+    const first = await fresh(alice);
+    const socket = await connectSocket(app.url, first);
+    const firstExpiry = claimsOf(first).exp * 1000;
+    // Renew shortly before the first token runs out, as a client's timer would.
+    await eventually(() => Date.now() > firstExpiry - 1500, 10_000, 'time to renew');
+    const renewed = await request(socket, 'auth', { token: await fresh(alice) });
+    assert.equal(renewed.ok, true, JSON.stringify(renewed));
+    await eventually(() => Date.now() > firstExpiry + 1000, 10_000, 'the first token to expire');
+    assert.equal(socket.connected, true, 'renewed socket was disconnected');
+    const sent = await request(socket, 'send_message', {
+      conversationId: direct,
+      content: 'still here',
+    });
+    assert.equal(sent.ok, true, JSON.stringify(sent));
+  });
 
-  test("auth with another user's token is refused and changes nothing", ITEM_4, async () => {
+  test("auth with another user's token is refused and changes nothing", async () => {
     const direct = await conversation();
     const socket = await connectSocket(app.url, await fresh(alice));
     const outsider = await registerUser(app.url);
-    const refused = await request(socket, 'auth' as never, { token: outsider.accessToken });
+    const refused = await request(socket, 'auth', { token: outsider.accessToken });
     assert.equal(refused.ok, false);
     const sent = await request(socket, 'send_message', { conversationId: direct, content: 'me' });
     assert.equal(sent.ok, true, JSON.stringify(sent));
-    assert.equal((sent.message as { senderId: string }).senderId, alice.user.id);
+    assert.equal(sent.ok && sent.message.senderId, alice.user.id);
   });
 
-  test(
-    'a socket whose session vanished is refused and disconnected at its next event',
-    ITEM_4,
-    async () => {
-      const direct = await conversation();
-      const token = await fresh(bob);
-      const socket = await connectSocket(app.url, token);
-      const closed = closing(socket);
-      // However a session ends (revoked elsewhere, expired, lost), its key is gone.
-      await app.redis.client.del(app.redis.key(`session:${claimsOf(token).sid}`));
-      const sent = await request(socket, 'send_message', {
-        conversationId: direct,
-        content: 'ghost',
-      });
-      assert.equal(sent.ok, false, 'a socket without a session could still send');
-      assert.equal((await closed).reason, 'io server disconnect');
-    },
-  );
+  test('a socket whose session vanished is refused and disconnected at its next event', async () => {
+    const direct = await conversation();
+    const token = await fresh(bob);
+    const socket = await connectSocket(app.url, token);
+    const closed = closing(socket);
+    // However a session ends (revoked elsewhere, expired, lost), its key is gone.
+    await app.redis.client.del(app.redis.key(`session:${claimsOf(token).sid}`));
+    const sent = await request(socket, 'send_message', {
+      conversationId: direct,
+      content: 'ghost',
+    });
+    assert.equal(sent.ok, false, 'a socket without a session could still send');
+    assert.deepEqual(await closed, { reason: 'io server disconnect', told: { reason: 'revoked' } });
+  });
 });
 
 describe('security: socket handshakes are rate-limited per client address', () => {

@@ -14,6 +14,7 @@ import {
   type SocketData,
 } from '../../contracts/socket.js';
 import { errors, isAppError, toClientError } from '../../errors.js';
+import type { AuthContext } from '../../contracts/auth.js';
 import type { Logger } from '../../logger.js';
 import type { ConversationsService } from '../conversations/conversations.service.js';
 import type { MessagesService } from '../messages/messages.service.js';
@@ -35,7 +36,14 @@ export interface HandlerDeps {
   conversations: ConversationsService;
   messages: MessagesService;
   rateLimit(kind: LimitKind, key: string): Promise<void>;
+  /** Verifies a token and that its session lives and belongs to its user. */
+  authenticate(token: string): Promise<AuthContext>;
+  /** The revocation half of `authenticate`, for credentials already verified. */
+  assertNotRevoked(auth: AuthContext): Promise<void>;
 }
+
+/** setTimeout's largest delay; a longer token lifetime is re-checked when it fires. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * Client events, each parse → service → ack like an HTTP route. The payload schema and the ack
@@ -45,6 +53,7 @@ export interface HandlerDeps {
  */
 export function registerHandlers(socket: ParleySocket, deps: HandlerDeps, log: Logger): void {
   const { userId } = socket.data;
+  const credentials = guardCredentials(socket, deps);
   const on = <E extends ClientEvent>(
     event: E,
     handle: (payload: ParsedPayload<E>) => Promise<AckBody<E>>,
@@ -70,8 +79,11 @@ export function registerHandlers(socket: ParleySocket, deps: HandlerDeps, log: L
     handle: (p: ParsedPayload<E>) => Promise<AckBody<E>>,
     limits: readonly LimitKind[],
   ) => {
-    // Counted together: one pipelined Redis round trip, whatever the number of limits.
-    await Promise.all(limits.map((kind) => deps.rateLimit(kind, `u:${userId}`)));
+    // Limits and the credentials check go together: one pipelined Redis round trip.
+    await Promise.all([
+      ...limits.map((kind) => deps.rateLimit(kind, `u:${userId}`)),
+      event === 'auth' ? null : credentials.check(),
+    ]);
     const parsed = contract[event].payload.safeParse(payload);
     if (!parsed.success) {
       throw errors.validation(
@@ -80,6 +92,8 @@ export function registerHandlers(socket: ParleySocket, deps: HandlerDeps, log: L
     }
     return handle(parsed.data);
   };
+
+  on('auth', async ({ token }) => ({ expiresAt: await credentials.renew(token) }));
 
   on('join_room', async ({ conversationId }) => {
     await deps.conversations.requireMember(conversationId, userId);
@@ -119,6 +133,60 @@ export function registerHandlers(socket: ParleySocket, deps: HandlerDeps, log: L
     await deps.messages.markRead(userId, input);
     return {};
   });
+}
+
+/**
+ * A socket lives only as long as its credentials (SPEC §5 asks it of the handshake; this keeps
+ * it true afterwards): at the access token's expiry, unless renewed with `auth`, and at the first
+ * event after its session ended, the server sends `auth_expired` and disconnects. Sessions
+ * revoked through the API also disconnect their sockets at once (`disconnectSession`).
+ */
+function guardCredentials(socket: ParleySocket, deps: HandlerDeps) {
+  let timer: NodeJS.Timeout | undefined;
+  const end = (reason: 'expired' | 'revoked') => {
+    clearTimeout(timer);
+    if (!socket.connected) return;
+    socket.emit('auth_expired', { reason });
+    socket.disconnect(true);
+  };
+  const schedule = () => {
+    clearTimeout(timer);
+    const left = socket.data.expiresAt * 1000 - Date.now();
+    timer = setTimeout(
+      () => (isExpired() ? end('expired') : schedule()),
+      Math.min(left, MAX_TIMER_MS),
+    );
+  };
+  const isExpired = () => socket.data.expiresAt * 1000 <= Date.now();
+  // After the refusing ack has gone out, so the client learns why its event failed.
+  const endAfterAck = (reason: 'expired' | 'revoked') => setImmediate(() => end(reason));
+  schedule();
+  socket.on('disconnect', () => clearTimeout(timer));
+  return {
+    async check(): Promise<void> {
+      if (isExpired()) {
+        endAfterAck('expired');
+        throw errors.unauthorized('Access token expired');
+      }
+      try {
+        await deps.assertNotRevoked(socket.data);
+      } catch (error) {
+        // Only a definite "no" ends the socket; an outage answers this event with an error.
+        if (isAppError(error) && error.code === 'unauthorized') endAfterAck('revoked');
+        throw error;
+      }
+    },
+    /** Switches to a fresh token of the same user and session; returns its expiry. */
+    async renew(token: string): Promise<string> {
+      const next = await deps.authenticate(token);
+      if (next.userId !== socket.data.userId || next.sessionId !== socket.data.sessionId) {
+        throw errors.forbidden('That token belongs to another session: reconnect with it');
+      }
+      socket.data = next;
+      schedule();
+      return new Date(next.expiresAt * 1000).toISOString();
+    },
+  };
 }
 
 /** Listens with the payload and ack unknown: both come from the client and are checked first. */

@@ -4,7 +4,6 @@ import { Server } from 'socket.io';
 import { HandshakeAuth, rooms } from '../../contracts/socket.js';
 import { isAppError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
-import type { AuthContext } from '../../contracts/auth.js';
 import type { RedisHandles } from '../../infra/redis.js';
 import type { PresenceService } from '../presence/presence.service.js';
 import { registerHandlers, type HandlerDeps } from './socket.handlers.js';
@@ -55,7 +54,6 @@ function guardedPublisher(redis: RedisHandles, logger: Logger) {
 
 export interface GatewayDeps extends HandlerDeps {
   logger: Logger;
-  authenticate(token: string): Promise<AuthContext>;
   presence: PresenceService;
   /** Counts one handshake for a client address; throws rate_limited over the limit. */
   countHandshake(ip: string): Promise<void>;
@@ -102,7 +100,7 @@ export function attachGateway(io: ParleyServer, deps: GatewayDeps): void {
     if (!token) return next(new Error('unauthorized'));
     deps.authenticate(token).then(
       (auth) => {
-        socket.data = { userId: auth.userId, sessionId: auth.sessionId };
+        socket.data = auth;
         next();
       },
       () => next(new Error('unauthorized')),
