@@ -63,10 +63,22 @@ export const AutoMessageLifecycle = z.object({
 });
 export type AutoMessageLifecycle = z.infer<typeof AutoMessageLifecycle>;
 
-const Depth = z.object({
-  queue: z.string(),
-  ready: z.number().int(),
-  unacknowledged: z.number().int().nullable(),
-  consumers: z.number().int(),
-});
-export const QueuesResult = z.object({ main: Depth, dead: Depth });
+export const QueueDepth = z
+  .object({
+    queue: z.string(),
+    ready: z.number().int(),
+    unacknowledged: z
+      .number()
+      .int()
+      .nullable()
+      .describe(
+        "Deliveries held by this process's consumer; null when it does not consume the queue " +
+          "(AMQP cannot report other processes' unacknowledged counts)",
+      ),
+    consumers: z.number().int(),
+  })
+  .meta({ id: 'QueueDepth' });
+export type QueueDepth = z.infer<typeof QueueDepth>;
+
+export const QueuesResult = z.object({ main: QueueDepth, dead: QueueDepth });
+export type QueuesResult = z.infer<typeof QueuesResult>;

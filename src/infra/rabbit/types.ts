@@ -1,3 +1,4 @@
+import type { QueueDepth } from '../../contracts/automessages.js';
 import type { Logger } from '../../logger.js';
 import type { ConsumeOptions, JobHandler } from './consumer.js';
 
@@ -27,16 +28,8 @@ export interface PublishManyResult<T> {
   readonly failed: { readonly payload: T; readonly error: Error }[];
 }
 
-export interface QueueDepth {
-  readonly queue: string;
-  readonly ready: number;
-  /**
-   * Deliveries held by this process's consumer; null when this process does not consume the
-   * queue. AMQP cannot report other processes' unacked counts (that needs the management plugin).
-   */
-  readonly unacknowledged: number | null;
-  readonly consumers: number;
-}
+/** Reported to operators as is (GET /api/admin/queues), so its shape is the contract's. */
+export type { QueueDepth } from '../../contracts/automessages.js';
 
 export interface Rabbit {
   readonly queues: {

@@ -10,7 +10,6 @@ import {
 } from '../../contracts/automessages.js';
 import { RunsQuery, RunsResult } from '../../contracts/jobs.js';
 import type { AutoMessagesService } from './automessages.service.js';
-import type { QueueDepth } from '../../infra/rabbit.js';
 
 const tag = 'admin';
 const guarded = { 401: errorResponse('Not logged in'), 403: errorResponse('Administrators only') };
@@ -18,7 +17,7 @@ const guarded = { 401: errorResponse('Not logged in'), 403: errorResponse('Admin
 export interface AdminDeps {
   autoMessages: AutoMessagesService;
   jobs: JobRunner;
-  queueStats(): Promise<{ main: QueueDepth; dead: QueueDepth }>;
+  queueStats(): Promise<QueuesResult>;
 }
 
 export function adminRoutes(deps: AdminDeps): RouteDef[] {
