@@ -293,6 +293,7 @@ describe('groups that change (SPEC §9)', () => {
     assert.ok((await inRoom()).includes(carol.user.id));
 
     const carolUpdated = nextEvent(carolSocket, 'conversation_updated');
+    const updates = [alice, bob, carol].map((u) => record(socketOf(u), 'conversation_updated'));
     const carolGot = record(carolSocket, 'message_received');
     const bobGot = record(socketOf(bob), 'message_received');
     assert.equal(
@@ -337,6 +338,12 @@ describe('groups that change (SPEC §9)', () => {
       'nothing from the group after removal, not even its system message',
     );
     await eventually(() => bobGot.some((p) => p.message.content === 'after carol'), 5000, 'bob');
+    await fence(alice, group, [alice]);
+    assert.deepEqual(
+      updates.map((got) => got.length),
+      [1, 1, 1],
+      'conversation_updated once to each member before and after, carol included',
+    );
     const notice = bobGot.find((p) => p.message.type === 'system');
     assert.deepEqual(notice?.message.system, {
       action: 'member_removed',
