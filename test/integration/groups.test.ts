@@ -3,7 +3,7 @@ import { before, describe, test } from 'node:test';
 import type { ConversationView } from '../../src/contracts/conversations.js';
 import type { MessageView } from '../../src/contracts/messages.js';
 import { rooms } from '../../src/contracts/socket.js';
-import { isolatedEnv, startTestApp, type TestApp } from '../support/app.js';
+import { isolatedEnv, startTestApp, uniqueId, type TestApp } from '../support/app.js';
 import { directConversation, registerUser, type Registered } from '../support/http.js';
 import { callAs, createGroup, errorCode, history, sendText } from '../support/messaging.js';
 import {
@@ -142,7 +142,18 @@ describe('groups that change (SPEC §9)', () => {
     const [alice, bob, carol] = await users(3);
     const group = await createGroup(app.url, alice, [bob, carol]);
     const many: string[] = [];
-    for (let i = 0; i < 98; i += 1) many.push((await registerUser(app.url)).user.id);
+    // Stored directly: 98 registrations would spend seconds hashing passwords nobody uses.
+    for (let i = 0; i < 98; i += 1) {
+      const name = `cap_${uniqueId()}`;
+      const user = await app.services.repos.users.create({
+        username: name,
+        email: `${name}@example.test`,
+        passwordHash: 'unused',
+        displayName: name,
+        role: 'user',
+      });
+      many.push(user.id);
+    }
     const full = await call(alice, 'POST', `/api/conversations/${group}/members`, {
       userIds: many.slice(0, 97),
     });
