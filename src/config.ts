@@ -15,6 +15,18 @@ const cron = z.string().refine(isValidCron, 'not a valid cron expression (5 or 6
 
 const positiveInt = z.coerce.number().int().positive();
 
+/** Where the embedded engine keeps its data when EMBEDDED_MONGO_DIR is unset. */
+export const DEFAULT_EMBEDDED_MONGO_DIR = 'data/db';
+
+/**
+ * EMBEDDED_MONGO_DIR as the engine's `dataDir`: unset = `./data/db` (relative to the working
+ * directory), `:memory:` = no persistence (undefined).
+ */
+export function embeddedMongoDir(value: string | undefined): string | undefined {
+  if (value === ':memory:') return undefined;
+  return value || DEFAULT_EMBEDDED_MONGO_DIR;
+}
+
 const csv = z.string().transform((s) =>
   s
     .split(',')
@@ -36,7 +48,7 @@ export const envSchema = z.object({
     .string()
     .regex(/^[A-Za-z0-9_-]+$/)
     .optional(),
-  EMBEDDED_MONGO_DIR: z.string().optional(),
+  EMBEDDED_MONGO_DIR: z.string().optional().transform(embeddedMongoDir),
   REDIS_URL: z
     .string()
     .regex(/^rediss?:\/\//, 'must start with redis://')

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startEmbeddedMongo, type EmbeddedMongo } from '@parley/embedded-mongo';
 import type { Logger } from '../logger.js';
+import { embeddedMongoDir } from '../config.js';
 import { findNginx, nginxArgs, repoRoot, writeNginxConfig } from './nginx.js';
 import {
   describeExit,
@@ -70,7 +71,11 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     // Checked before anything starts, so a busy port fails fast and never answers for us.
     const port = await freePort('0.0.0.0', options.port);
     if (!env.MONGODB_URI) {
-      engine = await startEmbeddedMongo({ port: 0, dataDir: env.EMBEDDED_MONGO_DIR });
+      engine = await startEmbeddedMongo({
+        port: 0,
+        dataDir: embeddedMongoDir(env.EMBEDDED_MONGO_DIR),
+        logger: options.logger,
+      });
       env.MONGODB_URI = engine.uri;
       options.logger.info({ uri: engine.uri }, 'embedded MongoDB-compatible engine started');
     }

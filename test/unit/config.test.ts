@@ -13,6 +13,13 @@ describe('config', () => {
     assert.equal(Object.isFrozen(config), true);
   });
 
+  test('the embedded engine persists to ./data/db unless told otherwise', () => {
+    assert.equal(loadConfig({}).EMBEDDED_MONGO_DIR, 'data/db');
+    assert.equal(loadConfig({ EMBEDDED_MONGO_DIR: '' }).EMBEDDED_MONGO_DIR, 'data/db');
+    assert.equal(loadConfig({ EMBEDDED_MONGO_DIR: '/srv/db' }).EMBEDDED_MONGO_DIR, '/srv/db');
+    assert.equal(loadConfig({ EMBEDDED_MONGO_DIR: ':memory:' }).EMBEDDED_MONGO_DIR, undefined);
+  });
+
   test('each bad variable is named in the error', () => {
     assert.throws(
       () =>

@@ -4,15 +4,16 @@ import { startEmbeddedMongo } from './index.js';
 import { jsonLineLogger } from './logger.js';
 
 /**
- * `embedded-mongo --port 27027 [--host 127.0.0.1] [--dir ./data] [--log-level info]`
+ * `embedded-mongo --port 27027 [--dir ./data] [--snapshot-journal-bytes N] [--log-level info]`
+ * Listens on 127.0.0.1 only (the engine has no auth or TLS). Without --dir it is memory-only.
  * Prints the URI alone on stdout once listening (scripts read it); logs go to stderr.
  */
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       port: { type: 'string', default: '27017' },
-      host: { type: 'string', default: '127.0.0.1' },
       dir: { type: 'string' },
+      'snapshot-journal-bytes': { type: 'string' },
       'log-level': { type: 'string', default: 'info' },
     },
   });
@@ -20,13 +21,21 @@ async function main(): Promise<void> {
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new Error(`--port must be an integer between 0 and 65535, got ${values.port}`);
   }
+  const snapshotBytes = values['snapshot-journal-bytes'];
+  const snapshotJournalBytes = snapshotBytes === undefined ? undefined : Number(snapshotBytes);
+  if (
+    snapshotJournalBytes !== undefined &&
+    !(Number.isInteger(snapshotJournalBytes) && snapshotJournalBytes > 0)
+  ) {
+    throw new Error(`--snapshot-journal-bytes must be a positive integer, got ${snapshotBytes}`);
+  }
   const logger = jsonLineLogger((line) => process.stderr.write(line), values['log-level']);
   // Inline: this process runs nothing but the engine, so a worker thread would only add a
   // hop (and log forwarding) without isolating anything.
   const mongo = await startEmbeddedMongo({
     port,
-    host: values.host,
     dataDir: values.dir,
+    snapshotJournalBytes,
     logger,
     thread: 'inline',
   });

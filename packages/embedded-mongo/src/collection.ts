@@ -1,7 +1,8 @@
 import { ObjectId } from 'bson';
 import { MongoCommandError } from './errors.js';
 import { idKey, typeRank } from './bson-values.js';
-import { KeyIndex, type Doc, type IndexSpec } from './key-index.js';
+import { KeyIndex, type Doc, type Entry, type IndexSpec } from './key-index.js';
+import type { ChangeLog } from './store.js';
 import { TextIndex } from './text/text-index.js';
 import { isTextSpec } from './text/text-spec.js';
 
@@ -32,6 +33,20 @@ function idFirst(doc: Doc): Doc {
   return { _id, ...rest };
 }
 
+/** An empty index of the kind `spec` describes (text or key). */
+export function indexFor(spec: IndexSpec): KeyIndex {
+  return isTextSpec(spec) ? new TextIndex(spec) : new KeyIndex(spec);
+}
+
+/** A collection as it was when `freeze` was called, readable while it keeps changing. */
+export interface FrozenCollection {
+  db: string;
+  name: string;
+  indexes: Array<{ index: KeyIndex; blocks: Entry[][] }>;
+  /** The document with this canonical _id key at the time of the freeze. */
+  doc(ik: string): Doc | undefined;
+}
+
 /**
  * One collection: documents keyed by canonical _id plus its indexes.
  * Every mutation checks all unique indexes before touching anything, so a failed write
@@ -40,13 +55,14 @@ function idFirst(doc: Doc): Doc {
 export class Collection {
   readonly docs = new Map<string, Doc>();
   readonly indexes = new Map<string, KeyIndex>();
-  /** Bumped on every change so persistence can skip clean collections. */
-  version = 0;
+  /** While frozen: each changed document's version from before its first change (or none). */
+  private before: Map<string, Doc | undefined> | undefined;
 
   constructor(
     readonly db: string,
     readonly name: string,
     readonly stats: ScanStats,
+    private readonly changes?: ChangeLog,
   ) {
     this.indexes.set(ID_INDEX.name, new KeyIndex(ID_INDEX));
   }
@@ -95,9 +111,10 @@ export class Collection {
       if (dup) throw this.duplicateError(index, dup);
       keyed.push([index, keys]);
     }
+    this.remember(ik);
     this.docs.set(ik, doc);
     for (const [index, keys] of keyed) index.add(doc, keys);
-    this.version++;
+    this.changes?.add({ op: 'put', db: this.db, coll: this.name, doc });
     return doc;
   }
 
@@ -120,35 +137,62 @@ export class Collection {
       index.remove(oldDoc, oldKeys);
       index.add(newDoc, newKeys);
     }
-    this.docs.set(idKey(newDoc._id), newDoc);
+    const ik = idKey(newDoc._id);
+    this.remember(ik);
+    this.docs.set(ik, newDoc);
     this.textIndex?.replaced(newDoc);
-    this.version++;
+    this.changes?.add({ op: 'put', db: this.db, coll: this.name, doc: newDoc });
   }
 
   remove(doc: Doc): void {
-    if (!this.docs.delete(idKey(doc._id))) return;
+    const ik = idKey(doc._id);
+    if (!this.docs.has(ik)) return;
+    this.remember(ik);
+    this.docs.delete(ik);
     for (const index of this.indexes.values()) index.remove(doc);
-    this.version++;
+    this.changes?.add({ op: 'delete', db: this.db, coll: this.name, id: doc._id });
   }
 
   /** Builds an index over existing documents; fails (and adds nothing) on duplicates. */
   addIndex(spec: IndexSpec): void {
-    const index = isTextSpec(spec) ? new TextIndex(spec) : new KeyIndex(spec);
+    const index = indexFor(spec);
     const dup = index.build(this.docs.values());
     if (dup) throw this.duplicateError(index, dup);
     this.indexes.set(spec.name, index);
-    this.version++;
-  }
-
-  /** Loads persisted documents and index specs without per-document index maintenance. */
-  load(docs: Doc[], specs: IndexSpec[]): void {
-    for (const doc of docs) this.docs.set(idKey(doc._id), doc);
-    this.idIndex.build(docs);
-    for (const spec of specs) if (spec.name !== ID_INDEX.name) this.addIndex(spec);
+    this.changes?.add({ op: 'createIndex', db: this.db, coll: this.name, spec });
   }
 
   dropIndex(name: string): void {
     this.indexes.delete(name);
-    this.version++;
+    this.changes?.add({ op: 'dropIndex', db: this.db, coll: this.name, name });
+  }
+
+  private remember(ik: string): void {
+    if (this.before && !this.before.has(ik)) this.before.set(ik, this.docs.get(ik));
+  }
+
+  /**
+   * Starts a consistent read of this collection that may span many event-loop turns while
+   * writes go on: documents are immutable, so it is enough to remember each changed document's
+   * previous version, and index blocks are copied on write. Call `thaw` when done.
+   */
+  freeze(): FrozenCollection {
+    const before = new Map<string, Doc | undefined>();
+    this.before = before;
+    const docs = this.docs;
+    return {
+      db: this.db,
+      name: this.name,
+      indexes: [...this.indexes.values()].map((index) => ({
+        index,
+        blocks: index.entries.freeze(),
+      })),
+      doc: (ik) => (before.has(ik) ? before.get(ik) : docs.get(ik)),
+    };
+  }
+
+  thaw(): void {
+    this.before = undefined;
+    for (const index of this.indexes.values()) index.entries.thaw();
   }
 }

@@ -1,25 +1,28 @@
 import type { AddressInfo, Socket } from 'node:net';
 import type { EngineLogger } from './logger.js';
-import { loadStore, Persister } from './persistence.js';
 import { createWireServer } from './server.js';
+import { Storage } from './storage.js';
 import { Store } from './store.js';
 import { expireDocuments } from './ttl.js';
 
 export interface EmbeddedMongoOptions {
   /**
    * Where the engine runs: 'worker' (default) = its own worker_threads Worker, so queries, TTL
-   * sweeps and flushes never block the caller's event loop; 'inline' = on the caller's thread.
+   * sweeps and snapshots never block the caller's event loop; 'inline' = on the caller's thread.
    */
   thread?: 'worker' | 'inline';
   /** 0 = random free port. */
   port?: number;
-  /** Defaults to 127.0.0.1. */
+  /** Defaults to 127.0.0.1 (loopback only). */
   host?: string;
-  /** Persistence directory; unset = memory only. */
+  /**
+   * Data directory: every acknowledged write is journaled there first (see README, durability).
+   * Unset = memory only.
+   */
   dataDir?: string;
   logger?: EngineLogger;
-  /** How often changed collections are written to disk (default 5 s). */
-  flushIntervalMs?: number;
+  /** Journal size that starts a background snapshot (default 32 MiB). */
+  snapshotJournalBytes?: number;
   /** How often TTL indexes are swept (default 60 s, like MongoDB). */
   ttlIntervalMs?: number;
 }
@@ -28,7 +31,7 @@ export interface EmbeddedMongo {
   /** mongodb://127.0.0.1:PORT */
   uri: string;
   port: number;
-  /** Idempotent; flushes to disk when persistent. */
+  /** Idempotent; waits for journal writes in flight and releases the data directory. */
   stop(): Promise<void>;
 }
 
@@ -45,43 +48,52 @@ export interface EngineSettings {
   port: number;
   host: string;
   dataDir: string | undefined;
-  flushIntervalMs: number;
+  snapshotJournalBytes: number;
   ttlIntervalMs: number;
 }
 
-/** Runs the engine on the calling thread: the TCP server, TTL sweeps, cursor expiry, flushes. */
+/** Runs the engine on the calling thread: the TCP server, TTL sweeps, cursor expiry, storage. */
 export async function startInlineEngine(
   settings: EngineSettings,
   logger: EngineLogger,
 ): Promise<EmbeddedMongo> {
   const { host, dataDir } = settings;
   const store = new Store();
-  let persister: Persister | undefined;
+  let storage: Storage | undefined;
   if (dataDir) {
-    await loadStore(store, dataDir, logger);
-    persister = new Persister(store, dataDir);
-    logger.info({ dataDir }, 'embedded MongoDB persists to disk');
+    storage = await Storage.open(store, {
+      dir: dataDir,
+      logger,
+      snapshotJournalBytes: settings.snapshotJournalBytes,
+    });
   } else {
     logger.info(
       {},
       'embedded MongoDB is memory-only: data is lost on stop (give it a data directory to persist)',
     );
   }
-  const server = createWireServer(store, logger);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(settings.port, host, () => resolve());
-  });
+  const server = createWireServer(store, logger, storage);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(settings.port, host, () => resolve());
+    });
+  } catch (err) {
+    await storage?.close();
+    throw err;
+  }
   const port = (server.address() as AddressInfo).port;
-  const flush = (): void => {
-    persister
-      ?.flush()
-      .catch((err: unknown) => logger.error({ err }, 'embedded MongoDB flush failed'));
+  const sweep = (): void => {
+    expireDocuments(store);
+    storage
+      ?.commit()
+      ?.catch((err: unknown) =>
+        logger.error({ err }, 'embedded MongoDB could not journal TTL deletions'),
+      );
   };
   const timers = [
-    timer(settings.ttlIntervalMs, () => expireDocuments(store)),
+    timer(settings.ttlIntervalMs, sweep),
     timer(CURSOR_SWEEP_MS, () => store.cursors.expire()),
-    ...(persister ? [timer(settings.flushIntervalMs, flush)] : []),
   ];
   const connections = new Set<Socket>();
   server.on('connection', (s) => {
@@ -95,11 +107,11 @@ export async function startInlineEngine(
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       for (const s of connections) s.destroy();
       await closed;
-      await persister?.flush();
+      await storage?.close();
       logger.info({ port }, 'embedded MongoDB stopped');
     })();
     return stopping;
   };
-  logger.info({ port }, 'embedded MongoDB listening');
+  logger.info({ port, host }, 'embedded MongoDB listening');
   return { uri: `mongodb://${host}:${port}`, port, stop };
 }

@@ -11,6 +11,8 @@ export class EntryList<T> {
   /** Global index of each block's first item; undefined after a change. */
   private starts: number[] | undefined = [];
   private count = 0;
+  /** Blocks a snapshot is reading (see `freeze`): copied before their first change. */
+  private shared: Set<T[]> | undefined;
 
   /** Takes ownership of `sorted`, which must already be in order. */
   static fromSorted<T>(sorted: T[]): EntryList<T> {
@@ -109,6 +111,29 @@ export class EntryList<T> {
     }
   }
 
+  /**
+   * The current items as blocks, for a reader that works across event-loop turns while the list
+   * keeps changing: until `thaw`, a block is copied before its first change (copy-on-write), so
+   * the returned blocks keep exactly the items they held when frozen.
+   */
+  freeze(): T[][] {
+    this.shared = new Set(this.blocks);
+    return this.blocks.slice();
+  }
+
+  thaw(): void {
+    this.shared = undefined;
+  }
+
+  /** Block `b`, copied first if a snapshot still reads it. */
+  private writable(b: number): T[] {
+    const block = this.blocks[b] as T[];
+    if (!this.shared?.delete(block)) return block;
+    const copy = block.slice();
+    this.blocks[b] = copy;
+    return copy;
+  }
+
   /** Inserts before the first item satisfying `before` (monotonic), or at the end. */
   insert(item: T, before: (x: T) => boolean): void {
     this.count++;
@@ -122,7 +147,7 @@ export class EntryList<T> {
       b--;
       i = (this.blocks[b] as T[]).length;
     }
-    const block = this.blocks[b] as T[];
+    const block = this.writable(b);
     block.splice(i, 0, item);
     if (block.length > MAX_BLOCK) this.blocks.splice(b + 1, 0, block.splice(MAX_BLOCK / 2));
   }
@@ -130,8 +155,9 @@ export class EntryList<T> {
   /** Removes the first item satisfying `atOrAfter` (monotonic) when `matches` accepts it. */
   removeFirst(atOrAfter: (x: T) => boolean, matches: (x: T) => boolean): boolean {
     const [b, i] = this.locate(atOrAfter);
-    const block = this.blocks[b];
-    if (!block || !matches(block[i] as T)) return false;
+    const found = this.blocks[b];
+    if (!found || !matches(found[i] as T)) return false;
+    const block = this.writable(b);
     block.splice(i, 1);
     if (block.length === 0) this.blocks.splice(b, 1);
     this.count--;

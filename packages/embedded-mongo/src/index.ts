@@ -25,7 +25,7 @@ export async function startEmbeddedMongo(
     port: options.port ?? 0,
     host: options.host ?? '127.0.0.1',
     dataDir: options.dataDir,
-    flushIntervalMs: options.flushIntervalMs ?? 5_000,
+    snapshotJournalBytes: options.snapshotJournalBytes ?? 32 * 1024 * 1024,
     ttlIntervalMs: options.ttlIntervalMs ?? 60_000,
   };
   const thread = options.thread ?? 'worker';

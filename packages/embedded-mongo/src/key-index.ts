@@ -63,6 +63,18 @@ export class KeyIndex {
   /** The keys a document contributes (several when a field holds an array). */
   keysFor(doc: Doc): unknown[][] {
     if (this.partial && !this.partial.test(doc)) return [];
+    return this.expandKeys(doc, this.spec.sparse === true);
+  }
+
+  /**
+   * `keysFor` without the partial filter or sparseness: a snapshot names an entry by its
+   * document and its position in this list, which is cheaper to rebuild than to filter again.
+   */
+  rawKeys(doc: Doc): unknown[][] {
+    return this.expandKeys(doc, false);
+  }
+
+  private expandKeys(doc: Doc, sparse: boolean): unknown[][] {
     const perField: unknown[][] = [];
     let combos = 1;
     for (let i = 0; i < this.fields.length; i++) {
@@ -74,7 +86,7 @@ export class KeyIndex {
       combos *= values.length;
       perField.push(values);
     }
-    if (this.spec.sparse && perField.every((vs) => vs.length === 1 && vs[0] === undefined)) {
+    if (sparse && perField.every((vs) => vs.length === 1 && vs[0] === undefined)) {
       return [];
     }
     if (combos === 1) return [perField.map((vs) => vs[0])];
@@ -138,6 +150,17 @@ export class KeyIndex {
       if (this.compareKeys(a[i] as unknown[], b[i] as unknown[]) !== 0) return false;
     }
     return true;
+  }
+
+  /** Takes entries already in index order (from a snapshot) without sorting. */
+  loadSorted(entries: Entry[]): void {
+    this.entries = EntryList.fromSorted(entries);
+  }
+
+  /** Drops every entry and builds the index again from `docs` (one sort). */
+  rebuild(docs: Iterable<Doc>): void {
+    this.entries = new EntryList();
+    this.build(docs);
   }
 
   /** Bulk build from existing documents: one sort instead of n inserts. Returns a duplicate key, if any. */

@@ -81,8 +81,22 @@ function respond(
   }
 }
 
-/** Serves the wire protocol; each message is decoded, executed and answered synchronously. */
-export function createWireServer(store: Store, logger: EngineLogger): net.Server {
+/** What the server needs from storage: journal the last command's changes (see storage.ts). */
+export interface Durability {
+  /** Undefined when the command changed nothing; else resolves once its changes are durable. */
+  commit(): Promise<void> | undefined;
+}
+
+/**
+ * Serves the wire protocol; each message is decoded and executed synchronously. With
+ * `durability`, a command that changed something is answered only once its changes are
+ * journaled; replies on one connection keep their order (later ones wait behind it).
+ */
+export function createWireServer(
+  store: Store,
+  logger: EngineLogger,
+  durability?: Durability,
+): net.Server {
   let nextConnectionId = 1;
   return net.createServer((socket) => {
     const connectionId = nextConnectionId++;
@@ -99,12 +113,35 @@ export function createWireServer(store: Store, logger: EngineLogger): net.Server
       if (reader.pending) fail('connection ended inside a message');
     });
     let timingOut = false;
+    /** The last reply still waiting for the journal, if any. */
+    let waiting: Promise<void> | undefined;
+    const send = (out: Buffer | undefined, durable: Promise<void> | undefined): void => {
+      if (!durable && !waiting) {
+        if (out) socket.write(out);
+        return;
+      }
+      const before = waiting;
+      const sent = (async () => {
+        await before;
+        await durable;
+      })().then(
+        () => {
+          if (out) socket.write(out);
+        },
+        (err: unknown) =>
+          fail('the journal could not be written, so the write is not acknowledged', err),
+      );
+      waiting = sent;
+      void sent.then(() => {
+        if (waiting === sent) waiting = undefined;
+      });
+    };
     socket.on('data', (chunk: Buffer) => {
       reader.push(chunk);
       try {
         for (let msg = reader.next(); msg; msg = reader.next()) {
           const out = respond(store, log, parseMessage(msg), connectionId);
-          if (out) socket.write(out);
+          send(out, durability?.commit());
         }
       } catch (err) {
         fail('malformed message', err);

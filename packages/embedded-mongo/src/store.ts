@@ -1,14 +1,45 @@
 import { Collection, type ScanStats } from './collection.js';
 import { CursorStore } from './cursors.js';
 import { MongoCommandError } from './errors.js';
+import type { Doc, IndexSpec } from './key-index.js';
+
+/** One effect of a write, as the journal records it: replaying these rebuilds the state. */
+export type Change =
+  | { op: 'put'; db: string; coll: string; doc: Doc }
+  | { op: 'delete'; db: string; coll: string; id: unknown }
+  | { op: 'create'; db: string; coll: string }
+  | { op: 'drop'; db: string; coll: string }
+  | { op: 'createIndex'; db: string; coll: string; spec: IndexSpec }
+  | { op: 'dropIndex'; db: string; coll: string; name: string };
+
+/**
+ * Collects the changes of the command being executed, when a journal wants them (`recording`).
+ * Documents are never mutated once stored, so keeping references is enough until they are
+ * encoded at the end of the command.
+ */
+export class ChangeLog {
+  recording = false;
+  private pending: Change[] = [];
+
+  add(change: Change): void {
+    if (this.recording) this.pending.push(change);
+  }
+
+  /** The changes since the last call (empty when nothing changed). */
+  take(): Change[] {
+    if (this.pending.length === 0) return this.pending;
+    const taken = this.pending;
+    this.pending = [];
+    return taken;
+  }
+}
 
 /** All databases, the shared scan counters and open cursors of one engine instance. */
 export class Store {
   readonly databases = new Map<string, Map<string, Collection>>();
   readonly stats: ScanStats = { scannedObjects: 0, scannedKeys: 0 };
   readonly cursors = new CursorStore();
-  /** Namespaces dropped since the last flush, so persistence can delete their files. */
-  readonly dropped = new Set<string>();
+  readonly changes = new ChangeLog();
 
   collection(db: string, name: string): Collection | undefined {
     return this.databases.get(db)?.get(name);
@@ -24,9 +55,9 @@ export class Store {
     }
     let coll = colls.get(name);
     if (!coll) {
-      coll = new Collection(db, name, this.stats);
+      coll = new Collection(db, name, this.stats, this.changes);
       colls.set(name, coll);
-      this.dropped.delete(`${db}.${name}`);
+      this.changes.add({ op: 'create', db, coll: name });
     }
     return coll;
   }
@@ -36,7 +67,7 @@ export class Store {
     const coll = colls?.get(name);
     if (!colls || !coll) return undefined;
     colls.delete(name);
-    this.dropped.add(coll.ns);
+    this.changes.add({ op: 'drop', db, coll: name });
     if (colls.size === 0) this.databases.delete(db);
     return coll;
   }

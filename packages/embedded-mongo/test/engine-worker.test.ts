@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -38,7 +38,7 @@ const settings: EngineSettings = {
   port: 0,
   host: '127.0.0.1',
   dataDir: undefined,
-  flushIntervalMs: 5_000,
+  snapshotJournalBytes: 32 * 1024 * 1024,
   ttlIntervalMs: 60_000,
 };
 
@@ -139,20 +139,19 @@ void describe('engine: worker thread', () => {
     }
   });
 
-  void it('rejects stop() with the worker’s flush error, and the thread still ends', async () => {
+  void it('rejects stop() with the worker’s storage error, and the thread still ends', async () => {
     const dataDir = await mkdtemp(path.join(tmpdir(), 'embedded-mongo-worker-'));
     try {
       const mongo = await startEmbeddedMongo({ dataDir });
       const client = await new MongoClient(mongo.uri).connect();
       await client.db('flushfail').collection('docs').insertOne({ a: 1 });
       await client.close();
-      await writeFile(
-        path.join(dataDir, 'flushfail'),
-        'a file where the database directory should go',
-      );
+      // The directory's lock file can no longer be removed: a directory stands in its place.
+      await rm(path.join(dataDir, 'LOCK'));
+      await mkdir(path.join(dataDir, 'LOCK', 'in-the-way'), { recursive: true });
       await assert.rejects(mongo.stop(), (err: unknown) => {
         assert.ok(err instanceof Error);
-        assert.match(String((err as NodeJS.ErrnoException).code), /^(EEXIST|ENOTDIR)$/);
+        assert.match(String((err as NodeJS.ErrnoException).code), /EISDIR/);
         return true;
       });
       assert.ok(!process.getActiveResourcesInfo().includes('MessagePort'), 'the worker is gone');
