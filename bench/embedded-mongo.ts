@@ -153,16 +153,9 @@ async function appShapes(db: Db, quick: boolean): Promise<Record<string, number>
   const messageInsertOnePerSec = await opsPerSecond(ops, async (i) => {
     const conv = convDocs[i % convDocs.length] as Doc;
     const at = new Date();
-    return messages.insertOne({
-      _id: new ObjectId(),
-      conversationId: conv._id as ObjectId,
-      senderId: (conv.participants as ObjectId[])[i % 2],
-      content: `message ${i}`,
-      type: 'text',
-      ...(i % 2 === 0 ? { clientMessageId: `c-${i}` } : { autoMessageId: new ObjectId() }),
-      createdAt: at,
-      updatedAt: at,
-    });
+    return messages.insertOne(
+      messageDoc(conv._id as ObjectId, (conv.participants as ObjectId[])[i % 2] as ObjectId, i, at),
+    );
   });
   return {
     updateManyIn1000PerSec,
@@ -437,6 +430,23 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
       process.exitCode = 1;
     },
   );
+}
+
+/**
+ * A messages document as `insertOnce` writes it: half with a clientMessageId, half with an
+ * autoMessageId (the two partial unique indexes).
+ */
+export function messageDoc(conversationId: ObjectId, senderId: ObjectId, i: number, at: Date): Doc {
+  return {
+    _id: new ObjectId(),
+    conversationId,
+    senderId,
+    content: `message ${i}`,
+    type: 'text',
+    ...(i % 2 === 0 ? { clientMessageId: `c-${i}` } : { autoMessageId: new ObjectId() }),
+    createdAt: at,
+    updatedAt: at,
+  };
 }
 
 /** An automessages document as the planner writes it, due `i` seconds before `now`. */

@@ -9,11 +9,20 @@ import type { FileHandle } from 'node:fs/promises';
  */
 export const FRAME_HEADER = 8;
 
+/**
+ * CRC-32 of `data` continuing from `crc`. Empty data leaves it unchanged: zlib.crc32 returns 0
+ * for some empty buffers (no backing store) whatever the running value (Node 20.20).
+ */
+function crcOf(data: Uint8Array, crc?: number): number {
+  if (data.length === 0) return crc ?? 0;
+  return crc32(data, crc);
+}
+
 export function frame(payload: Uint8Array): Buffer {
   const out = Buffer.allocUnsafe(FRAME_HEADER + payload.length);
   out.writeUInt32LE(payload.length, 0);
   out.set(payload, FRAME_HEADER);
-  out.writeUInt32LE(crc32(payload, crc32(out.subarray(0, 4))), 4);
+  out.writeUInt32LE(crcOf(payload, crcOf(out.subarray(0, 4))), 4);
   return out;
 }
 
@@ -23,8 +32,8 @@ export function frameParts(parts: Uint8Array[]): Uint8Array[] {
   for (const p of parts) length += p.length;
   const header = Buffer.allocUnsafe(FRAME_HEADER);
   header.writeUInt32LE(length, 0);
-  let crc = crc32(header.subarray(0, 4));
-  for (const p of parts) crc = crc32(p, crc);
+  let crc = crcOf(header.subarray(0, 4));
+  for (const p of parts) crc = crcOf(p, crc);
   header.writeUInt32LE(crc, 4);
   return [header, ...parts];
 }
@@ -79,13 +88,13 @@ export async function readFrames(
     const length = buf.readUInt32LE(at);
     const expected = buf.readUInt32LE(at + 4);
     const lengthBytes = buf.subarray(at, at + 4);
-    const lengthCrc = crc32(lengthBytes);
+    const lengthCrc = crcOf(lengthBytes);
     if (!(await ensure(FRAME_HEADER + length))) {
       return { validEnd: pos, damage: `torn frame of ${length} bytes at offset ${pos}` };
     }
     const from = pos - bufStart + FRAME_HEADER;
     const payload = buf.subarray(from, from + length);
-    if (crc32(payload, lengthCrc) !== expected) {
+    if (crcOf(payload, lengthCrc) !== expected) {
       return { validEnd: pos, damage: `checksum mismatch in the frame at offset ${pos}` };
     }
     pos += FRAME_HEADER + length;

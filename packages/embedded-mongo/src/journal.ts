@@ -2,6 +2,7 @@ import { fdatasync, writev, write } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { BSON } from 'bson';
+import { decodeDocument } from './fast-bson.js';
 import { frameParts, readFrames, type FrameScan } from './frames.js';
 import type { Change } from './store.js';
 
@@ -20,9 +21,8 @@ export function encodeRecord(changes: Change[]): Uint8Array[] {
 export function decodeRecord(payload: Buffer): Change[] {
   const changes: Change[] = [];
   for (let pos = 0; pos < payload.length;) {
-    const size = payload.readInt32LE(pos);
-    changes.push(BSON.deserialize(payload.subarray(pos, pos + size)) as Change);
-    pos += size;
+    changes.push(decodeDocument(payload, pos) as Change);
+    pos += payload.readInt32LE(pos);
   }
   return changes;
 }
@@ -69,6 +69,9 @@ interface Pending {
 
 type Waiter = { resolve: () => void; reject: (err: Error) => void };
 
+/** Longest a group waits for writers that were just acknowledged to send their next write. */
+const MAX_GATHER_MS = 2;
+
 /**
  * Group commit: records appended while a write + fdatasync is in flight are written together by
  * the next one, so any number of concurrent writers share one sync. Each append resolves once
@@ -81,6 +84,9 @@ export class GroupCommitWriter {
   private waiters: Waiter[] = [];
   private draining: Promise<void> | undefined;
   private failure: Error | undefined;
+  /** Moving average of one write + sync, in ms. */
+  private syncMs = 0;
+  private gathering: { target: number; done: () => void } | undefined;
 
   get failed(): Error | undefined {
     return this.failure;
@@ -92,6 +98,7 @@ export class GroupCommitWriter {
     this.queue.push({ file, parts });
     const done = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
     this.draining ??= this.drain();
+    if (this.gathering && this.queue.length >= this.gathering.target) this.gathering.done();
     return done;
   }
 
@@ -112,6 +119,7 @@ export class GroupCommitWriter {
       const waiters = this.waiters;
       this.queue = [];
       this.waiters = [];
+      const started = performance.now();
       try {
         let i = 0;
         while (i < batch.length) {
@@ -123,6 +131,7 @@ export class GroupCommitWriter {
           await writeAll(file.fd, parts);
           await fdatasyncAsync(file.fd);
         }
+        this.syncMs = this.syncMs * 0.8 + (performance.now() - started) * 0.2;
         for (const w of waiters) w.resolve();
       } catch (err) {
         this.failure = err instanceof Error ? err : new Error(String(err));
@@ -131,8 +140,31 @@ export class GroupCommitWriter {
         this.queue = [];
         this.waiters = [];
       }
+      await this.gather(waiters.length);
     }
     this.draining = undefined;
+  }
+
+  /**
+   * Writers just acknowledged usually send their next write within a round trip. Waiting for
+   * them (at most half a sync, and MAX_GATHER_MS) lets them join the next group; otherwise
+   * concurrent writers split into two halves that alternate, each waiting for two syncs.
+   */
+  private async gather(acknowledged: number): Promise<void> {
+    const target = this.queue.length + acknowledged;
+    const wait = Math.min(MAX_GATHER_MS, this.syncMs / 2);
+    if (this.failure || acknowledged === 0 || wait < 0.1) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => this.gathering?.done(), wait);
+      this.gathering = {
+        target,
+        done: () => {
+          clearTimeout(timer);
+          this.gathering = undefined;
+          resolve();
+        },
+      };
+    });
   }
 }
 

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { BSON } from 'bson';
 import { idKey } from './bson-values.js';
 import { ID_INDEX, type Collection, type FrozenCollection } from './collection.js';
+import { decodeDocument } from './fast-bson.js';
 import { frame, frameParts, readFrames } from './frames.js';
 import { KeyIndex, type Doc, type Entry, type IndexSpec } from './key-index.js';
 import type { Store } from './store.js';
@@ -195,9 +196,8 @@ export async function loadSnapshot(file: string, store: Store): Promise<number> 
           const c = need(current);
           const map = c.coll.docs;
           for (let pos = 0; pos < body.length;) {
-            const size = body.readInt32LE(pos);
-            const doc = BSON.deserialize(body.subarray(pos, pos + size));
-            pos += size;
+            const doc = decodeDocument(body, pos);
+            pos += body.readInt32LE(pos);
             const id = doc._id;
             const ik = idKey(id);
             c.docs.push(doc);

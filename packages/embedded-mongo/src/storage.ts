@@ -262,7 +262,7 @@ async function replayJournals(
 /**
  * Applies journal changes to the documents only, remembering each touched document's version
  * before replay, then brings the indexes up to date in one step per collection: entry by entry
- * when few documents changed, or rebuilt in bulk (one sort) when many did.
+ * when under half the documents changed, or rebuilt in bulk (one sort) otherwise.
  */
 class Replay {
   private readonly touched = new Map<Collection, Map<string, Doc | undefined>>();
@@ -325,7 +325,7 @@ class Replay {
     for (const dbColls of this.store.databases.values()) {
       for (const coll of dbColls.values()) {
         const before = this.touched.get(coll);
-        if (this.rebuild.has(coll) || (before && before.size * 4 > coll.docs.size)) {
+        if (this.rebuild.has(coll) || (before && before.size * 2 > coll.docs.size)) {
           for (const index of coll.indexes.values()) index.rebuild(coll.docs.values());
           continue;
         }

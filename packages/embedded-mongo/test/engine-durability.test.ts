@@ -278,6 +278,11 @@ void describe('engine: durability (journal and snapshots)', () => {
           .sort({ age: 1, _id: 1 })
           .toArray(),
         tagged: await db.collection('posts').find({ tags: 't3' }).sort({ _id: 1 }).toArray(),
+        bigCount: await db.collection('big').countDocuments(),
+        bigSample: await db
+          .collection('big')
+          .find({ i: { $in: [0, 1_234, 2_999] } })
+          .toArray(),
       };
     };
     const before = await withEngine(
@@ -306,6 +311,12 @@ void describe('engine: durability (journal and snapshots)', () => {
             tags: [`t${i % 5}`, `t${(i + 1) % 5}`],
           })) as Document[],
         );
+        // Over a megabyte of documents: the snapshot holds them in several frames.
+        await db
+          .collection('big')
+          .insertMany(
+            Array.from({ length: 3_000 }, (_, i) => ({ i, text: `${i}`.padEnd(600, '.') })),
+          );
         await db.collection('temp').insertOne({ x: 1 });
         await db.collection('temp').drop();
         // Compaction: a snapshot exists and the journals it covers are gone.
