@@ -150,6 +150,14 @@ export class Storage {
    * the snapshot is durable, the journals it covers are deleted. A failed snapshot keeps them.
    */
   private async snapshot(): Promise<void> {
+    try {
+      await this.writeSnapshot();
+    } catch (err) {
+      this.options.logger.error({ err }, 'embedded MongoDB snapshot failed');
+    }
+  }
+
+  private async writeSnapshot(): Promise<void> {
     const { dir, logger } = this.options;
     const started = performance.now();
     const gen = this.journal.gen + 1;

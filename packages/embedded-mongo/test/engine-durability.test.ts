@@ -158,9 +158,18 @@ void describe('engine: durability (journal and snapshots)', () => {
         }
       }
     };
-    await Promise.all(Array.from({ length: WRITERS }, (_, w) => writer(w)));
-    await exited;
-    await Promise.all(clients.map((c) => c.close(true)));
+    try {
+      await Promise.all(Array.from({ length: WRITERS }, (_, w) => writer(w)));
+    } catch (err) {
+      throw new Error(`a write failed before the kill (engine stderr: ${stderr.join('')})`, {
+        cause: err,
+      });
+    } finally {
+      killed = true;
+      child.kill('SIGKILL');
+      await exited;
+      await Promise.all(clients.map((c) => c.close(true)));
+    }
     assert.ok(
       snapshotsBeforeKill.length > 0,
       `a snapshot was written before the kill (stderr: ${stderr.join('')})`,
