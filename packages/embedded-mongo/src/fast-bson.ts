@@ -22,7 +22,7 @@ const keyCache = new Map<number, string[]>();
  * Documents of one collection mostly share their shape: the top-level keys of the previous
  * document are tried first, position by position, before the cache.
  */
-let shape: string[] = [];
+const shape: string[] = [];
 
 function readTopKey(i: number): string {
   const guess = shape[i];

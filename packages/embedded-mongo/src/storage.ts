@@ -203,9 +203,9 @@ export class Storage {
     this.closed = true;
     this.abort.abort();
     await this.snapshotting;
-    let failure: unknown;
+    let failure: Error | undefined;
     await this.writer.barrier().catch((err: unknown) => {
-      failure = err;
+      failure = err instanceof Error ? err : new Error(String(err));
     });
     for (const j of [...this.retired, this.journal]) closeSync(j.fd);
     await releaseLock(this.options.dir);

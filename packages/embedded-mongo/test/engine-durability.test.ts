@@ -281,7 +281,7 @@ void describe('engine: durability (journal and snapshots)', () => {
           .sort(),
         users: await users.find().sort({ _id: 1 }).toArray(),
         posts: await db.collection('posts').find().sort({ _id: 1 }).toArray(),
-        indexes: (await users.listIndexes().toArray()).map((i) => i.name as string).sort(),
+        indexes: (await users.listIndexes().toArray()).map((i) => String(i.name)).sort(),
         byAge: await users
           .find({ age: { $gte: 40 } })
           .sort({ age: 1, _id: 1 })
