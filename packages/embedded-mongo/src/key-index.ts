@@ -157,12 +157,6 @@ export class KeyIndex {
     this.entries = EntryList.fromSorted(entries);
   }
 
-  /** Drops every entry and builds the index again from `docs` (one sort). */
-  rebuild(docs: Iterable<Doc>): void {
-    this.entries = new EntryList();
-    this.build(docs);
-  }
-
   /** Bulk build from existing documents: one sort instead of n inserts. Returns a duplicate key, if any. */
   build(docs: Iterable<Doc>): unknown[] | undefined {
     const all: Entry[] = [...this.entries];

@@ -2,10 +2,11 @@ import { open, rename, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { BSON } from 'bson';
 import { idKey } from './bson-values.js';
-import { ID_INDEX, type Collection, type FrozenCollection } from './collection.js';
+import { ID_INDEX, indexFor, type Collection, type FrozenCollection } from './collection.js';
 import { decodeDocument } from './fast-bson.js';
 import { frame, frameParts, readFrames } from './frames.js';
-import { KeyIndex, type Doc, type Entry, type IndexSpec } from './key-index.js';
+import type { Doc, Entry, IndexSpec, KeyIndex } from './key-index.js';
+import { TextIndex } from './text/text-index.js';
 import type { Store } from './store.js';
 
 /**
@@ -13,7 +14,8 @@ import type { Store } from './store.js';
  * its kind. Per collection: a COLLECTION frame (names, index specs), DOCS frames (BSON documents
  * in _id order) and, per secondary index, INDEX frames listing its entries in index order as
  * (document number, key number) pairs. Loading therefore never sorts: the _id index is the
- * documents' order and every other index is read in order. An END frame closes a complete file.
+ * documents' order and every other index is read in order. Text indexes have no INDEX frames:
+ * they are built from the documents at load. An END frame closes a complete file.
  */
 const MAGIC = Buffer.from('parley-embedded-mongo snapshot 1');
 const KIND = { header: 0, collection: 1, docs: 2, index: 3, end: 4 } as const;
@@ -102,6 +104,7 @@ export async function writeSnapshot(
       await docs.flush();
       for (let n = 0; n < secondary.length; n++) {
         const { index, blocks } = secondary[n] as { index: KeyIndex; blocks: Entry[][] };
+        if (index instanceof TextIndex) continue;
         const prefix = Buffer.alloc(4);
         prefix.writeUInt32LE(n, 0);
         const out = new FrameWriter(fh, KIND.index, prefix);
@@ -165,7 +168,10 @@ interface Loading {
 function finish(c: Loading | undefined): void {
   if (!c) return;
   c.coll.idIndex.loadSorted(c.ids);
-  c.indexes.forEach((index, n) => index.loadSorted(c.entries[n] as Entry[]));
+  c.indexes.forEach((index, n) => {
+    if (index instanceof TextIndex) index.build(c.docs);
+    else index.loadSorted(c.entries[n] as Entry[]);
+  });
 }
 
 /** Loads a snapshot written by `writeSnapshot` into an empty store; returns the document count. */
@@ -187,7 +193,7 @@ export async function loadSnapshot(file: string, store: Store): Promise<number> 
           finish(current);
           const meta = BSON.deserialize(body) as { db: string; coll: string; indexes: IndexSpec[] };
           const coll = store.ensureCollection(meta.db, meta.coll);
-          const indexes = meta.indexes.map((spec) => new KeyIndex(spec));
+          const indexes = meta.indexes.map(indexFor);
           for (const index of indexes) coll.indexes.set(index.spec.name, index);
           current = { coll, docs: [], ids: [], indexes, entries: indexes.map(() => []) };
           return;

@@ -2,9 +2,9 @@ import { closeSync, openSync } from 'node:fs';
 import { mkdir, open, readdir, readFile, rm, stat, truncate } from 'node:fs/promises';
 import path from 'node:path';
 import { idKey } from './bson-values.js';
-import type { Collection, FrozenCollection } from './collection.js';
+import { indexFor, type Collection, type FrozenCollection } from './collection.js';
 import { encodeRecord, GroupCommitWriter, readJournal, type JournalFile } from './journal.js';
-import { KeyIndex, type Doc } from './key-index.js';
+import type { Doc } from './key-index.js';
 import type { EngineLogger } from './logger.js';
 import { loadSnapshot, syncDirectory, writeSnapshot } from './snapshot.js';
 import type { Change, Store } from './store.js';
@@ -303,7 +303,7 @@ class Replay {
         return;
       case 'createIndex': {
         const coll = this.ensure(change.db, change.coll);
-        coll.indexes.set(change.spec.name, new KeyIndex(change.spec));
+        coll.indexes.set(change.spec.name, indexFor(change.spec));
         this.rebuild.add(coll);
         return;
       }
@@ -334,7 +334,11 @@ class Replay {
       for (const coll of dbColls.values()) {
         const before = this.touched.get(coll);
         if (this.rebuild.has(coll) || (before && before.size * 2 > coll.docs.size)) {
-          for (const index of coll.indexes.values()) index.rebuild(coll.docs.values());
+          for (const [name, index] of coll.indexes) {
+            const fresh = indexFor(index.spec);
+            fresh.build(coll.docs.values());
+            coll.indexes.set(name, fresh);
+          }
           continue;
         }
         for (const [ik, pre] of before ?? []) {
