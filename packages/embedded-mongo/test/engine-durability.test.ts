@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
 import { MongoClient, MongoServerError, type Document } from 'mongodb';
 import { startEmbeddedMongo, type EmbeddedMongo } from '../src/index.js';
-import { waitFor } from './support.js';
+import { indexNames, waitFor } from './support.js';
 
 /** Test documents with string ids. */
 type Named = { _id: string } & Document;
@@ -281,7 +281,7 @@ void describe('engine: durability (journal and snapshots)', () => {
           .sort(),
         users: await users.find().sort({ _id: 1 }).toArray(),
         posts: await db.collection('posts').find().sort({ _id: 1 }).toArray(),
-        indexes: (await users.listIndexes().toArray()).map((i) => String(i.name)).sort(),
+        indexes: await indexNames(users),
         byAge: await users
           .find({ age: { $gte: 40 } })
           .sort({ age: 1, _id: 1 })
