@@ -1,6 +1,7 @@
 import type { Query } from 'mingo/query';
 import { compareValues, idKey, pathValues } from './bson-values.js';
 import { EntryList } from './entry-list.js';
+import { encodeEntry } from './sort-key.js';
 import { compileQuery } from './matcher.js';
 
 export type Doc = Record<string, unknown>;
@@ -165,7 +166,7 @@ export class KeyIndex {
       const ik = idKey(id);
       for (const k of this.keysFor(doc)) all.push({ k, id, ik });
     }
-    all.sort((a, b) => this.compareEntries(a, b));
+    this.sortEntries(all);
     this.entries = EntryList.fromSorted(all);
     if (!this.spec.unique) return undefined;
     for (let i = 1; i < all.length; i++) {
@@ -174,6 +175,30 @@ export class KeyIndex {
       if (a.ik !== b.ik && this.compareKeys(a.k, b.k) === 0) return b.k;
     }
     return undefined;
+  }
+
+  /**
+   * Sorts entries into index order. When every key has a string encoding (sort-key.ts), sorts
+   * the encodings with the built-in string sort (no comparison callback), each tagged with its
+   * entry's position in two trailing code units; otherwise falls back to `compareEntries`.
+   */
+  private sortEntries(all: Entry[]): void {
+    const tagged: string[] = new Array<string>(all.length);
+    for (let i = 0; i < all.length; i++) {
+      const e = all[i] as Entry;
+      const s = encodeEntry(e.k, this.dirs, e.id);
+      if (s === undefined) {
+        all.sort((a, b) => this.compareEntries(a, b));
+        return;
+      }
+      tagged[i] = s + String.fromCharCode(i >>> 16, i & 0xffff);
+    }
+    tagged.sort();
+    const source = all.slice();
+    for (let i = 0; i < tagged.length; i++) {
+      const s = tagged[i] as string;
+      all[i] = source[(s.charCodeAt(s.length - 2) << 16) | s.charCodeAt(s.length - 1)] as Entry;
+    }
   }
 
   /** For unique indexes: a key of `doc` already held by another document, if any. */

@@ -270,7 +270,7 @@ async function replayJournals(
 /**
  * Applies journal changes to the documents only, remembering each touched document's version
  * before replay, then brings the indexes up to date in one step per collection: entry by entry
- * when under half the documents changed, or rebuilt in bulk (one sort) otherwise.
+ * when under an eighth of the documents changed, or rebuilt in bulk (one sort) otherwise.
  */
 class Replay {
   private readonly touched = new Map<Collection, Map<string, Doc | undefined>>();
@@ -333,7 +333,7 @@ class Replay {
     for (const dbColls of this.store.databases.values()) {
       for (const coll of dbColls.values()) {
         const before = this.touched.get(coll);
-        if (this.rebuild.has(coll) || (before && before.size * 2 > coll.docs.size)) {
+        if (this.rebuild.has(coll) || (before && before.size * 8 > coll.docs.size)) {
           for (const [name, index] of coll.indexes) {
             const fresh = indexFor(index.spec);
             fresh.build(coll.docs.values());
