@@ -72,149 +72,166 @@ async function ids(client: MongoClient): Promise<unknown[]> {
 }
 
 void describe('engine: durability (journal and snapshots)', () => {
-  void it('keeps every acknowledged write across a SIGKILL during concurrent writes, and no half-applied one', async () => {
-    const dataDir = await tempDir();
-    // Small snapshots, so the kill lands among background snapshots and journal switches.
-    const child = spawn(
-      process.execPath,
-      [
-        cli,
-        '--port',
-        '0',
-        '--dir',
-        dataDir,
-        '--snapshot-journal-bytes',
-        '65536',
-        '--log-level',
-        'warn',
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    const stderr: string[] = [];
-    child.stderr.on('data', (c: Buffer) => stderr.push(c.toString()));
-    const exited = once(child, 'exit');
-    const [uri] = (await once(createInterface({ input: child.stdout }), 'line')) as [string];
-
-    const WRITERS = 16;
-    const KILL_AFTER = 1_500;
-    const clients = await Promise.all(
-      Array.from({ length: 4 }, () => new MongoClient(uri, { retryWrites: false }).connect()),
-    );
-    const setup = clients[0]?.db('d') as ReturnType<MongoClient['db']>;
-    await setup.collection('docs').createIndex({ w: 1, k: 1 }, { unique: true, sparse: true });
-
-    const acked = new Map<string, Document>();
-    const attempted = new Map<string, Document>();
-    const batchesAcked = new Set<string>();
-    const batchesAttempted = new Set<string>();
-    const counterAcked = new Array<number>(WRITERS).fill(0);
-    const counterAttempted = new Array<number>(WRITERS).fill(0);
-    let ackCount = 0;
-    let killed = false;
-    let snapshotsBeforeKill: string[] = [];
-    const kill = async (): Promise<void> => {
-      if (killed) return;
-      killed = true;
-      snapshotsBeforeKill = await files(dataDir, /^snapshot-\d+\.snap$/);
-      child.kill('SIGKILL');
-    };
-    const acknowledged = (): void => {
-      if (++ackCount >= KILL_AFTER) void kill();
-    };
-
-    const writer = async (w: number): Promise<void> => {
-      const db = (clients[w % clients.length] as MongoClient).db('d');
-      const docs = db.collection<Named>('docs');
-      for (let k = 0; !killed; k++) {
-        try {
-          const doc = { _id: `w${w}-${k}`, w, k, text: 'x'.repeat(100 + (k % 7) * 50) };
-          attempted.set(doc._id, doc);
-          await docs.insertOne(doc);
-          acked.set(doc._id, doc);
-          acknowledged();
-          if (k % 5 === 0) {
-            const batch = `w${w}-${k}`;
-            batchesAttempted.add(batch);
-            await docs.insertMany(
-              Array.from({ length: 5 }, (_, j) => ({ _id: `${batch}-b${j}`, batch })),
-            );
-            batchesAcked.add(batch);
-            acknowledged();
-          }
-          if (k % 3 === 0) {
-            counterAttempted[w] = (counterAttempted[w] as number) + 1;
-            await db
-              .collection<{ _id: string; n: number; seen: number[] }>('counters')
-              .updateOne(
-                { _id: `c${w}` },
-                { $inc: { n: 1 }, $push: { seen: k } },
-                { upsert: true },
-              );
-            counterAcked[w] = (counterAcked[w] as number) + 1;
-            acknowledged();
-          }
-        } catch (err) {
-          if (!killed) throw err;
-        }
-      }
-    };
-    try {
-      await Promise.all(Array.from({ length: WRITERS }, (_, w) => writer(w)));
-    } catch (err) {
-      throw new Error(`a write failed before the kill (engine stderr: ${stderr.join('')})`, {
-        cause: err,
+  void it(
+    'keeps every acknowledged write across a SIGKILL during concurrent writes, and no half-applied one',
+    { timeout: 120_000 },
+    async (t) => {
+      // Where the test is, reported if it ever runs out of time.
+      let phase = 'starting the engine process';
+      t.after(() => {
+        if (phase !== 'done') process.stderr.write(`SIGKILL test stopped while ${phase}\n`);
       });
-    } finally {
-      killed = true;
-      child.kill('SIGKILL');
-      await exited;
-      await Promise.all(clients.map((c) => c.close(true)));
-    }
-    assert.ok(
-      snapshotsBeforeKill.length > 0,
-      `a snapshot was written before the kill (stderr: ${stderr.join('')})`,
-    );
+      const dataDir = await tempDir();
+      // Small snapshots, so the kill lands among background snapshots and journal switches.
+      const child = spawn(
+        process.execPath,
+        [
+          cli,
+          '--port',
+          '0',
+          '--dir',
+          dataDir,
+          '--snapshot-journal-bytes',
+          '65536',
+          '--log-level',
+          'warn',
+        ],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      const stderr: string[] = [];
+      child.stderr.on('data', (c: Buffer) => stderr.push(c.toString()));
+      const exited = once(child, 'exit');
+      const [uri] = (await once(createInterface({ input: child.stdout }), 'line')) as [string];
 
-    await withEngine(dataDir, async (client) => {
-      const db = client.db('d');
-      const docs = db.collection<Named>('docs');
-      const stored = new Map<string, Document>();
-      for (const d of await docs.find({ batch: { $exists: false } }).toArray()) {
-        stored.set(d._id, d);
+      const WRITERS = 16;
+      const KILL_AFTER = 1_500;
+      const clients = await Promise.all(
+        Array.from({ length: 4 }, () =>
+          new MongoClient(uri, { retryWrites: false, serverSelectionTimeoutMS: 5_000 }).connect(),
+        ),
+      );
+      const setup = clients[0]?.db('d') as ReturnType<MongoClient['db']>;
+      await setup.collection('docs').createIndex({ w: 1, k: 1 }, { unique: true, sparse: true });
+
+      const acked = new Map<string, Document>();
+      const attempted = new Map<string, Document>();
+      const batchesAcked = new Set<string>();
+      const batchesAttempted = new Set<string>();
+      const counterAcked = new Array<number>(WRITERS).fill(0);
+      const counterAttempted = new Array<number>(WRITERS).fill(0);
+      let ackCount = 0;
+      let killed = false;
+      let snapshotsBeforeKill: string[] = [];
+      const kill = async (): Promise<void> => {
+        if (killed) return;
+        killed = true;
+        snapshotsBeforeKill = await files(dataDir, /^snapshot-\d+\.snap$/);
+        child.kill('SIGKILL');
+      };
+      const acknowledged = (): void => {
+        if (++ackCount >= KILL_AFTER) void kill();
+      };
+
+      const writer = async (w: number): Promise<void> => {
+        const db = (clients[w % clients.length] as MongoClient).db('d');
+        const docs = db.collection<Named>('docs');
+        for (let k = 0; !killed; k++) {
+          try {
+            const doc = { _id: `w${w}-${k}`, w, k, text: 'x'.repeat(100 + (k % 7) * 50) };
+            attempted.set(doc._id, doc);
+            await docs.insertOne(doc);
+            acked.set(doc._id, doc);
+            acknowledged();
+            if (k % 5 === 0) {
+              const batch = `w${w}-${k}`;
+              batchesAttempted.add(batch);
+              await docs.insertMany(
+                Array.from({ length: 5 }, (_, j) => ({ _id: `${batch}-b${j}`, batch })),
+              );
+              batchesAcked.add(batch);
+              acknowledged();
+            }
+            if (k % 3 === 0) {
+              counterAttempted[w] = (counterAttempted[w] as number) + 1;
+              await db
+                .collection<{ _id: string; n: number; seen: number[] }>('counters')
+                .updateOne(
+                  { _id: `c${w}` },
+                  { $inc: { n: 1 }, $push: { seen: k } },
+                  { upsert: true },
+                );
+              counterAcked[w] = (counterAcked[w] as number) + 1;
+              acknowledged();
+            }
+          } catch (err) {
+            if (!killed) throw err;
+          }
+        }
+      };
+      phase = 'writing';
+      try {
+        await Promise.all(Array.from({ length: WRITERS }, (_, w) => writer(w)));
+      } catch (err) {
+        throw new Error(`a write failed before the kill (engine stderr: ${stderr.join('')})`, {
+          cause: err,
+        });
+      } finally {
+        killed = true;
+        child.kill('SIGKILL');
+        phase = 'waiting for the engine process to exit';
+        await exited;
+        phase = 'closing the clients';
+        await Promise.all(clients.map((c) => c.close(true)));
       }
-      for (const [id, doc] of acked) assert.deepEqual(stored.get(id), doc, `acknowledged ${id}`);
-      for (const [id, doc] of stored) {
-        assert.deepEqual(doc, attempted.get(id), `${id} is whole and was written by a writer`);
-      }
-      const batchCounts = new Map<string, number>();
-      for (const d of await docs.find({ batch: { $exists: true } }).toArray()) {
-        batchCounts.set(d.batch as string, (batchCounts.get(d.batch as string) ?? 0) + 1);
-      }
-      for (const batch of batchesAttempted) {
-        const n = batchCounts.get(batch) ?? 0;
-        assert.ok(n === 0 || n === 5, `insertMany ${batch} is all or nothing (found ${n} of 5)`);
-        if (batchesAcked.has(batch)) assert.equal(n, 5, `acknowledged insertMany ${batch}`);
-      }
-      const counters = await db.collection('counters').find().toArray();
-      for (let w = 0; w < WRITERS; w++) {
-        const c = counters.find((d) => d._id === (`c${w}` as unknown));
-        const n = (c?.n as number | undefined) ?? 0;
-        assert.ok(n >= (counterAcked[w] as number), `counter ${w}: every acknowledged $inc`);
-        assert.ok(n <= (counterAttempted[w] as number), `counter ${w}: no invented $inc`);
-        assert.equal(
-          (c?.seen as number[] | undefined)?.length ?? 0,
-          n,
-          `counter ${w}: $inc and $push together`,
-        );
-      }
-      // The unique index came back with the data.
-      const first = [...acked.values()][0] as Document;
-      const dup = await docs
-        .insertOne({ _id: 'dup', w: first.w, k: first.k })
-        .catch((e: unknown) => e);
-      assert.ok(dup instanceof MongoServerError && dup.code === 11000, 'unique index enforced');
-    });
-  });
+      assert.ok(
+        snapshotsBeforeKill.length > 0,
+        `a snapshot was written before the kill (stderr: ${stderr.join('')})`,
+      );
+
+      phase = "restarting on the killed engine's directory";
+      await withEngine(dataDir, async (client) => {
+        phase = 'checking the data';
+        const db = client.db('d');
+        const docs = db.collection<Named>('docs');
+        const stored = new Map<string, Document>();
+        for (const d of await docs.find({ batch: { $exists: false } }).toArray()) {
+          stored.set(d._id, d);
+        }
+        for (const [id, doc] of acked) assert.deepEqual(stored.get(id), doc, `acknowledged ${id}`);
+        for (const [id, doc] of stored) {
+          assert.deepEqual(doc, attempted.get(id), `${id} is whole and was written by a writer`);
+        }
+        const batchCounts = new Map<string, number>();
+        for (const d of await docs.find({ batch: { $exists: true } }).toArray()) {
+          batchCounts.set(d.batch as string, (batchCounts.get(d.batch as string) ?? 0) + 1);
+        }
+        for (const batch of batchesAttempted) {
+          const n = batchCounts.get(batch) ?? 0;
+          assert.ok(n === 0 || n === 5, `insertMany ${batch} is all or nothing (found ${n} of 5)`);
+          if (batchesAcked.has(batch)) assert.equal(n, 5, `acknowledged insertMany ${batch}`);
+        }
+        const counters = await db.collection('counters').find().toArray();
+        for (let w = 0; w < WRITERS; w++) {
+          const c = counters.find((d) => d._id === (`c${w}` as unknown));
+          const n = (c?.n as number | undefined) ?? 0;
+          assert.ok(n >= (counterAcked[w] as number), `counter ${w}: every acknowledged $inc`);
+          assert.ok(n <= (counterAttempted[w] as number), `counter ${w}: no invented $inc`);
+          assert.equal(
+            (c?.seen as number[] | undefined)?.length ?? 0,
+            n,
+            `counter ${w}: $inc and $push together`,
+          );
+        }
+        // The unique index came back with the data.
+        const first = [...acked.values()][0] as Document;
+        const dup = await docs
+          .insertOne({ _id: 'dup', w: first.w, k: first.k })
+          .catch((e: unknown) => e);
+        assert.ok(dup instanceof MongoServerError && dup.code === 11000, 'unique index enforced');
+      });
+      phase = 'done';
+    },
+  );
 
   void it('drops a torn journal tail whole, cuts it off, and keeps journaling after it', async () => {
     const dataDir = await tempDir();
