@@ -7,7 +7,7 @@ import swaggerUi from 'swagger-ui-express';
 import type { z } from 'zod';
 import { errors, isAppError, toClientError, type AppError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import type { LimitKind } from '../infra/rate-limits.js';
+import { requestLimits, type LimitKind } from '../infra/rate-limits.js';
 import { buildOpenApi } from './openapi.js';
 import type { AuthContext } from '../contracts/auth.js';
 import type { RouteDef } from './route.js';
@@ -81,12 +81,12 @@ function handle(def: RouteDef, deps: HttpAppDeps) {
   return async (req: Request, res: Response) => {
     const auth = def.access === 'public' ? null : deps.verifyToken(bearerToken(req));
     const ip = req.ip ?? 'unknown';
-    const caller = auth ? `u:${auth.userId}` : `ip:${ip}`;
     // The revocation check and the limits go out together: one pipelined Redis round trip.
     await Promise.all([
       auth && deps.assertNotRevoked(auth),
-      deps.rateLimit('api', caller),
-      def.limit && deps.rateLimit(def.limit, def.limit === 'auth' ? `ip:${ip}` : caller),
+      ...requestLimits(def.limit, auth?.userId ?? null, ip).map(([kind, key]) =>
+        deps.rateLimit(kind, key),
+      ),
     ]);
     if (auth && def.access === 'admin') await deps.requireAdmin(auth);
     const reply = await def.handler({

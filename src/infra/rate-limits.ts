@@ -10,6 +10,32 @@ import type { RedisHandles } from './redis.js';
 
 export type LimitKind = 'api' | 'auth' | 'messages' | 'socket' | 'handshake' | 'groups';
 
+/** The bucket of a signed-in user: every device, socket and instance of theirs shares it. */
+export function userKey(userId: string): string {
+  return `u:${userId}`;
+}
+
+/** The bucket of one client address (each address its own: never one bucket for all IPv4). */
+export function ipKey(ip: string): string {
+  return `ip:${ip}`;
+}
+
+/**
+ * The limits one HTTP request counts against: the API-wide one per caller (the user when signed
+ * in, else the address) and the route's own. `auth` routes always count per address, so a
+ * guesser's budget does not depend on holding a token.
+ */
+export function requestLimits(
+  route: LimitKind | undefined,
+  userId: string | null,
+  ip: string,
+): [LimitKind, string][] {
+  const caller = userId === null ? ipKey(ip) : userKey(userId);
+  const limits: [LimitKind, string][] = [['api', caller]];
+  if (route) limits.push([route, route === 'auth' ? ipKey(ip) : caller]);
+  return limits;
+}
+
 /**
  * Rate limits shared by every instance through Redis. Callers pass the key they limit by
  * (a user id or a client IP) — keying is explicit here so two clients never share a bucket

@@ -20,8 +20,11 @@ export interface PasswordGuessThrottle {
 }
 
 export interface AuthServiceDeps {
-  users: UsersRepository;
-  sessions: SessionsRepository;
+  users: Pick<UsersRepository, 'create' | 'findByLogin' | 'findById' | 'setRoleByEmail' | 'update'>;
+  sessions: Pick<
+    SessionsRepository,
+    'create' | 'rotate' | 'userIdOf' | 'revoke' | 'sessionsOf' | 'denylist' | 'isAccessAllowed'
+  >;
   tokens: TokenService;
   throttle: PasswordGuessThrottle;
   /**

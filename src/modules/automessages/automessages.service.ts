@@ -37,16 +37,34 @@ const DEFAULT_SETTINGS: AutoMessageSettings = {
 };
 const DAY_MS = 24 * 3600 * 1000;
 
+/** What the service uses of each collaborator: narrow, so unit tests can pass in-memory fakes. */
+export interface AutoMessagesServiceDeps {
+  autos: Pick<
+    AutoMessagesRepository,
+    | 'insertBatch'
+    | 'claimDue'
+    | 'markQueued'
+    | 'releaseClaims'
+    | 'findById'
+    | 'recordFailure'
+    | 'markSent'
+    | 'markSentMany'
+  >;
+  users: Pick<UsersRepository, 'activeUserIds' | 'findSummaries'>;
+  messages: Pick<MessagesService, 'sendAuto' | 'sendAutoMany'>;
+  runner: Pick<JobRunner, 'runManually'>;
+}
+
 /** The three stages of SPEC §6: plan (nightly), queue (every minute), deliver (worker). */
 export class AutoMessagesService {
   private readonly settings: AutoMessageSettings;
 
   constructor(
-    private readonly autos: AutoMessagesRepository,
-    private readonly users: UsersRepository,
-    private readonly messages: MessagesService,
+    private readonly autos: AutoMessagesServiceDeps['autos'],
+    private readonly users: AutoMessagesServiceDeps['users'],
+    private readonly messages: AutoMessagesServiceDeps['messages'],
     private readonly queue: AutoMessageQueue,
-    private readonly runner: JobRunner,
+    private readonly runner: AutoMessagesServiceDeps['runner'],
     private readonly logger: Logger,
     settings: Partial<AutoMessageSettings> = {},
   ) {

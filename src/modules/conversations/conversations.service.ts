@@ -21,13 +21,25 @@ export interface UnreadCounter {
   countUnread(conversationId: string, userId: string, after: string | undefined): Promise<number>;
 }
 
+/** What the service uses of each store: narrow, so unit tests can pass in-memory fakes. */
+export interface ConversationsServiceDeps {
+  conversations: Pick<
+    ConversationsRepository,
+    'findOrCreateDirectMany' | 'createGroup' | 'findForMember' | 'listForMember'
+  >;
+  unreadCounter: UnreadCounter;
+  users: Pick<UsersRepository, 'findSummaries'>;
+  presence: Pick<PresenceRepository, 'areOnline'>;
+  membership: Pick<MembershipCache, 'isMember' | 'conversationCreated'>;
+}
+
 export class ConversationsService {
   constructor(
-    private readonly conversations: ConversationsRepository,
-    private readonly unreadCounter: UnreadCounter,
-    private readonly users: UsersRepository,
-    private readonly presence: PresenceRepository,
-    private readonly membership: MembershipCache,
+    private readonly conversations: ConversationsServiceDeps['conversations'],
+    private readonly unreadCounter: ConversationsServiceDeps['unreadCounter'],
+    private readonly users: ConversationsServiceDeps['users'],
+    private readonly presence: ConversationsServiceDeps['presence'],
+    private readonly membership: ConversationsServiceDeps['membership'],
   ) {}
 
   async create(userId: string, input: CreateConversation) {

@@ -15,6 +15,7 @@ import {
 } from '../../contracts/socket.js';
 import { errors, isAppError, toClientError } from '../../errors.js';
 import type { AuthContext } from '../../contracts/auth.js';
+import { userKey } from '../../infra/rate-limits.js';
 import type { Logger } from '../../logger.js';
 import type { ConversationsService } from '../conversations/conversations.service.js';
 import type { MessagesService } from '../messages/messages.service.js';
@@ -81,7 +82,7 @@ export function registerHandlers(socket: ParleySocket, deps: HandlerDeps, log: L
   ) => {
     // Limits and the credentials check go together: one pipelined Redis round trip.
     await Promise.all([
-      ...limits.map((kind) => deps.rateLimit(kind, `u:${userId}`)),
+      ...limits.map((kind) => deps.rateLimit(kind, userKey(userId))),
       event === 'auth' ? null : credentials.check(),
     ]);
     const parsed = contract[event].payload.safeParse(payload);
