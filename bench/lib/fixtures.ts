@@ -15,7 +15,7 @@ import { TokenService } from '../../src/modules/auth/tokens.js';
 import { AutoMessagesRepository } from '../../src/modules/automessages/automessages.repository.js';
 import { ConversationsRepository } from '../../src/modules/conversations/conversations.repository.js';
 import { MessagesRepository } from '../../src/modules/messages/messages.repository.js';
-import { UsersRepository } from '../../src/modules/users/users.repository.js';
+import { UsersRepository, newUserFields } from '../../src/modules/users/users.repository.js';
 
 export interface BenchUser {
   userId: string;
@@ -127,20 +127,8 @@ export class Fixtures {
         const _id = new ObjectId();
         ids.push(_id);
         const name = `p_${_id.toHexString()}`;
-        docs.push({
-          _id,
-          username: name,
-          email: `${name}@bench.test`,
-          passwordHash: 'x',
-          displayName: name,
-          role: 'user',
-          bio: '',
-          avatarUrl: null,
-          isActive: true,
-          lastSeenAt: null,
-          createdAt: now,
-          updatedAt: now,
-        });
+        const user = { username: name, email: `${name}@bench.test`, passwordHash: 'x' };
+        docs.push({ _id, ...newUserFields({ ...user, displayName: name, role: 'user' }, now) });
       }
       await collection.insertMany(docs, { ordered: false });
     }

@@ -1,4 +1,5 @@
 import { CpuMeter } from './proc.js';
+import type { RowResult } from './types.js';
 import { median, round } from './stats.js';
 
 export interface Measured<T> {
@@ -37,4 +38,61 @@ export function cpuPerOp<T>(
     4,
   );
   return { total, byProcess };
+}
+
+/** Each side's median of one figure (rounded to `digits` if given): a row's detail lines. */
+export function medians<T>(
+  runs: { a: readonly Measured<T>[]; b: readonly Measured<T>[] },
+  figure: (value: T) => number,
+  digits?: number,
+): { parley: number; baseline: number } {
+  const of = (side: readonly Measured<T>[]) => {
+    const m = median(side.map((s) => figure(s.value)));
+    return digits === undefined ? m : round(m, digits);
+  };
+  return { parley: of(runs.a), baseline: of(runs.b) };
+}
+
+/** A row's measured figures: unrounded for its budget, rounded as the report shows them. */
+export interface Comparison {
+  parley: number;
+  baseline: number;
+  ratio: number;
+  reported: Pick<RowResult, 'parley' | 'baseline' | 'ratio' | 'samples' | 'cpuMsPerOp'>;
+}
+
+/**
+ * What every row reports of its A/B runs: each side's samples (`figure` of each measurement)
+ * and median, their ratio, and server CPU per operation (`opsOf` counts a measurement's ops).
+ * The ratio is Parley ÷ baseline unless `inverse` (baseline ÷ Parley, for times).
+ */
+export function compareRuns<T>(
+  runs: { a: readonly Measured<T>[]; b: readonly Measured<T>[] },
+  figure: (value: T) => number,
+  opsOf: (value: T) => number,
+  options: { digits: number; ratioDigits?: number; inverse?: boolean },
+): Comparison {
+  const p = runs.a.map((s) => figure(s.value));
+  const b = runs.b.map((s) => figure(s.value));
+  const [parley, baseline] = [median(p), median(b)];
+  const ratio = options.inverse ? baseline / parley : parley / baseline;
+  const pCpu = cpuPerOp(runs.a, opsOf);
+  const bCpu = cpuPerOp(runs.b, opsOf);
+  const shown = (x: number) => round(x, options.digits);
+  return {
+    parley,
+    baseline,
+    ratio,
+    reported: {
+      parley: shown(parley),
+      baseline: shown(baseline),
+      ratio: round(ratio, options.ratioDigits ?? 3),
+      samples: { parley: p.map(shown), baseline: b.map(shown) },
+      cpuMsPerOp: {
+        parley: pCpu.total,
+        baseline: bCpu.total,
+        breakdown: { parley: pCpu.byProcess, baseline: bCpu.byProcess },
+      },
+    },
+  };
 }

@@ -2,8 +2,8 @@ import autocannon from 'autocannon';
 import { http } from '../../test/support/http.js';
 import type { BenchChild } from '../lib/child.js';
 import type { Fixtures } from '../lib/fixtures.js';
-import { cpuPerOp, withCpu, type Measured } from '../lib/measure.js';
-import { interleave, median, round } from '../lib/stats.js';
+import { compareRuns, medians, withCpu, type Measured } from '../lib/measure.js';
+import { interleave } from '../lib/stats.js';
 import type { Context, RowResult } from '../lib/types.js';
 import type { RealtimeSides } from './realtime.js';
 
@@ -69,35 +69,22 @@ function throughputRow(
   ratioNote: string,
   runs: { a: Measured<CannonResult>[]; b: Measured<CannonResult>[] },
 ): RowResult {
-  const p = runs.a.map((s) => s.value.perSecond);
-  const b = runs.b.map((s) => s.value.perSecond);
-  const ratio = median(p) / median(b);
+  const m = compareRuns(
+    runs,
+    (v) => v.perSecond,
+    (v) => v.requests,
+    { digits: 0 },
+  );
   const bad = [...runs.a, ...runs.b].reduce((n, s) => n + s.value.bad, 0);
-  const pCpu = cpuPerOp(runs.a, (v) => v.requests);
-  const bCpu = cpuPerOp(runs.b, (v) => v.requests);
   return {
     id,
     scenario,
     unit: 'req/s',
-    parley: round(median(p), 0),
-    baseline: round(median(b), 0),
-    ratio: round(ratio, 3),
+    ...m.reported,
     ratioNote,
     budget: `≥ ${budgetRatio}× baseline`,
-    met: ratio >= budgetRatio && bad === 0,
-    samples: { parley: p.map((x) => round(x, 0)), baseline: b.map((x) => round(x, 0)) },
-    cpuMsPerOp: {
-      parley: pCpu.total,
-      baseline: bCpu.total,
-      breakdown: { parley: pCpu.byProcess, baseline: bCpu.byProcess },
-    },
-    details: {
-      non2xxOrErrors: bad,
-      p99Ms: {
-        parley: median(runs.a.map((s) => s.value.p99Ms)),
-        baseline: median(runs.b.map((s) => s.value.p99Ms)),
-      },
-    },
+    met: m.ratio >= budgetRatio && bad === 0,
+    details: { non2xxOrErrors: bad, p99Ms: medians(runs, (v) => v.p99Ms) },
   };
 }
 

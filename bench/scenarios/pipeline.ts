@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { ObjectId } from 'mongodb';
 import type { BenchChild } from '../lib/child.js';
 import type { Fixtures } from '../lib/fixtures.js';
-import { cpuPerOp, withCpu, type Measured } from '../lib/measure.js';
+import { compareRuns, withCpu, type Measured } from '../lib/measure.js';
 import { interleave, median, round } from '../lib/stats.js';
 import type { Context, RowResult } from '../lib/types.js';
 
@@ -44,30 +44,23 @@ export async function planRow(
     once(sides.parley, 'plan'),
     once(sides.baseline, 'insertPlan'),
   );
-  const p = runs.a.map((s) => s.value.ms);
-  const b = runs.b.map((s) => s.value.ms);
-  const ratio = median(b) / median(p);
-  // The ≤ 10 s budget is for 100,000 users; smaller runs are scaled linearly to that size.
-  const projectedMs = (median(p) * 100_000) / users;
   const pairs = Math.floor(users / 2);
-  const pCpu = cpuPerOp(runs.a, () => pairs);
-  const bCpu = cpuPerOp(runs.b, () => pairs);
+  const m = compareRuns(
+    runs,
+    (v) => v.ms,
+    () => pairs,
+    { digits: 0, inverse: true },
+  );
+  // The ≤ 10 s budget is for 100,000 users; smaller runs are scaled linearly to that size.
+  const projectedMs = (m.parley * 100_000) / users;
   return {
     id: 'nightly-plan',
     scenario: `nightly plan (${users.toLocaleString('en-US')} users → ${pairs.toLocaleString('en-US')} auto messages)`,
     unit: 'ms',
-    parley: round(median(p), 0),
-    baseline: round(median(b), 0),
-    ratio: round(ratio, 3),
+    ...m.reported,
     ratioNote: 'baseline ms ÷ Parley ms (= Parley docs/s ÷ insertMany docs/s)',
     budget: '≤ 10 s and ≥ 0.5× baseline',
-    met: projectedMs <= 10_000 && ratio >= 0.5,
-    samples: { parley: p.map((x) => round(x, 0)), baseline: b.map((x) => round(x, 0)) },
-    cpuMsPerOp: {
-      parley: pCpu.total,
-      baseline: bCpu.total,
-      breakdown: { parley: pCpu.byProcess, baseline: bCpu.byProcess },
-    },
+    met: projectedMs <= 10_000 && m.ratio >= 0.5,
     details: { projectedMsFor100kUsers: round(projectedMs, 0) },
   };
 }
@@ -111,27 +104,16 @@ export async function deliverRow(
     );
   ctx.log(`queue + deliver: ${count} messages × ${ctx.profile.heavyReps} each`);
   const runs = await interleave(ctx.profile.heavyReps, parleyOnce, baselineOnce);
-  const p = runs.a.map((s) => (count * 1000) / s.value.ms);
-  const b = runs.b.map((s) => (count * 1000) / s.value.ms);
-  const ratio = median(p) / median(b);
-  const pCpu = cpuPerOp(runs.a, () => count);
-  const bCpu = cpuPerOp(runs.b, () => count);
+  const perSecond = (v: Delivered) => (count * 1000) / v.ms;
+  const m = compareRuns(runs, perSecond, () => count, { digits: 0 });
   return {
     id: 'queue-deliver',
     scenario: `queue + deliver (${count.toLocaleString('en-US')} due auto messages, end to end)`,
     unit: 'msg/s',
-    parley: round(median(p), 0),
-    baseline: round(median(b), 0),
-    ratio: round(ratio, 3),
+    ...m.reported,
     ratioNote: 'Parley msg/s ÷ raw confirmed publish + manual-ack consume msg/s',
     budget: '≥ 5,000 msg/s and ≥ 0.3× baseline',
-    met: median(p) >= 5000 && ratio >= 0.3,
-    samples: { parley: p.map((x) => round(x, 0)), baseline: b.map((x) => round(x, 0)) },
-    cpuMsPerOp: {
-      parley: pCpu.total,
-      baseline: bCpu.total,
-      breakdown: { parley: pCpu.byProcess, baseline: bCpu.byProcess },
-    },
+    met: m.parley >= 5000 && m.ratio >= 0.3,
     details: { queuePhaseMs: round(median(runs.a.map((s) => s.value.queuedMs ?? 0)), 0) },
   };
 }

@@ -1,6 +1,6 @@
 import type { BenchChild } from '../lib/child.js';
 import type { BenchUser, Fixtures } from '../lib/fixtures.js';
-import { cpuPerOp, withCpu, type Measured } from '../lib/measure.js';
+import { compareRuns, medians, withCpu, type Measured } from '../lib/measure.js';
 import {
   closedLoop,
   connectMany,
@@ -110,28 +110,21 @@ function throughputRow(
   ctx: Context,
   closed: { a: Measured<ClosedLoopResult>[]; b: Measured<ClosedLoopResult>[] },
 ): RowResult {
-  const p = closed.a.map((s) => s.value.perSecond);
-  const b = closed.b.map((s) => s.value.perSecond);
-  const ratio = median(p) / median(b);
+  const m = compareRuns(
+    closed,
+    (v) => v.perSecond,
+    (v) => v.delivered,
+    { digits: 0 },
+  );
   const errors = [...closed.a, ...closed.b].reduce((n, s) => n + s.value.errors, 0);
-  const pCpu = cpuPerOp(closed.a, (v) => v.delivered);
-  const bCpu = cpuPerOp(closed.b, (v) => v.delivered);
   return {
     id: 'messages-throughput',
     scenario: `1:1 messages, persisted, sender → receiver \`message_received\`: peak throughput (${ctx.profile.pairs} pairs, closed loop)`,
     unit: 'msg/s',
-    parley: round(median(p), 0),
-    baseline: round(median(b), 0),
-    ratio: round(ratio, 3),
+    ...m.reported,
     ratioNote: 'Parley msg/s ÷ raw relay msg/s',
     budget: '≥ 0.25× baseline',
-    met: ratio >= 0.25 && errors === 0,
-    samples: { parley: p.map((x) => round(x, 0)), baseline: b.map((x) => round(x, 0)) },
-    cpuMsPerOp: {
-      parley: pCpu.total,
-      baseline: bCpu.total,
-      breakdown: { parley: pCpu.byProcess, baseline: bCpu.byProcess },
-    },
+    met: m.ratio >= 0.25 && errors === 0,
     details: { errors },
   };
 }
@@ -140,37 +133,25 @@ function latencyRow(
   ctx: Context,
   open: { a: Measured<OpenLoopResult>[]; b: Measured<OpenLoopResult>[] },
 ): RowResult {
-  const p99 = open.a.map((s) => s.value.p99Ms);
-  const b99 = open.b.map((s) => s.value.p99Ms);
+  const m = compareRuns(
+    open,
+    (v) => v.p99Ms,
+    (v) => v.received,
+    { digits: 2, ratioDigits: 2 },
+  );
   const lost = open.a.reduce((n, s) => n + (s.value.sent - s.value.received), 0);
   const errors = open.a.reduce((n, s) => n + s.value.errors, 0);
-  const pCpu = cpuPerOp(open.a, (v) => v.received);
-  const bCpu = cpuPerOp(open.b, (v) => v.received);
   return {
     id: 'messages-latency',
     scenario: `1:1 messages: p99 latency at ${ctx.profile.openLoopRate.toLocaleString('en-US')} msg/s (open loop, ${ctx.profile.pairs} pairs)`,
     unit: 'ms p99',
-    parley: round(median(p99), 2),
-    baseline: round(median(b99), 2),
-    ratio: round(median(p99) / median(b99), 2),
+    ...m.reported,
     ratioNote: 'Parley p99 ÷ raw relay p99 (lower is better)',
     budget: 'p99 ≤ 15 ms',
-    met: median(p99) <= 15 && lost === 0 && errors === 0,
-    samples: { parley: p99.map((x) => round(x, 2)), baseline: b99.map((x) => round(x, 2)) },
-    cpuMsPerOp: {
-      parley: pCpu.total,
-      baseline: bCpu.total,
-      breakdown: { parley: pCpu.byProcess, baseline: bCpu.byProcess },
-    },
+    met: m.parley <= 15 && lost === 0 && errors === 0,
     details: {
-      p50Ms: {
-        parley: round(median(open.a.map((s) => s.value.p50Ms)), 2),
-        baseline: round(median(open.b.map((s) => s.value.p50Ms)), 2),
-      },
-      maxMs: {
-        parley: round(median(open.a.map((s) => s.value.maxMs)), 1),
-        baseline: round(median(open.b.map((s) => s.value.maxMs)), 1),
-      },
+      p50Ms: medians(open, (v) => v.p50Ms, 2),
+      maxMs: medians(open, (v) => v.maxMs, 1),
       lost,
       errors,
     },

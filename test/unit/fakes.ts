@@ -16,7 +16,12 @@ import type { AutoMessagesServiceDeps } from '../../src/modules/automessages/aut
 import type { Conversation } from '../../src/modules/conversations/conversations.repository.js';
 import type { ConversationsServiceDeps } from '../../src/modules/conversations/conversations.service.js';
 import { directKeyOf } from '../../src/modules/conversations/direct-key.js';
-import type { NewUser, User, UserPatch } from '../../src/modules/users/users.repository.js';
+import {
+  newUserFields,
+  type NewUser,
+  type User,
+  type UserPatch,
+} from '../../src/modules/users/users.repository.js';
 
 /** A 24-hex id, like the ObjectIds the real repositories hand out. */
 export function fakeId(): string {
@@ -39,17 +44,7 @@ export class FakeUsers implements UsersPort {
       if ([...this.rows.values()].some((u) => u[field] === data[field]))
         return Promise.reject(errors.conflict(`That ${field} is already taken`, { field }));
     }
-    const now = new Date();
-    const user: User = {
-      ...data,
-      id: fakeId(),
-      bio: '',
-      avatarUrl: null,
-      isActive: true,
-      lastSeenAt: null,
-      createdAt: now,
-      updatedAt: now,
-    };
+    const user: User = { ...newUserFields(data, new Date()), id: fakeId() };
     this.rows.set(user.id, user);
     return Promise.resolve(user);
   }
@@ -78,21 +73,15 @@ export class FakeUsers implements UsersPort {
   }
 
   findSummaries(ids: string[]) {
+    const found = ids.flatMap((id) => this.rows.get(id) ?? []);
     return Promise.resolve(
-      ids.flatMap((id) => {
-        const u = this.rows.get(id);
-        return u
-          ? [
-              {
-                id,
-                username: u.username,
-                displayName: u.displayName,
-                avatarUrl: u.avatarUrl,
-                lastSeenAt: u.lastSeenAt,
-              },
-            ]
-          : [];
-      }),
+      found.map(({ id, username, displayName, avatarUrl, lastSeenAt }) => ({
+        id,
+        username,
+        displayName,
+        avatarUrl,
+        lastSeenAt,
+      })),
     );
   }
 

@@ -31,6 +31,19 @@ interface UserDoc extends Omit<User, 'id'> {
   _id: ObjectId;
 }
 
+/** Everything a new account stores besides its id: the defaults every sign-up starts with. */
+export function newUserFields(data: NewUser, now: Date): Omit<User, 'id'> {
+  return {
+    ...data,
+    bio: '',
+    avatarUrl: null,
+    isActive: true,
+    lastSeenAt: null,
+    createdAt: now,
+    updatedAt: now,
+  };
+}
+
 const SUMMARY = { username: 1, displayName: 1, avatarUrl: 1, lastSeenAt: 1 } as const;
 
 /**
@@ -56,16 +69,7 @@ export class UsersRepository {
   }
 
   async create(data: NewUser): Promise<User> {
-    const now = new Date();
-    const doc = {
-      ...data,
-      bio: '',
-      avatarUrl: null,
-      isActive: true,
-      lastSeenAt: null,
-      createdAt: now,
-      updatedAt: now,
-    };
+    const doc = newUserFields(data, new Date());
     try {
       const { insertedId } = await this.users.insertOne(doc as UserDoc);
       return toUser({ ...doc, _id: insertedId });
