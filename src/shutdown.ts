@@ -29,3 +29,43 @@ export class Shutdown {
     }
   }
 }
+
+export interface ExitOnSignalsOptions {
+  logger: Logger;
+  /** What the log line says is stopping, e.g. 'shutting down'. */
+  message: string;
+  /** Exit 1 when stopping takes longer than this (unset: as long as it takes). */
+  timeoutMs?: number;
+  /** Also stop when the parent's IPC channel closes: no process outlives its supervisor. */
+  withParent?: boolean;
+}
+
+/**
+ * The one way an entry point ends: on SIGTERM or SIGINT (or its parent going away) run `stop`
+ * once, then exit 0, or 1 if it failed or overran `timeoutMs`.
+ */
+export function exitOnSignals(stop: () => Promise<void>, options: ExitOnSignalsOptions): void {
+  const { logger } = options;
+  let stopping = false;
+  const onSignal = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, options.message);
+    if (options.timeoutMs !== undefined) {
+      setTimeout(() => {
+        logger.error('shutdown timed out; exiting');
+        process.exit(1);
+      }, options.timeoutMs).unref();
+    }
+    stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+  process.on('SIGINT', () => onSignal('SIGINT'));
+  if (options.withParent) process.on('disconnect', () => onSignal('parent gone'));
+}

@@ -1,4 +1,6 @@
 import { fork, type ChildProcess } from 'node:child_process';
+import { pino } from 'pino';
+import { exitOnSignals } from '../../src/shutdown.js';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { pinning } from './proc.js';
@@ -120,20 +122,11 @@ export function serveParent(
         }),
     );
   });
-  let stopping = false;
-  const stop = (): void => {
-    if (stopping) return;
-    stopping = true;
-    onStop().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        process.stderr.write(`bench server stop failed: ${String(error)}\n`);
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', stop);
-  process.on('disconnect', stop);
+  exitOnSignals(onStop, {
+    logger: pino({ name: 'bench-server', level: 'warn' }, pino.destination(2)),
+    message: 'bench server stopping',
+    withParent: true,
+  });
   send({
     type: 'ready',
     url: ready.url,

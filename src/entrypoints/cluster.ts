@@ -2,6 +2,8 @@ import { parseArgs } from 'node:util';
 import { startCluster } from '../cluster/cluster.js';
 import { describeExit } from '../cluster/processes.js';
 import { createLogger } from '../logger.js';
+import { errorMessage } from '../errors.js';
+import { exitOnSignals } from '../shutdown.js';
 
 const USAGE =
   'usage: npm run cluster -- --instances N [--port 8080] [--workers 1] [--schedulers 1]';
@@ -46,20 +48,13 @@ async function main(): Promise<void> {
       `${cluster.schedulers.length} scheduler; logs in ${cluster.runDir}/logs). Ctrl-C stops it.\n\n`,
   );
 
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'stopping the cluster');
-    cluster.stop().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        logger.error({ err: error }, 'cluster stop failed');
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGTERM', () => stop('SIGTERM'));
+  exitOnSignals(
+    () => {
+      stopping = true;
+      return cluster.stop();
+    },
+    { logger, message: 'stopping the cluster' },
+  );
 }
 
 function count(text: string | undefined, name: string, min: number): number {
@@ -71,6 +66,6 @@ function count(text: string | undefined, name: string, min: number): number {
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`cluster: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.stderr.write(`cluster: ${errorMessage(error)}\n`);
   process.exit(1);
 });

@@ -3,6 +3,7 @@ import { createLogger } from '../logger.js';
 import { StartupError } from '../infra/startup-error.js';
 import { startParley } from '../app.js';
 import { initSentry } from '../infra/sentry.js';
+import { exitOnSignals } from '../shutdown.js';
 
 /** `npm start`: ROLE=all|api|worker|scheduler picks what this process runs. */
 async function main(): Promise<void> {
@@ -18,41 +19,23 @@ async function main(): Promise<void> {
   });
   const parley = await startParley(config, logger, { reportError });
   logger.info({ role: config.ROLE }, 'Parley started');
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'shutting down');
-    const deadline = setTimeout(() => {
-      logger.error('shutdown timed out; exiting');
-      process.exit(1);
-    }, config.SHUTDOWN_TIMEOUT_MS);
-    deadline.unref();
-    parley.stop().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        logger.error({ err: error }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
   // Under a supervisor with an IPC channel (`npm run cluster`): say when ready, and stop when
   // the supervisor goes away so no process outlives it.
-  if (process.send) {
-    process.send({ type: 'parley:ready', role: config.ROLE, url: parley.url });
-    process.on('disconnect', () => stop('supervisor gone'));
-  }
+  exitOnSignals(() => parley.stop(), {
+    logger,
+    message: 'shutting down',
+    timeoutMs: config.SHUTDOWN_TIMEOUT_MS,
+    withParent: process.send !== undefined,
+  });
+  process.send?.({ type: 'parley:ready', role: config.ROLE, url: parley.url });
 }
 
 main().catch((error: unknown) => {
   if (error instanceof ConfigError || error instanceof StartupError) {
     process.stderr.write(`parley: ${error.message}\n`);
   } else {
-    process.stderr.write(
-      `parley: failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-    );
+    const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
+    process.stderr.write(`parley: failed to start: ${detail}\n`);
   }
   process.exit(1);
 });
