@@ -95,19 +95,7 @@ async function appShapes(db: Db, quick: boolean): Promise<Record<string, number>
 
   const ops = quick ? 3_000 : 20_000;
   const autoUpdateOnePerSec = await opsPerSecond(ops, async (i) =>
-    autos.updateOne(
-      { _id: autoIds[i % autoCount] },
-      {
-        $set: {
-          isSent: true,
-          sentAt: new Date(),
-          messageId: new ObjectId(),
-          updatedAt: new Date(),
-        },
-        $inc: { attempts: 1 },
-        $unset: { lastError: '' },
-      },
-    ),
+    autos.updateOne({ _id: autoIds[i % autoCount] }, markSentUpdate()),
   );
 
   const conversations = db.collection<Doc>('conversations');
@@ -252,16 +240,7 @@ export function engineOnlyBench(): Record<string, number> {
       updates: [
         {
           q: { _id: ids[i % total] },
-          u: {
-            $set: {
-              isSent: true,
-              sentAt: new Date(),
-              messageId: new ObjectId(),
-              updatedAt: new Date(),
-            },
-            $inc: { attempts: 1 },
-            $unset: { lastError: '' },
-          },
+          u: markSentUpdate(),
         },
       ],
     }),
@@ -450,6 +429,16 @@ export function messageDoc(conversationId: ObjectId, senderId: ObjectId, i: numb
 }
 
 /** An automessages document as the planner writes it, due `i` seconds before `now`. */
+/** The update AutoMessagesRepository.markSentMany applies to a delivered auto message. */
+function markSentUpdate() {
+  const now = new Date();
+  return {
+    $set: { isSent: true, sentAt: now, messageId: new ObjectId(), updatedAt: now },
+    $inc: { attempts: 1 },
+    $unset: { lastError: '' },
+  };
+}
+
 function autoDoc(_id: ObjectId, i: number, now: Date) {
   return {
     _id,

@@ -39,13 +39,19 @@ apt_install() {
   apt-get -o DPkg::Lock::Timeout=600 install -y -qq "$@" >&2
 }
 
+# The Debian package of the same name as its server command: installed with apt-get when we may,
+# otherwise say how to install it.
+ensure_installed() { # <command/package> <name>
+  command -v "$1" >/dev/null && return 0
+  if can_apt; then apt_install "$1"; return; fi
+  echo "services: $2 is not installed. Run: sudo apt-get install -y $1" >&2
+  return 1
+}
+
 ensure_redis() {
   redis_up && return 0
   if ! is_local "$redis_host"; then echo "services: Redis at $redis_url is not answering" >&2; return 1; fi
-  if ! command -v redis-server >/dev/null; then
-    if can_apt; then apt_install redis-server
-    else echo "services: Redis is not installed. Run: sudo apt-get install -y redis-server" >&2; return 1; fi
-  fi
+  ensure_installed redis-server Redis || return 1
   redis_up && return 0
   echo "services: starting redis-server on port $redis_port" >&2
   redis-server --daemonize yes --port "$redis_port" --save '' --appendonly no >&2
@@ -55,10 +61,7 @@ ensure_redis() {
 ensure_rabbitmq() {
   amqp_up && return 0
   if ! is_local "$amqp_host"; then echo "services: RabbitMQ at $amqp_host:$amqp_port is not answering" >&2; return 1; fi
-  if ! command -v rabbitmq-server >/dev/null; then
-    if can_apt; then apt_install rabbitmq-server
-    else echo "services: RabbitMQ is not installed. Run: sudo apt-get install -y rabbitmq-server" >&2; return 1; fi
-  fi
+  ensure_installed rabbitmq-server RabbitMQ || return 1
   amqp_up && return 0
   echo "services: starting rabbitmq-server" >&2
   rabbitmq-server -detached >&2 || true
