@@ -83,7 +83,7 @@ describe('membership rules', () => {
     const { service, ids } = await setUp(4);
     const [me, a, b, outsider] = ids as [string, string, string, string];
     const { conversation } = await service.create(me, { participantIds: [a, b], name: 'g' });
-    const id = conversation?.id as string;
+    const id = conversation?.id;
     assert.deepEqual((await service.requireMember(id, a)).sort(), [me, a, b].sort());
     await assert.rejects(service.requireMember(id, outsider), rejectsWith('not_found'));
     await assert.rejects(service.get(outsider, id), rejectsWith('not_found'));
