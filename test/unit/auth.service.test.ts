@@ -14,12 +14,8 @@ function setUp() {
     users,
     sessions,
     tokens: new TokenService('access-secret-for-unit-tests', 'refresh-secret-for-unit-tests', 900),
-    throttle: {
-      assertLoginAllowed: () => Promise.resolve(),
-      recordLoginFailure: () => Promise.resolve(),
-      clearLoginFailures: () => Promise.resolve(),
-    },
-    adminEmails: [],
+    throttle: { countGuess: () => Promise.resolve(), clearGuesses: () => Promise.resolve() },
+    adminListedAt: new Map(),
     onSessionRevoked: (sessionId) => Promise.resolve(void revoked.push(sessionId)),
   });
   return { auth, sessions, revoked };

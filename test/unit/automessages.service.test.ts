@@ -118,6 +118,17 @@ describe('pairing and shuffling', () => {
     }
   });
 
+  test('a run repeated (or taken over) pairs only the users it has not paired yet', async () => {
+    const { autos, users, service } = setUp();
+    await users.seed(4);
+    const first = await service.plan('run-1', minutesAgo(1), new Date());
+    await users.seed(2);
+    const again = await service.plan('run-1', minutesAgo(1), new Date());
+    assert.deepEqual([first.pairs, again.pairs, again.users], [2, 3, 6]);
+    const paired = [...autos.rows.values()].flatMap((a) => [a.senderId, a.receiverId]);
+    assert.equal(new Set(paired).size, 6, 'nobody paired twice in one night');
+  });
+
   test('with an odd number of users one is left out and reported', async () => {
     const { users, service } = setUp();
     const ids = (await users.seed(5)).map((u) => u.id);

@@ -195,6 +195,12 @@ export class FakeAutoMessages implements AutosPort {
     return Promise.resolve();
   }
 
+  usersPlannedIn(runId: string): Promise<{ users: Set<string>; pairs: number }> {
+    const planned = [...this.rows.values()].filter((a) => a.runId === runId);
+    const users = new Set(planned.flatMap((a) => [a.senderId, a.receiverId]));
+    return Promise.resolve({ users, pairs: planned.length });
+  }
+
   claimDue(now: Date, staleBefore: Date, token: string, limit: number): Promise<AutoMessage[]> {
     const due = [...this.rows.values()]
       .filter((a) => !a.isQueued && a.sendDate <= now)

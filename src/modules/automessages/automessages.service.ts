@@ -42,6 +42,7 @@ export interface AutoMessagesServiceDeps {
   autos: Pick<
     AutoMessagesRepository,
     | 'insertBatch'
+    | 'usersPlannedIn'
     | 'claimDue'
     | 'markQueued'
     | 'releaseClaims'
