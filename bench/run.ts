@@ -4,6 +4,7 @@ import { cpus, platform, release, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import amqp from 'amqplib';
 import { loadConfig } from '../src/config.js';
+import { journaledInsertRow, restartRows } from './durability.js';
 import { runEmbeddedMongoBench } from './embedded-mongo.js';
 import { startChild, type BenchChild } from './lib/child.js';
 import { Fixtures } from './lib/fixtures.js';
@@ -220,6 +221,14 @@ async function main(): Promise<number> {
     );
   } finally {
     await engine.stop();
+  }
+
+  if (groups.has('engine') && profile.name !== 'smoke') {
+    log('embedded engine durability: journaled insertOne and restart (bench/durability.ts)');
+    await attempt('engine', async () => [
+      await journaledInsertRow(profile.name === 'quick'),
+      ...(await restartRows(profile.name === 'quick', log)),
+    ]);
   }
 
   let embeddedMongo: SuiteResult['embeddedMongo'];
