@@ -56,6 +56,9 @@ export async function connectRedis(
       return copy;
     },
     async ping() {
+      // Every connection counts: until the adapter's subscriber is back, this instance's
+      // sockets miss the fan-out, so it is not ready yet.
+      if (duplicates.some((copy) => copy.status !== 'ready')) return false;
       return (await client.ping()) === 'PONG';
     },
     async close() {
