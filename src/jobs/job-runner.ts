@@ -30,6 +30,15 @@ export class JobRunner {
     return { runId, counts: await this.execute(run, job) };
   }
 
+  get leaseMs(): number {
+    return this.runs.leaseMs;
+  }
+
+  /** Scheduled runs of these jobs left `running` by an owner whose lease has passed. */
+  expiredRuns(names: readonly string[]): Promise<JobRun[]> {
+    return this.runs.expired(names, new Date());
+  }
+
   async runManually<C extends JobCounts>(
     name: string,
     job: (runId: string) => Promise<C>,

@@ -32,9 +32,10 @@ export const DEFAULT_JOB_LEASE_MS = 60_000;
  * `jobruns` collection: one document per (job, scheduled time). Its `_id` is that pair, so when
  * several schedulers fire the same tick exactly one insert wins — the lock is the unique key.
  * The lock is a lease: its owner renews `leaseUntil` while it runs; if the owner dies, the run
- * stays `running` only until the lease passes, then the next scheduler to fire the tick takes it
- * over (the jobs themselves are idempotent per run id).
- * Index: `name, startedAt desc` for the operators' "recent runs" view. Runs expire after 30 days.
+ * stays `running` only until the lease passes; then a live scheduler's sweep (or the next to
+ * fire that tick) takes it over — the jobs themselves are idempotent per run id.
+ * Indexes: `name, startedAt desc` for the operators' "recent runs" view; `outcome, leaseUntil`
+ * for the schedulers' sweep of expired runs. Runs expire after 30 days.
  */
 export class JobRunsRepository {
   private readonly runs: Collection<JobRunDoc>;
@@ -51,6 +52,7 @@ export class JobRunsRepository {
       { key: { name: 1, startedAt: -1 }, name: 'recent_by_name' },
       { key: { startedAt: -1 }, name: 'recent' },
       { key: { finishedAt: 1 }, name: 'expire', expireAfterSeconds: 30 * 24 * 3600 },
+      { key: { outcome: 1, leaseUntil: 1 }, name: 'expired_leases' },
     ]);
   }
 
@@ -101,6 +103,15 @@ export class JobRunsRepository {
       { returnDocument: 'after' },
     );
     return taken ? toRun(taken) : null;
+  }
+
+  /** Scheduled (cron) runs still `running` whose lease has passed: their owner died. */
+  async expired(names: readonly string[], now: Date): Promise<JobRun[]> {
+    const docs = await this.runs
+      .find({ outcome: 'running', leaseUntil: { $lt: now }, name: { $in: [...names] } })
+      .limit(100)
+      .toArray();
+    return docs.filter((d) => d.trigger === 'cron').map(toRun);
   }
 
   /** The owner's heartbeat. False when the run is no longer its own (taken over or finished). */

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import { JobRunner } from '../../src/jobs/job-runner.js';
+import { startScheduler } from '../../src/jobs/scheduler.js';
 import { silentLogger } from '../../src/logger.js';
 import { isolatedEnv, startTestApp, type TestApp } from '../support/app.js';
 import { registerUser } from '../support/http.js';
@@ -47,6 +48,38 @@ describe('security: a killed scheduler does not lose its tick', () => {
     assert.equal(ran, 1);
     const [run] = await repos.jobRuns.recent(1, name);
     assert.equal(run?.outcome, 'succeeded');
+  });
+
+  test('a live scheduler resumes a dead run by itself, without waiting for another tick', async () => {
+    const { runner, repos } = app.services;
+    const scheduledAt = new Date(Date.UTC(2030, 0, 4, 2));
+    const name = 'security-resume';
+    // A nightly job fires once: if its owner dies, no later tick will ever retry that night.
+    assert.ok(
+      await repos.jobRuns.tryStart(
+        `${name}@${scheduledAt.toISOString()}`,
+        name,
+        scheduledAt,
+        'cron',
+      ),
+    );
+    let ran = 0;
+    const scheduler = startScheduler(
+      [{ name, cron: NEVER, run: () => Promise.resolve({ ran: ++ran }) }],
+      'UTC',
+      runner,
+      silentLogger,
+    );
+    try {
+      await eventually(
+        async () => (await repos.jobRuns.recent(1, name))[0]?.outcome === 'succeeded',
+        5000,
+        'a live scheduler to resume the dead run',
+      );
+      assert.equal(ran, 1);
+    } finally {
+      await scheduler.stop();
+    }
   });
 
   test('a live run heartbeats its lease, so nobody takes it over', async () => {
