@@ -57,8 +57,9 @@ export async function connectRedis(
     },
     async ping() {
       // Every connection counts: until the adapter's subscriber is back, this instance's
-      // sockets miss the fan-out, so it is not ready yet.
-      if (duplicates.some((copy) => copy.status !== 'ready')) return false;
+      // sockets miss the fan-out, so it is not ready yet. (`wait`: lazy, not used yet.)
+      if (duplicates.some((copy) => copy.status !== 'ready' && copy.status !== 'wait'))
+        return false;
       return (await client.ping()) === 'PONG';
     },
     async close() {
