@@ -208,6 +208,35 @@ void describe('conformance: text indexes and $text', () => {
     assert.ok(bad instanceof MongoServerError);
   });
 
+  void it('scores the same whether built over existing documents or kept on insert', async () => {
+    const docs: TextDoc[] = [
+      { _id: 1, title: 'Coffee', body: ['coffee beans', 'more coffee'] },
+      { _id: 2, title: 'tea time', body: 'no coffee here, coffee there' },
+      { _id: 3, title: 'running', body: 'running coffee', language: 'none' },
+      { _id: 4, title: 'nothing', body: 'at all' },
+    ];
+    const key = { title: 'text', body: 'text' } as const;
+    const before = t.db.collection<TextDoc>(`texts_${seq++}`);
+    await before.createIndex(key, { weights: { title: 3 } });
+    await before.insertMany(docs);
+    const after = t.db.collection<TextDoc>(`texts_${seq++}`);
+    await after.insertMany(docs);
+    await after.createIndex(key, { weights: { title: 3 } });
+    const scored = async (coll: Collection<TextDoc>, search: string) =>
+      (
+        await coll
+          .find({ $text: { $search: search } }, { projection: { score: { $meta: 'textScore' } } })
+          .toArray()
+      )
+        .map((d) => [d._id, d.score as number])
+        .sort((a, b) => (a[0] as number) - (b[0] as number));
+    for (const search of ['coffee', 'running tea', 'beans nothing']) {
+      const expected = await scored(before, search);
+      assert.ok(expected.length > 0, search);
+      assert.deepEqual(await scored(after, search), expected, search);
+    }
+  });
+
   void it('keeps the index up to date on update and delete', async () => {
     const coll = await withDocs(['first coffee', 'second tea']);
     await coll.updateOne({ _id: 0 }, { $set: { content: 'now juice' } });

@@ -26,6 +26,33 @@ export function words(text: string): string[] {
   return text.match(WORD) ?? [];
 }
 
+/**
+ * Counts the words of `text` into `counts` (cleared first) under the key `key` gives each
+ * (null: not counted); returns the total counted. The index build's hot path: it scans the
+ * string itself, so no array or match object is made per word.
+ */
+export function countWords<T>(
+  text: string,
+  counts: Map<T, number>,
+  key: (word: string) => T | null,
+): number {
+  counts.clear();
+  let total = 0;
+  const n = text.length;
+  let i = 0;
+  while (i < n) {
+    while (i < n && !isWordChar(text, i)) i += charLength(text, i);
+    const start = i;
+    while (i < n && isWordChar(text, i)) i += charLength(text, i);
+    if (i === start) break;
+    const k = key(text.slice(start, i));
+    if (k === null) continue;
+    counts.set(k, (counts.get(k) ?? 0) + 1);
+    total++;
+  }
+  return total;
+}
+
 export interface Sensitivity {
   caseSensitive: boolean;
   diacriticSensitive: boolean;
@@ -73,26 +100,9 @@ export class Analyzer {
     return t;
   }
 
-  /**
-   * Counts the index terms of a text into `counts` (cleared first); returns how many there
-   * were. The build's hot path: no array per text.
-   */
+  /** Counts the index terms of a text into `counts` (cleared first); returns their total. */
   countTerms(text: string, counts: Map<string, number>): number {
-    counts.clear();
-    let tokens = 0;
-    const n = text.length;
-    let i = 0;
-    while (i < n) {
-      while (i < n && !isWordChar(text, i)) i += charLength(text, i);
-      const start = i;
-      while (i < n && isWordChar(text, i)) i += charLength(text, i);
-      if (i === start) break;
-      const t = this.term(text.slice(start, i));
-      if (t === null) continue;
-      counts.set(t, (counts.get(t) ?? 0) + 1);
-      tokens++;
-    }
-    return tokens;
+    return countWords(text, counts, (w) => this.term(w));
   }
 
   /** Index terms of a text in order, stop words left out. */

@@ -1,5 +1,6 @@
 /** One term's documents (slots) and their scores for it, in insertion order. */
-interface Posting {
+export interface Posting {
+  readonly term: string;
   slots: number[];
   scores: number[];
 }
@@ -45,12 +46,9 @@ export class InvertedIndex<V> {
     return this.postings.size;
   }
 
-  /**
-   * Adds (or replaces) document `id` with its score for each of its terms. `known: false`
-   * promises the id is not held yet (a bulk build), which spares a lookup.
-   */
-  add(id: string, value: V, termScores: ReadonlyMap<string, number>, known = true): void {
-    if (known) this.remove(id);
+  /** Adds (or replaces) document `id` with its score for each of its terms. */
+  add(id: string, value: V, termScores: ReadonlyMap<string, number>): void {
+    this.remove(id);
     if (termScores.size === 0) return;
     const slot = this.values.length;
     this.values.push(value);
@@ -61,8 +59,33 @@ export class InvertedIndex<V> {
         p.slots.push(slot);
         p.scores.push(score);
       } else {
-        this.postings.set(term, { slots: [slot], scores: [score] });
+        this.postings.set(term, { term, slots: [slot], scores: [score] });
       }
+    }
+  }
+
+  /**
+   * The posting of `term`, created empty if new: a bulk build resolves each distinct word to its
+   * posting once, then adds documents with `addPostings`. Valid until the next removal.
+   */
+  posting(term: string): Posting {
+    let p = this.postings.get(term);
+    if (!p) {
+      p = { term, slots: [], scores: [] };
+      this.postings.set(term, p);
+    }
+    return p;
+  }
+
+  /** Adds a document not held yet, with its score per posting (from `posting`). */
+  addPostings(id: string, value: V, scores: ReadonlyMap<Posting, number>): void {
+    if (scores.size === 0) return;
+    const slot = this.values.length;
+    this.values.push(value);
+    this.slotOf.set(id, slot);
+    for (const [p, score] of scores) {
+      p.slots.push(slot);
+      p.scores.push(score);
     }
   }
 
@@ -162,7 +185,7 @@ export class InvertedIndex<V> {
     }
     const postings = new Map<string, Posting>();
     for (const [term, p] of this.postings) {
-      const kept: Posting = { slots: [], scores: [] };
+      const kept: Posting = { term, slots: [], scores: [] };
       for (let i = 0; i < p.slots.length; i++) {
         const to = renumber[p.slots[i] as number] as number;
         if (to < 0) continue;

@@ -13,21 +13,26 @@ export function addValueScores(
 ): void {
   const counts = new Map<string, number>();
   for (const t of terms) counts.set(t, (counts.get(t) ?? 0) + 1);
-  addCountedScores(raw, counts, terms.length, weight, into);
+  addCountedScores(raw, counts, terms.length, weight, into, (t) => t);
 }
 
-/** `addValueScores` from term counts (`tokens` = all counts added up). */
-export function addCountedScores(
+/**
+ * `addValueScores` from counts (`tokens` = all counts added up), keyed by terms or by anything
+ * `termOf` turns into its term (the index build keys by posting).
+ */
+export function addCountedScores<T>(
   raw: string,
-  counts: ReadonlyMap<string, number>,
+  counts: ReadonlyMap<T, number>,
   tokens: number,
   weight: number,
-  into: Map<string, number>,
+  into: Map<T, number>,
+  termOf: (key: T) => string,
 ): void {
-  for (const [term, count] of counts) {
+  for (const [key, count] of counts) {
+    const term = termOf(key);
     const freq = 2 - Math.pow(2, 1 - count);
     const coeff = (0.5 * count) / tokens + 0.5;
     const adjustment = raw.length === term.length && raw.toLowerCase() === term ? 1.1 : 1;
-    into.set(term, (into.get(term) ?? 0) + weight * freq * coeff * adjustment);
+    into.set(key, (into.get(key) ?? 0) + weight * freq * coeff * adjustment);
   }
 }

@@ -1,9 +1,9 @@
 import { idKey, isPlainObject, pathValues } from '../bson-values.js';
 import { MongoCommandError } from '../errors.js';
 import { KeyIndex, type Doc, type IndexSpec } from '../key-index.js';
-import { analyzerFor, words, type Analyzer, type Sensitivity } from './analyzer.js';
+import { analyzerFor, countWords, words, type Analyzer, type Sensitivity } from './analyzer.js';
 import { foldText, lowerCase, stripDiacritics } from './fold.js';
-import { InvertedIndex } from './inverted-index.js';
+import { InvertedIndex, type Posting } from './inverted-index.js';
 import { findLanguage, type Language } from './languages.js';
 import { parseSearch, type ParsedSearch } from './query-parser.js';
 import { addCountedScores } from './scoring.js';
@@ -123,7 +123,7 @@ export class TextIndex extends KeyIndex {
       const values = typeof direct === 'string' ? [direct] : this.strings(doc, path);
       for (const text of values) {
         const tokens = analyzer.countTerms(text, counts);
-        if (tokens > 0) addCountedScores(text, counts, tokens, weight, scores);
+        if (tokens > 0) addCountedScores(text, counts, tokens, weight, scores, (t) => t);
       }
     }
     return [[scores]] satisfies TextKeys;
@@ -150,10 +150,43 @@ export class TextIndex extends KeyIndex {
     this.inverted.update(idKey(doc._id), doc);
   }
 
+  /**
+   * Bulk build (createIndex, and every index at load): documents in the default language go
+   * word → posting through a cache made for this build, with no term-score map per document.
+   */
   override build(docs: Iterable<Doc>): undefined {
-    const fresh = this.inverted.size === 0;
+    if (this.inverted.size > 0) {
+      for (const doc of docs) this.add(doc);
+      return undefined;
+    }
+    const analyzer = analyzerFor(this.defaultLanguage);
+    const postingOf = new Map<string, Posting | null>();
+    const posting = (word: string): Posting | null => {
+      let p = postingOf.get(word);
+      if (p === undefined) {
+        const term = analyzer.term(word);
+        p = term === null ? null : this.inverted.posting(term);
+        postingOf.set(word, p);
+      }
+      return p;
+    };
+    const termOf = (p: Posting) => p.term;
+    const counts = new Map<Posting, number>();
+    const scores = new Map<Posting, number>();
     for (const doc of docs) {
-      this.inverted.add(idKey(doc._id), doc, termScoresOf(this.keysFor(doc)), !fresh);
+      if (this.languageOf(doc) !== this.defaultLanguage) {
+        this.add(doc);
+        continue;
+      }
+      scores.clear();
+      for (const [path, weight] of this.weights) {
+        const direct = path.includes('.') ? undefined : doc[path];
+        for (const text of typeof direct === 'string' ? [direct] : this.strings(doc, path)) {
+          const tokens = countWords(text, counts, posting);
+          if (tokens > 0) addCountedScores(text, counts, tokens, weight, scores, termOf);
+        }
+      }
+      this.inverted.addPostings(idKey(doc._id), doc, scores);
     }
     return undefined;
   }
