@@ -36,9 +36,18 @@ function collectStrings(v: unknown, out: string[]): void {
 }
 
 /** The document's term → score map, carried through `KeyIndex`'s keys (one "key" per document). */
-type TextKeys = [[Map<string, number>]];
+/**
+ * What `KeyIndex`'s keys are for a text index: one "key" per document holding its language
+ * and its text values with their weights. Comparing them is cheap, so an update that leaves
+ * the text alone costs no tokenising; the terms are computed when the document is added.
+ */
+interface TextKey {
+  language: Language;
+  values: Array<[string, number]>;
+}
+type TextKeys = [[TextKey]];
 
-function termScoresOf(keys: unknown[][]): Map<string, number> {
+function textKeyOf(keys: unknown[][]): TextKey {
   return (keys as TextKeys)[0][0];
 }
 
@@ -114,31 +123,39 @@ export class TextIndex extends KeyIndex {
 
   /** Throws (before any change) when the document names a language the engine lacks. */
   override keysFor(doc: Doc): unknown[][] {
-    const language = this.languageOf(doc);
-    const analyzer = analyzerFor(language);
-    const scores = new Map<string, number>();
-    const counts = this.counts;
+    const values: Array<[string, number]> = [];
     for (const [path, weight] of this.weights) {
       const direct = path.includes('.') ? undefined : doc[path];
-      const values = typeof direct === 'string' ? [direct] : this.strings(doc, path);
-      for (const text of values) {
-        const tokens = analyzer.countTerms(text, counts);
-        if (tokens > 0) addCountedScores(text, counts, tokens, weight, scores, (t) => t);
-      }
+      if (typeof direct === 'string') values.push([direct, weight]);
+      else for (const text of this.strings(doc, path)) values.push([text, weight]);
     }
-    return [[scores]] satisfies TextKeys;
+    return [[{ language: this.languageOf(doc), values }]] satisfies TextKeys;
   }
 
   override sameKeys(a: unknown[][], b: unknown[][]): boolean {
-    const x = termScoresOf(a);
-    const y = termScoresOf(b);
-    if (x.size !== y.size) return false;
-    for (const [term, score] of x) if (y.get(term) !== score) return false;
-    return true;
+    const x = textKeyOf(a);
+    const y = textKeyOf(b);
+    if (x.language !== y.language || x.values.length !== y.values.length) return false;
+    return x.values.every(([text, weight], i) => {
+      const other = y.values[i] as [string, number];
+      return other[0] === text && other[1] === weight;
+    });
+  }
+
+  /** The document's score for each of its terms. */
+  private termScores(key: TextKey): Map<string, number> {
+    const analyzer = analyzerFor(key.language);
+    const scores = new Map<string, number>();
+    const counts = this.counts;
+    for (const [text, weight] of key.values) {
+      const tokens = analyzer.countTerms(text, counts);
+      if (tokens > 0) addCountedScores(text, counts, tokens, weight, scores, (t) => t);
+    }
+    return scores;
   }
 
   override add(doc: Doc, keys: unknown[][] = this.keysFor(doc)): void {
-    this.inverted.add(idKey(doc._id), doc, termScoresOf(keys));
+    this.inverted.add(idKey(doc._id), doc, this.termScores(textKeyOf(keys)));
   }
 
   override remove(doc: Doc): void {
