@@ -91,7 +91,6 @@ void describe('engine: $in lookups on a 20,000-document collection', () => {
 
   void it('find by _id $in 5,000 mixed ids examines only the documents found', async () => {
     const { ids, present } = mixedIds();
-    const started = Date.now();
     const { n, result } = await examined(() =>
       items
         .find({ _id: { $in: ids } })
@@ -101,8 +100,6 @@ void describe('engine: $in lookups on a 20,000-document collection', () => {
     assert.equal(result.length, 3_000);
     assert.deepEqual(new Set(result.map((d) => key(d._id))), present);
     assert.ok(n <= 5_000, `examined ${n} documents`);
-    // Was ~10 s before $in lists were hashed once per query (quadratic); generous bound.
-    assert.ok(Date.now() - started < 5_000, `took ${Date.now() - started} ms`);
   });
 
   void it('updateMany and countDocuments by _id $in with a residual filter', async () => {

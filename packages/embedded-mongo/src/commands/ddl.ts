@@ -4,6 +4,7 @@ import { compareValues, isPlainObject } from '../bson-values.js';
 import type { Collection } from '../collection.js';
 import { MongoCommandError } from '../errors.js';
 import type { Doc, IndexSpec } from '../key-index.js';
+import { defaultIndexName } from '../index-name.js';
 import { isTextKey, parseTextIndexSpec } from '../text/text-spec.js';
 
 const ID_INDEX_INFO = { v: 2, key: { _id: 1 }, name: '_id_' };
@@ -73,12 +74,7 @@ function parseIndexSpec(raw: Doc): IndexSpec {
         `Index key '${field}' must be 1 or -1 (got ${String(dir)}); special index types other than 'text' are not supported`,
       );
   }
-  const name =
-    typeof raw.name === 'string'
-      ? raw.name
-      : Object.entries(key)
-          .map(([f, d]) => `${f}_${String(d)}`)
-          .join('_');
+  const name = defaultIndexName(raw, key);
   const spec: IndexSpec = { key: key as Record<string, number>, name };
   if (raw.unique === true) spec.unique = true;
   if (raw.sparse === true) spec.sparse = true;

@@ -1,6 +1,7 @@
 import { isPlainObject } from '../bson-values.js';
 import { MongoCommandError } from '../errors.js';
 import type { Doc, IndexSpec } from '../key-index.js';
+import { defaultIndexName } from '../index-name.js';
 import { findLanguage } from './languages.js';
 
 /** The key every text index has in `listIndexes`, whatever its text fields (MongoDB's format). */
@@ -92,12 +93,7 @@ export function parseTextIndexSpec(raw: Doc, key: Doc): IndexSpec {
   if (version !== TEXT_INDEX_VERSION) {
     throw new MongoCommandError('BadValue', `currently only textIndexVersion 3 is supported`);
   }
-  const name =
-    typeof raw.name === 'string'
-      ? raw.name
-      : Object.entries(key)
-          .map(([f, d]) => `${f}_${String(d)}`)
-          .join('_');
+  const name = defaultIndexName(raw, key);
   return {
     key: { ...prefix, ...TEXT_KEY, ...suffix },
     name,
