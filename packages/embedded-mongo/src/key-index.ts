@@ -178,6 +178,33 @@ export class KeyIndex {
   }
 
   /**
+   * Brings the index up to date with many changed documents in one pass: drops every entry of
+   * the canonical `_id` keys in `removed`, sorts the entries of `added` alone and merges them
+   * into the (already ordered) rest. Cheaper than `build` when most entries are unchanged, e.g.
+   * a loaded snapshot followed by a journal replay.
+   */
+  merge(removed: ReadonlySet<string>, added: Iterable<Doc>): void {
+    const fresh: Entry[] = [];
+    for (const doc of added) {
+      const id = doc._id;
+      const ik = idKey(id);
+      for (const k of this.keysFor(doc)) fresh.push({ k, id, ik });
+    }
+    this.sortEntries(fresh);
+    const out: Entry[] = [];
+    let j = 0;
+    for (const e of this.entries) {
+      if (removed.has(e.ik)) continue;
+      while (j < fresh.length && this.compareEntries(fresh[j] as Entry, e) < 0) {
+        out.push(fresh[j++] as Entry);
+      }
+      out.push(e);
+    }
+    while (j < fresh.length) out.push(fresh[j++] as Entry);
+    this.entries = EntryList.fromSorted(out);
+  }
+
+  /**
    * Sorts entries into index order. When every key has a string encoding (sort-key.ts), sorts
    * the encodings with the built-in string sort (no comparison callback), each tagged with its
    * entry's position in two trailing code units; otherwise falls back to `compareEntries`.

@@ -377,6 +377,79 @@ void describe('engine: durability (journal and snapshots)', () => {
     });
   });
 
+  void it('merges a large journal replay into the indexes loaded from the snapshot', async () => {
+    const dataDir = await tempDir();
+    // Run 1: 100 documents, then a snapshot of them (the small threshold starts it).
+    await withEngine(
+      dataDir,
+      async (client) => {
+        const items = client.db('m').collection('items');
+        await items.createIndex({ code: 1 }, { unique: true });
+        await items.createIndex({ tags: 1, n: -1 });
+        await items.insertMany(
+          Array.from({ length: 100 }, (_, i) => ({
+            _id: i,
+            code: `c${String(i).padStart(3, '0')}`,
+            n: i,
+            tags: [`t${i % 3}`, `t${i % 7}`],
+          })) as Document[],
+        );
+        await waitFor(
+          async () => (await files(dataDir, /^snapshot-\d+\.snap$/)).length > 0,
+          30_000,
+          'a snapshot',
+        );
+      },
+      1024,
+    );
+    // Run 2: no snapshot; over an eighth of the documents change, so replay merges in bulk.
+    const read = async (client: MongoClient): Promise<Document> => {
+      const items = client.db('m').collection('items');
+      return {
+        // No sort: the engine returns these in the order of the index that answers them.
+        byCode: await items.find({ code: { $gte: '' } }).toArray(),
+        byTag: await items.find({ tags: 't2' }).toArray(),
+        byId: await items.find().toArray(),
+      };
+    };
+    const before = await withEngine(
+      dataDir,
+      async (client) => {
+        const items = client.db('m').collection('items');
+        await items.updateMany({ n: { $lt: 40 } }, [
+          { $set: { code: { $concat: ['z', '$code'] }, n: { $add: ['$n', 1000] } } },
+        ]);
+        await items.updateMany(
+          { n: { $gte: 90, $lt: 100 } },
+          {
+            $set: { tags: ['t2', 'new'] },
+          },
+        );
+        await items.deleteMany({ n: { $gte: 40, $lt: 50 } });
+        await items.insertMany(
+          Array.from({ length: 30 }, (_, i) => ({
+            _id: 200 + i,
+            code: `b${i}`,
+            n: -i,
+            tags: ['t2'],
+          })) as Document[],
+        );
+        return read(client);
+      },
+      Number.MAX_SAFE_INTEGER,
+    );
+    assert.equal((before.byId as Document[]).length, 120);
+    await withEngine(dataDir, async (client) => {
+      assert.deepEqual(await read(client), before);
+      const dup = await client
+        .db('m')
+        .collection('items')
+        .insertOne({ code: 'zc005' })
+        .catch((e: unknown) => e);
+      assert.ok(dup instanceof MongoServerError && dup.code === 11000, 'unique index enforced');
+    });
+  });
+
   void it('refuses a data directory another live process holds', async () => {
     const dataDir = await tempDir();
     await withEngine(dataDir, async () => {
