@@ -179,7 +179,7 @@ export async function restartRows(quick: boolean, log: (m: string) => void): Pro
     const ms = median([a.ms, b.ms]);
     rows.push({
       id: 'engine-restart',
-      scenario: `Embedded engine restart with ${count.toLocaleString('en-US')} messages and the app's indexes: newest snapshot + journal since (the state a kill -9 leaves); baseline = bare BSON decode of the snapshot's documents`,
+      scenario: `Embedded engine restart with ${count.toLocaleString('en-US')} messages and the app's indexes: newest snapshot + journal since, after a clean stop (a kill -9 leaves the same kind of files with a longer journal tail); baseline = bare BSON decode of the snapshot's documents`,
       unit: 'ms',
       parley: round(ms, 0),
       baseline: round(decodeMs, 0),
