@@ -52,17 +52,25 @@ export function jsonLineLogger(
   write: (line: string) => void,
   level: string | undefined,
 ): EngineLogger {
-  const threshold = lowestLevel(level);
+  return levelledLogger(lowestLevel(level), (lvl, fields, msg) => {
+    const record: Record<string, unknown> = { level: lvl, time: Date.now(), msg, ...fields };
+    if (fields.err instanceof Error) {
+      const { name, message, stack } = fields.err;
+      record.err = { type: name, message, stack };
+    }
+    write(`${JSON.stringify(record)}\n`);
+  });
+}
+
+/** A logger with the four levels that hands each record at or above `threshold` to `sink`. */
+export function levelledLogger(
+  threshold: LogLevel | 'silent',
+  sink: (level: LogLevel, fields: Record<string, unknown>, msg: string) => void,
+): EngineLogger {
   const emit =
-    (lvl: LogLevel) =>
+    (level: LogLevel) =>
     (fields: Record<string, unknown>, msg: string): void => {
-      if (!enabled(threshold, lvl)) return;
-      const record: Record<string, unknown> = { level: lvl, time: Date.now(), msg, ...fields };
-      if (fields.err instanceof Error) {
-        const { name, message, stack } = fields.err;
-        record.err = { type: name, message, stack };
-      }
-      write(`${JSON.stringify(record)}\n`);
+      if (enabled(threshold, level)) sink(level, fields, msg);
     };
   return {
     level: threshold,

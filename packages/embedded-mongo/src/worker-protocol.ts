@@ -1,6 +1,6 @@
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { startInlineEngine, type EmbeddedMongo, type EngineSettings } from './engine.js';
-import { enabled, type EngineLogger, type LogLevel } from './logger.js';
+import { levelledLogger, type EngineLogger, type LogLevel } from './logger.js';
 
 /**
  * Messages between the thread that called startEmbeddedMongo() (the host) and the engine's
@@ -54,21 +54,11 @@ function forwardingLogger(
   threshold: LogLevel | 'silent',
   send: (msg: FromWorker) => void,
 ): EngineLogger {
-  const emit =
-    (level: LogLevel) =>
-    (fields: Record<string, unknown>, msg: string): void => {
-      if (!enabled(threshold, level)) return;
-      const plain: Record<string, unknown> = { ...fields };
-      if (plain.err !== undefined) plain.err = serializeError(plain.err);
-      send({ type: 'log', level, msg, fields: plain });
-    };
-  return {
-    level: threshold,
-    debug: emit('debug'),
-    info: emit('info'),
-    warn: emit('warn'),
-    error: emit('error'),
-  };
+  return levelledLogger(threshold, (level, fields, msg) => {
+    const plain: Record<string, unknown> = { ...fields };
+    if (plain.err !== undefined) plain.err = serializeError(plain.err);
+    send({ type: 'log', level, msg, fields: plain });
+  });
 }
 
 /**
