@@ -1,10 +1,9 @@
-import type { MessageView } from '../../contracts/messages.js';
+import type { MessageView, SystemEvent } from '../../contracts/messages.js';
 import type { Notifier } from '../../contracts/socket.js';
 import { errors } from '../../errors.js';
 import type { ConversationsRepository } from '../conversations/conversations.repository.js';
 import { directKeyOf } from '../conversations/direct-key.js';
 import type { ConversationsService } from '../conversations/conversations.service.js';
-import type { SystemEvent } from '../../contracts/messages.js';
 import type { CatchUpStart, Message, MessagesRepository } from './messages.repository.js';
 import { presentMessage } from './messages.present.js';
 
