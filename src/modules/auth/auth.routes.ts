@@ -1,5 +1,4 @@
-import { route, type RouteDef } from '../../http/route.js';
-import { ErrorBody } from '../../contracts/common.js';
+import { errorResponse, route, type RouteDef } from '../../http/route.js';
 import {
   AuthResult,
   LoginBody,
@@ -13,9 +12,9 @@ import {
 import type { AuthService } from './auth.service.js';
 
 const tag = 'auth';
-const invalid = { description: 'Validation failed', schema: ErrorBody };
-const unauthorized = { description: 'Missing, invalid or revoked credentials', schema: ErrorBody };
-const limited = { description: 'Rate limited', schema: ErrorBody };
+const invalid = errorResponse('Validation failed');
+const unauthorized = errorResponse('Missing, invalid or revoked credentials');
+const limited = errorResponse('Rate limited');
 
 export function authRoutes(auth: AuthService): RouteDef[] {
   return [
@@ -30,7 +29,7 @@ export function authRoutes(auth: AuthService): RouteDef[] {
       responses: {
         201: { description: 'Registered', schema: AuthResult },
         400: invalid,
-        409: { description: 'Username or email taken', schema: ErrorBody },
+        409: errorResponse('Username or email taken'),
         429: limited,
       },
       handler: async ({ body }) => ({ status: 201, body: await auth.register(body) }),

@@ -1,5 +1,5 @@
-import { route, type RouteDef } from '../../http/route.js';
-import { ErrorBody, IdParams } from '../../contracts/common.js';
+import { errorResponse, route, type RouteDef } from '../../http/route.js';
+import { IdParams } from '../../contracts/common.js';
 import {
   AddMembersBody,
   ConversationResult,
@@ -10,13 +10,12 @@ import {
 import type { GroupsService } from './groups.service.js';
 
 const tag = 'groups';
-const err = (description: string) => ({ description, schema: ErrorBody });
 const common = {
-  400: err('Validation failed, or a direct conversation (always exactly two members)'),
-  401: err('Not logged in'),
-  403: err('Your role in the group does not allow it'),
-  404: err('No such conversation (or not a member), or no such member'),
-  429: err('Rate limited (counts against the message limit)'),
+  400: errorResponse('Validation failed, or a direct conversation (always exactly two members)'),
+  401: errorResponse('Not logged in'),
+  403: errorResponse('Your role in the group does not allow it'),
+  404: errorResponse('No such conversation (or not a member), or no such member'),
+  429: errorResponse('Rate limited (counts against the message limit)'),
 };
 const announced = 'members (old and new) get conversation_updated, and a system message is posted';
 

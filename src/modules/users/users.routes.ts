@@ -1,5 +1,5 @@
-import { route, type RouteDef } from '../../http/route.js';
-import { ErrorBody, IdParams } from '../../contracts/common.js';
+import { errorResponse, route, type RouteDef } from '../../http/route.js';
+import { IdParams } from '../../contracts/common.js';
 import {
   OnlineCount,
   OnlineUsers,
@@ -10,7 +10,7 @@ import {
 import type { UsersService } from './users.service.js';
 
 const tag = 'users';
-const unauthorized = { description: 'Not logged in', schema: ErrorBody };
+const unauthorized = errorResponse('Not logged in');
 
 export function usersRoutes(users: UsersService): RouteDef[] {
   return [
@@ -23,7 +23,7 @@ export function usersRoutes(users: UsersService): RouteDef[] {
       query: UserListQuery,
       responses: {
         200: { description: 'A page of users', schema: UserListPage },
-        400: { description: 'Bad query', schema: ErrorBody },
+        400: errorResponse('Bad query'),
         401: unauthorized,
       },
       handler: async ({ query }) => ({ status: 200, body: await users.list(query) }),
