@@ -22,6 +22,17 @@ describe('security: a killed scheduler does not lose its tick', () => {
     );
   });
 
+  /** What a scheduler killed mid-run leaves behind: the run record, never finished. */
+  const leaveDeadRun = async (name: string, scheduledAt: Date) =>
+    assert.ok(
+      await app.services.repos.jobRuns.tryStart(
+        `${name}@${scheduledAt.toISOString()}`,
+        name,
+        scheduledAt,
+        'cron',
+      ),
+    );
+
   const runDoc = (id: string) =>
     app.mongo.db.collection<{ _id: string }>('jobruns').findOne({ _id: id });
 
@@ -29,15 +40,7 @@ describe('security: a killed scheduler does not lose its tick', () => {
     const { runner, repos } = app.services;
     const scheduledAt = new Date(Date.UTC(2030, 0, 1, 2));
     const name = 'security-dead-owner';
-    // What a scheduler killed mid-run leaves behind: the run record, never finished.
-    assert.ok(
-      await repos.jobRuns.tryStart(
-        `${name}@${scheduledAt.toISOString()}`,
-        name,
-        scheduledAt,
-        'cron',
-      ),
-    );
+    await leaveDeadRun(name, scheduledAt);
     let ran = 0;
     await eventually(
       async () =>
@@ -55,14 +58,7 @@ describe('security: a killed scheduler does not lose its tick', () => {
     const scheduledAt = new Date(Date.UTC(2030, 0, 4, 2));
     const name = 'security-resume';
     // A nightly job fires once: if its owner dies, no later tick will ever retry that night.
-    assert.ok(
-      await repos.jobRuns.tryStart(
-        `${name}@${scheduledAt.toISOString()}`,
-        name,
-        scheduledAt,
-        'cron',
-      ),
-    );
+    await leaveDeadRun(name, scheduledAt);
     let ran = 0;
     const scheduler = startScheduler(
       [{ name, cron: NEVER, run: () => Promise.resolve({ ran: ++ran }) }],
