@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { cpus, platform, release, totalmem } from 'node:os';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cpus, platform, release, tmpdir, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import amqp from 'amqplib';
 import { loadConfig } from '../src/config.js';
@@ -14,9 +14,10 @@ import { PROFILES, type Context, type Profile, type RowResult } from './lib/type
 import { httpRows } from './scenarios/http.js';
 import { deliverRow, planRow } from './scenarios/pipeline.js';
 import { idleRow, messagingRows } from './scenarios/realtime.js';
+import { variantThroughputRow, type Variant } from './scenarios/variants.js';
 
 /**
- * `npm run bench [-- --quick | --smoke] [--only=web,pipeline,engine] [--out=DIR] [--no-docs]
+ * `npm run bench [-- --quick | --smoke] [--only=web,pipeline,variants,engine] [--out=DIR] [--no-docs]
  * [--cpu-prof] [--render=latest.json] [--root=DIR]`: every row of docs/PERFORMANCE.md, each
  * against its baseline in the same run. See bench/NOTES.md for the method.
  */
@@ -42,7 +43,7 @@ const profile: Profile = {
   reps: sized('reps', base.reps),
   heavyReps: sized('reps', base.heavyReps),
 };
-const groups = new Set((option('only') ?? 'web,pipeline,engine').split(','));
+const groups = new Set((option('only') ?? 'web,pipeline,variants,engine').split(','));
 const outDir = option('out') ?? `${root}bench/results`;
 const writeDocs = !flag('no-docs') && profile.name !== 'smoke';
 const runId = randomBytes(4).toString('hex');
@@ -157,6 +158,61 @@ async function withGroup(
   }
 }
 
+/**
+ * One Parley (api role) on its own database of `engine`, with `env` overriding the group's: a
+ * side of a feature on/off row. Stops it and cleans its database up after `body`.
+ */
+async function withVariant<T>(
+  ctx: Context,
+  group: string,
+  engine: BenchChild,
+  overrides: Record<string, string>,
+  body: (variant: Variant) => Promise<T>,
+): Promise<T> {
+  const env = { ...envFor(engine.url)(group, 'api'), ...overrides };
+  const fixtures = await Fixtures.open(loadConfig(env));
+  let parley: BenchChild | undefined;
+  try {
+    parley = await startChild(
+      'parley',
+      env,
+      ctx.cpuProfileDir ? { cpuProfileDir: ctx.cpuProfileDir } : {},
+    );
+    return await body({ parley, fixtures, enginePid: engine.pid });
+  } finally {
+    const queue = parley?.extra.queue;
+    await parley?.stop();
+    await cleanup(fixtures, typeof queue === 'string' ? queue : undefined, env.AMQP_URL ?? '');
+    await fixtures.close();
+  }
+}
+
+/** The journal on/off row: Parley on a journaled engine (fdatasync per group commit) vs in memory. */
+async function journalRow(ctx: Context): Promise<RowResult> {
+  const dir = await mkdtemp(`${tmpdir()}/parley-bench-journal-`);
+  const journaled = await startChild('engine', { ENGINE_DIR: dir });
+  try {
+    return await withVariant(ctx, 'journal-on', journaled, {}, (on) =>
+      withVariant(ctx, 'journal-off', ctx.engine, {}, (off) =>
+        variantThroughputRow(
+          ctx,
+          {
+            id: 'messages-journal',
+            scenario: `1:1 messages, persisted: peak throughput with the engine's journal on (\`--dir\`, fdatasync before every reply) vs in memory (${ctx.profile.pairs} pairs, closed loop)`,
+            ratioNote: 'journal on msg/s ÷ journal off msg/s',
+            minRatio: 0.8,
+          },
+          on,
+          off,
+        ),
+      ),
+    );
+  } finally {
+    await journaled.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 /** --render=FILE: regenerate docs/PERFORMANCE.md from a saved result (e.g. after editing NOTES). */
 async function render(file: string): Promise<number> {
   const result = JSON.parse(await readFile(file, 'utf8')) as SuiteResult;
@@ -219,6 +275,7 @@ async function main(): Promise<number> {
         ];
       }),
     );
+    await attempt('variants', async () => [await journalRow(ctx)]);
   } finally {
     await engine.stop();
   }

@@ -22,9 +22,13 @@ interface Row {
 test('the benchmark suite runs end to end on tiny sizes', { timeout: 120_000 }, async () => {
   const out = await mkdtemp(join(tmpdir(), 'parley-bench-'));
   try {
-    await run(process.execPath, [runner, '--smoke', '--only=web,pipeline', `--out=${out}`], {
-      timeout: 110_000,
-    });
+    await run(
+      process.execPath,
+      [runner, '--smoke', '--only=web,pipeline,variants', `--out=${out}`],
+      {
+        timeout: 110_000,
+      },
+    );
     const result = JSON.parse(await readFile(join(out, 'latest.json'), 'utf8')) as {
       rows: Row[];
       failures: unknown[];
@@ -40,6 +44,7 @@ test('the benchmark suite runs end to end on tiny sizes', { timeout: 120_000 }, 
         'auth-me',
         'nightly-plan',
         'queue-deliver',
+        'messages-journal',
       ],
     );
     for (const row of result.rows) {

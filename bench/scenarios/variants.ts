@@ -1,0 +1,72 @@
+import type { BenchChild } from '../lib/child.js';
+import type { Fixtures } from '../lib/fixtures.js';
+import { compareRuns, withCpu, type Measured } from '../lib/measure.js';
+import { closedLoop, disconnectAll, type ClosedLoopResult } from '../lib/sockets.js';
+import { interleave } from '../lib/stats.js';
+import type { Context, RowResult } from '../lib/types.js';
+import { parleyPairs } from './realtime.js';
+
+/** One configuration of Parley under load: its server, its database's fixtures, its engine. */
+export interface Variant {
+  parley: BenchChild;
+  fixtures: Fixtures;
+  enginePid: number;
+}
+
+/** What a variant row says about itself; the figures come from the run. */
+export interface VariantSpec {
+  id: string;
+  scenario: string;
+  ratioNote: string;
+  minRatio: number;
+}
+
+/**
+ * Peak 1:1 message throughput of Parley with a feature on (`on`) against the same Parley with it
+ * off (`off`), same load and pairs, measured alternately: what the feature costs chat.
+ */
+export async function variantThroughputRow(
+  ctx: Context,
+  spec: VariantSpec,
+  on: Variant,
+  off: Variant,
+): Promise<RowResult> {
+  const { profile } = ctx;
+  const pairSet = async (v: Variant) =>
+    parleyPairs(v.parley.url, v.fixtures, await v.fixtures.usersWithTokens(profile.pairs * 2));
+  const [a, b] = [await pairSet(on), await pairSet(off)];
+  const pids = (v: Variant) => ({ server: v.parley.pid, engine: v.enginePid, ...ctx.servicePids });
+  try {
+    ctx.log(`${spec.id}: warm-up`);
+    await closedLoop(a.pairs, Math.min(1500, profile.closedLoopMs));
+    await closedLoop(b.pairs, Math.min(1500, profile.closedLoopMs));
+    ctx.log(
+      `${spec.id}: closed loop, ${profile.pairs} pairs, ${profile.closedLoopMs} ms × ${profile.reps} each`,
+    );
+    const closed = await interleave<Measured<ClosedLoopResult>>(
+      profile.reps,
+      () => withCpu(pids(on), () => closedLoop(a.pairs, profile.closedLoopMs)),
+      () => withCpu(pids(off), () => closedLoop(b.pairs, profile.closedLoopMs)),
+    );
+    const m = compareRuns(
+      closed,
+      (v) => v.perSecond,
+      (v) => v.delivered,
+      { digits: 0 },
+    );
+    const errors = [...closed.a, ...closed.b].reduce((n, s) => n + s.value.errors, 0);
+    return {
+      id: spec.id,
+      scenario: spec.scenario,
+      unit: 'msg/s',
+      ...m.reported,
+      ratioNote: spec.ratioNote,
+      budget: `≥ ${spec.minRatio}× off`,
+      met: m.ratio >= spec.minRatio && errors === 0,
+      details: { errors },
+    };
+  } finally {
+    disconnectAll(a.sockets);
+    disconnectAll(b.sockets);
+  }
+}
