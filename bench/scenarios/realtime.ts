@@ -24,7 +24,11 @@ interface PairSet {
   sockets: BenchSocket[];
 }
 
-export async function parleyPairs(url: string, fixtures: Fixtures, users: BenchUser[]): Promise<PairSet> {
+export async function parleyPairs(
+  url: string,
+  fixtures: Fixtures,
+  users: BenchUser[],
+): Promise<PairSet> {
   const sockets = await connectMany(
     url,
     users.map((u) => ({ token: u.token })),
