@@ -93,6 +93,8 @@ export const envSchema = z.object({
   RATE_LIMIT_SOCKET_HANDSHAKES_PER_MINUTE: positiveInt.default(60),
   RATE_LIMIT_GROUPS_PER_HOUR: positiveInt.default(20),
   JOB_LEASE_MS: positiveInt.default(60_000),
+  /** How long finished tasks are kept (SPEC §12). */
+  TASK_RETENTION: duration.default(7 * 24 * 3600),
   SHUTDOWN_TIMEOUT_MS: positiveInt.default(10_000),
   PRESENCE_HEARTBEAT_MS: positiveInt.default(10_000),
   PRESENCE_STALE_MS: positiveInt.default(30_000),

@@ -22,6 +22,9 @@ import { MessagesRepository } from './modules/messages/messages.repository.js';
 import { MessagesService } from './modules/messages/messages.service.js';
 import { PresenceRepository } from './modules/presence/presence.repository.js';
 import { SettingsRepository } from './modules/settings/settings.repository.js';
+import { TaskRunner } from './modules/tasks/task-runner.js';
+import { TasksRepository } from './modules/tasks/tasks.repository.js';
+import { TasksService } from './modules/tasks/tasks.service.js';
 import { UsersRepository } from './modules/users/users.repository.js';
 import type { Shutdown } from './shutdown.js';
 
@@ -85,6 +88,7 @@ export async function buildServices(
     jobRuns: new JobRunsRepository(db, config.JOB_LEASE_MS),
     presence: new PresenceRepository(infra.redis),
     settings: new SettingsRepository(db),
+    tasks: new TasksRepository(db),
   };
   await Promise.all([
     repos.users.ensureIndexes(),
@@ -92,6 +96,7 @@ export async function buildServices(
     repos.messages.ensureIndexes(),
     repos.autoMessages.ensureIndexes(),
     repos.jobRuns.ensureIndexes(),
+    repos.tasks.ensureIndexes(),
   ]);
   const membership = new MembershipCache(infra.redis, repos.conversations, logger);
   const conversations = new ConversationsService(
@@ -136,8 +141,19 @@ export async function buildServices(
     logger,
     { claimTimeoutMs: config.AUTO_MESSAGE_CLAIM_TIMEOUT_MS },
   );
+  const tasks = new TasksService(
+    repos.tasks,
+    notifier,
+    async (userId) => (await repos.users.findById(userId))?.role === 'admin',
+    { retentionMs: config.TASK_RETENTION * 1000 },
+  );
+  const taskRunner = new TaskRunner(repos.tasks, tasks, logger, {
+    retentionMs: config.TASK_RETENTION * 1000,
+  });
   return {
     repos,
+    tasks,
+    taskRunner,
     membership,
     conversations,
     groups,

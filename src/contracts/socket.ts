@@ -3,6 +3,7 @@ import type { AuthContext } from './auth.js';
 import { IsoDate, ObjectIdString } from './common.js';
 import { ConversationView } from './conversations.js';
 import { MessageResult, ReadBody, SendMessageBody } from './messages.js';
+import { TaskResult } from './tasks.js';
 
 /**
  * The Socket.IO contract (SPEC §5), shared by the server, the worker's emitter, the tests and the
@@ -74,6 +75,8 @@ export const serverEvents = {
    */
   auth_expired: z.object({ reason: z.enum(['expired', 'revoked']) }),
   user_online: z.object({ userId: z.string() }),
+  /** A task of the recipient changed state, or progressed (at most 4 a second per task). */
+  task_updated: TaskResult,
   user_offline: z.object({ userId: z.string(), lastSeenAt: IsoDate }),
 } satisfies Record<string, z.ZodType>;
 

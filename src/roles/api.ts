@@ -21,6 +21,7 @@ import type { Notifier } from '../contracts/socket.js';
 import type { ParleyServer } from '../modules/realtime/notifiers.js';
 import { attachGateway } from '../modules/realtime/socket.server.js';
 import { recordAdminListing, resolveJwtSecrets } from '../modules/settings/deployment-settings.js';
+import { taskRoutes } from '../modules/tasks/tasks.routes.js';
 import { usersRoutes } from '../modules/users/users.routes.js';
 import { UsersService } from '../modules/users/users.service.js';
 import type { Shutdown } from '../shutdown.js';
@@ -72,6 +73,7 @@ export async function startApi(
       ...messageRoutes(services.messages),
       ...messageChangeRoutes(services.messageChanges),
       ...groupRoutes(services.groups),
+      ...taskRoutes(services.tasks),
       ...adminRoutes({
         autoMessages: services.autoMessages,
         jobs: services.runner,
