@@ -24,7 +24,7 @@ export interface TaskContext {
    */
   readonly signal: AbortSignal;
   /** 0..1; sent to the owner at most 4 times a second, the last value always. */
-  progress(fraction: number): void;
+  readonly progress: (fraction: number) => void;
 }
 
 export type TaskWork = (ctx: TaskContext) => Promise<TaskData>;
