@@ -92,7 +92,21 @@ export const envSchema = z.object({
   RATE_LIMIT_SOCKET_BURST: positiveInt.default(40),
   RATE_LIMIT_SOCKET_HANDSHAKES_PER_MINUTE: positiveInt.default(60),
   RATE_LIMIT_GROUPS_PER_HOUR: positiveInt.default(20),
+  RATE_LIMIT_UPLOADS_PER_MINUTE: positiveInt.default(30),
   JOB_LEASE_MS: positiveInt.default(60_000),
+  UPLOAD_DIR: z.string().default('data/uploads'),
+  UPLOAD_MAX_BYTES: positiveInt.default(10 * 1024 * 1024),
+  /** Bytes of attachments one user may keep. */
+  UPLOAD_QUOTA_BYTES: positiveInt.default(1024 * 1024 * 1024),
+  UPLOAD_ORPHAN_HOURS: positiveInt.default(24),
+  UPLOAD_OPTIMIZE_BYTES: positiveInt.default(2 * 1024 * 1024),
+  /** Images processed at once by one worker (sharp runs each on its own threads). */
+  MEDIA_CONCURRENCY: positiveInt.default(2),
+  /** Decoding refuses images with more pixels than this (decompression bombs). */
+  MEDIA_MAX_INPUT_PIXELS: positiveInt.default(50_000_000),
+  MEDIA_ORPHAN_CLEANUP_CRON: cron.default('0 0 * * *'),
+  STATS_HOURLY_CRON: cron.default('0 * * * *'),
+  MEDIA_OPTIMIZE_CRON: cron.default('0 6 * * *'),
   /** How long finished tasks are kept (SPEC §12). */
   TASK_RETENTION: duration.default(7 * 24 * 3600),
   SHUTDOWN_TIMEOUT_MS: positiveInt.default(10_000),

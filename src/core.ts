@@ -23,6 +23,8 @@ import { MessagesService } from './modules/messages/messages.service.js';
 import { PresenceRepository } from './modules/presence/presence.repository.js';
 import { SettingsRepository } from './modules/settings/settings.repository.js';
 import { TaskRunner } from './modules/tasks/task-runner.js';
+import { AttachmentsRepository } from './modules/media/attachments.repository.js';
+import { buildMedia } from './modules/media/media.module.js';
 import { TasksRepository } from './modules/tasks/tasks.repository.js';
 import { TasksService } from './modules/tasks/tasks.service.js';
 import { UsersRepository } from './modules/users/users.repository.js';
@@ -34,6 +36,8 @@ export interface Infrastructure {
   mongo: MongoHandles;
   redis: RedisHandles;
   rabbit: Rabbit;
+  /** `media_processing_queue`: same retry and parking rules as the auto-message queue. */
+  mediaQueue: Rabbit;
 }
 
 export async function connectInfrastructure(
@@ -50,15 +54,28 @@ export async function connectInfrastructure(
   shutdown.add('mongo', () => mongo.close());
   const redis = await connectRedis(config.REDIS_URL, config.REDIS_KEY_PREFIX, logger);
   shutdown.add('redis', () => redis.close());
-  const rabbit = createRabbit({
-    url: config.AMQP_URL,
-    logger,
-    prefix: config.AMQP_QUEUE_PREFIX,
-    retryDelaysMs: config.AUTO_MESSAGE_RETRY_DELAYS_MS,
-    maxAttempts: config.AUTO_MESSAGE_MAX_ATTEMPTS,
-  });
+  const queue = (name?: string) =>
+    createRabbit({
+      url: config.AMQP_URL,
+      logger,
+      prefix: config.AMQP_QUEUE_PREFIX,
+      retryDelaysMs: config.AUTO_MESSAGE_RETRY_DELAYS_MS,
+      maxAttempts: config.AUTO_MESSAGE_MAX_ATTEMPTS,
+      ...(name ? { queue: name } : {}),
+    });
+  const rabbit = await connectQueue(queue(), config);
+  shutdown.add('rabbit', () => rabbit.close());
+  const mediaQueue = await connectQueue(queue(MEDIA_QUEUE), config);
+  shutdown.add('media queue', () => mediaQueue.close());
+  return { instanceId: randomUUID(), mongo, redis, rabbit, mediaQueue };
+}
+
+export const MEDIA_QUEUE = 'media_processing_queue';
+
+async function connectQueue(rabbit: Rabbit, config: Readonly<Config>): Promise<Rabbit> {
   try {
     await rabbit.connect();
+    return rabbit;
   } catch (error) {
     await rabbit.close();
     throw new StartupError(
@@ -66,8 +83,6 @@ export async function connectInfrastructure(
       { cause: error },
     );
   }
-  shutdown.add('rabbit', () => rabbit.close());
-  return { instanceId: randomUUID(), mongo, redis, rabbit };
 }
 
 /** Repositories and services, the same in every role; only the notifier differs. */
@@ -89,6 +104,7 @@ export async function buildServices(
     presence: new PresenceRepository(infra.redis),
     settings: new SettingsRepository(db),
     tasks: new TasksRepository(db),
+    attachments: new AttachmentsRepository(db),
   };
   await Promise.all([
     repos.users.ensureIndexes(),
@@ -97,6 +113,7 @@ export async function buildServices(
     repos.autoMessages.ensureIndexes(),
     repos.jobRuns.ensureIndexes(),
     repos.tasks.ensureIndexes(),
+    repos.attachments.ensureIndexes(),
   ]);
   const membership = new MembershipCache(infra.redis, repos.conversations, logger);
   const conversations = new ConversationsService(
@@ -150,10 +167,12 @@ export async function buildServices(
   const taskRunner = new TaskRunner(repos.tasks, tasks, logger, {
     retentionMs: config.TASK_RETENTION * 1000,
   });
+  const media = await buildMedia(config, infra, repos, { tasks, taskRunner, membership }, logger);
   return {
     repos,
     tasks,
     taskRunner,
+    ...media,
     membership,
     conversations,
     groups,

@@ -80,5 +80,12 @@ export const QueueDepth = z
   .meta({ id: 'QueueDepth' });
 export type QueueDepth = z.infer<typeof QueueDepth>;
 
-export const QueuesResult = z.object({ main: QueueDepth, dead: QueueDepth });
+export const QueuesResult = z.object({
+  main: QueueDepth,
+  dead: QueueDepth,
+  media: z
+    .object({ main: QueueDepth, dead: QueueDepth })
+    .optional()
+    .describe('media_processing_queue and its parking queue'),
+});
 export type QueuesResult = z.infer<typeof QueuesResult>;

@@ -10,7 +10,8 @@ import type { Logger } from '../logger.js';
 import { requestLimits, type LimitKind } from '../infra/rate-limits.js';
 import { buildOpenApi } from './openapi.js';
 import type { AuthContext } from '../contracts/auth.js';
-import type { RouteDef } from './route.js';
+import { BinaryBody, type RouteDef } from './route.js';
+import { pipeline } from 'node:stream/promises';
 
 export interface HttpAppDeps {
   logger: Logger;
@@ -96,9 +97,12 @@ function handle(def: RouteDef, deps: HttpAppDeps) {
       auth: auth,
       ip,
       log: req.log,
+      request: req,
     });
     res.status(reply.status);
-    if (reply.body === undefined) res.end();
+    if (reply.headers) res.set(reply.headers);
+    if (reply.body instanceof BinaryBody) await pipeline(reply.body.stream, res);
+    else if (reply.body === undefined) res.end();
     else res.json(reply.body);
   };
 }

@@ -20,6 +20,7 @@ export function buildOpenApi(routes: RouteDef[]) {
         ...(def.params ? { params: def.params as never } : {}),
         ...(def.query ? { query: def.query as never } : {}),
         ...(def.body ? { body: { content: { 'application/json': { schema: def.body } } } } : {}),
+        ...(def.multipart ? { body: multipartBody(def.multipart) } : {}),
       },
       responses: Object.fromEntries(
         Object.entries(def.responses).map(([status, r]) => [
@@ -27,6 +28,7 @@ export function buildOpenApi(routes: RouteDef[]) {
           {
             description: r.description,
             ...(r.schema ? { content: { 'application/json': { schema: r.schema } } } : {}),
+            ...(r.binary ? { content: { 'application/octet-stream': { schema: BYTES } } } : {}),
           },
         ]),
       ),
@@ -42,4 +44,21 @@ export function buildOpenApi(routes: RouteDef[]) {
     },
     servers: [{ url: '/' }],
   });
+}
+
+const BYTES = { type: 'string', format: 'binary' } as const;
+
+function multipartBody(part: { field: string; description: string }) {
+  return {
+    description: part.description,
+    content: {
+      'multipart/form-data': {
+        schema: {
+          type: 'object' as const,
+          properties: { [part.field]: { type: 'array' as const, items: BYTES } },
+          required: [part.field],
+        },
+      },
+    },
+  };
 }

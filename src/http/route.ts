@@ -1,3 +1,5 @@
+import type { IncomingMessage } from 'node:http';
+import type { Readable } from 'node:stream';
 import type { z } from 'zod';
 import type { AuthContext } from '../contracts/auth.js';
 import { ErrorBody } from '../contracts/common.js';
@@ -6,15 +8,29 @@ import type { Logger } from '../logger.js';
 /** Who may call a route. `user` and `admin` routes receive a verified AuthContext. */
 export type Access = 'public' | 'user' | 'admin';
 
-/** What a route may answer: per status, a body of that status's schema (none without one). */
-export type Responses = Record<number, { description: string; schema?: Schema }>;
+/**
+ * What a route may answer: per status, a body of that status's schema (none without one), or
+ * bytes (`binary`: the handler returns a BinaryBody, streamed as is).
+ */
+export type Responses = Record<number, { description: string; schema?: Schema; binary?: true }>;
+
+/** Response bytes streamed to the client; the reply's `headers` say what they are. */
+export class BinaryBody {
+  constructor(readonly stream: Readable) {}
+}
+
+/** Extra response headers (ETag, Content-Type of bytes, caching). */
+type WithHeaders = { headers?: Record<string, string> };
 
 export type Reply<R extends Responses = Responses> = number extends keyof R
-  ? { status: number; body?: unknown } // a list of routes, each route's own types erased
+  ? { status: number; body?: unknown } & WithHeaders // a list of routes, each route's types erased
   : {
-      [S in keyof R & number]: R[S] extends { schema: infer T extends Schema }
-        ? { status: S; body: z.input<T> }
-        : { status: S; body?: undefined };
+      [S in keyof R & number]: (R[S] extends { binary: true }
+        ? { status: S; body: BinaryBody }
+        : R[S] extends { schema: infer T extends Schema }
+          ? { status: S; body: z.input<T> }
+          : { status: S; body?: undefined }) &
+        WithHeaders;
     }[keyof R & number];
 
 /** A documented error status; every error has the same body (SPEC §7). */
@@ -23,7 +39,7 @@ export function errorResponse(description: string) {
 }
 
 /** Named limiters a route can ask for on top of the API-wide one. */
-export type RouteLimit = 'auth' | 'messages';
+export type RouteLimit = 'auth' | 'messages' | 'uploads';
 
 export interface RouteContext<A extends Access, B, Q, P> {
   body: B;
@@ -32,6 +48,8 @@ export interface RouteContext<A extends Access, B, Q, P> {
   auth: A extends 'public' ? AuthContext | null : AuthContext;
   ip: string;
   log: Logger;
+  /** The raw request, for routes that stream their body themselves (multipart uploads). */
+  request: IncomingMessage;
 }
 
 type Schema = z.ZodType;
@@ -52,6 +70,8 @@ export interface RouteDef<
   access: A;
   limit?: RouteLimit;
   body?: B;
+  /** The body is multipart/form-data read by the handler from `request`; documented as such. */
+  multipart?: { field: string; description: string };
   query?: Q;
   params?: P;
   responses: R;

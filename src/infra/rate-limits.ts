@@ -8,7 +8,7 @@ import type { Config } from '../config.js';
 import { errors } from '../errors.js';
 import type { RedisHandles } from './redis.js';
 
-export type LimitKind = 'api' | 'auth' | 'messages' | 'socket' | 'handshake' | 'groups';
+export type LimitKind = 'api' | 'auth' | 'messages' | 'socket' | 'handshake' | 'groups' | 'uploads';
 
 /** The bucket of a signed-in user: every device, socket and instance of theirs shares it. */
 export function userKey(userId: string): string {
@@ -63,6 +63,7 @@ export class RateLimits {
       messages: make('msg', config.RATE_LIMIT_MESSAGES_PER_MINUTE, 60),
       handshake: make('hs', config.RATE_LIMIT_SOCKET_HANDSHAKES_PER_MINUTE, 60),
       groups: make('groups', config.RATE_LIMIT_GROUPS_PER_HOUR, 3600),
+      uploads: make('uploads', config.RATE_LIMIT_UPLOADS_PER_MINUTE, 60),
       socket: new BurstyRateLimiter(
         make('sock', config.RATE_LIMIT_SOCKET_PER_SECOND, 1),
         make('sockburst', Math.max(1, socketBurst), 2),

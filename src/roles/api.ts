@@ -22,6 +22,7 @@ import type { ParleyServer } from '../modules/realtime/notifiers.js';
 import { attachGateway } from '../modules/realtime/socket.server.js';
 import { recordAdminListing, resolveJwtSecrets } from '../modules/settings/deployment-settings.js';
 import { taskRoutes } from '../modules/tasks/tasks.routes.js';
+import { mediaRoutes } from '../modules/media/media.routes.js';
 import { usersRoutes } from '../modules/users/users.routes.js';
 import { UsersService } from '../modules/users/users.service.js';
 import type { Shutdown } from '../shutdown.js';
@@ -74,10 +75,14 @@ export async function startApi(
       ...messageChangeRoutes(services.messageChanges),
       ...groupRoutes(services.groups),
       ...taskRoutes(services.tasks),
+      ...mediaRoutes(services.media),
       ...adminRoutes({
         autoMessages: services.autoMessages,
         jobs: services.runner,
-        queueStats: () => infra.rabbit.queueStats(),
+        queueStats: async () => ({
+          ...(await infra.rabbit.queueStats()),
+          media: await infra.mediaQueue.queueStats(),
+        }),
       }),
     ],
     corsOrigins: config.CORS_ORIGINS,

@@ -2,6 +2,7 @@ import type { Config } from '../config.js';
 import type { Infrastructure, Services } from '../core.js';
 import type { Logger } from '../logger.js';
 import { AutoMessageJob } from '../contracts/automessages.js';
+import { MediaJob } from '../contracts/media.js';
 import type { Shutdown } from '../shutdown.js';
 import { MicroBatcher } from '../lib/micro-batcher.js';
 
@@ -33,6 +34,22 @@ export async function startWorker(
     parse: (raw) => AutoMessageJob.parse(raw),
   });
   shutdown.add('worker', () => infra.rabbit.stopConsuming());
+  // Media jobs run in parallel up to MEDIA_CONCURRENCY (the prefetch); sharp decodes on its own
+  // threads, so the event loop stays free for the other consumers.
+  await infra.mediaQueue.consume<MediaJob>(
+    (job, delivery, signal) =>
+      services.mediaProcessor.handle(
+        job,
+        {
+          attempt: delivery.attempt,
+          redelivered: delivery.redelivered,
+          finalAttempt: delivery.attempt >= config.AUTO_MESSAGE_MAX_ATTEMPTS,
+        },
+        signal,
+      ),
+    { prefetch: config.MEDIA_CONCURRENCY, parse: (raw) => MediaJob.parse(raw) },
+  );
+  shutdown.add('media worker', () => infra.mediaQueue.stopConsuming());
   logger.info(
     { queue: infra.rabbit.queues.main, prefetch: config.WORKER_PREFETCH },
     'worker consuming',

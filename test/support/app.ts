@@ -1,4 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import amqp from 'amqplib';
 import { Redis } from 'ioredis';
 import { MongoClient } from 'mongodb';
@@ -8,6 +11,7 @@ import { loadConfig, type Config } from '../../src/config.js';
 import { createLogger, silentLogger, type Logger } from '../../src/logger.js';
 import type { ErrorReporter } from '../../src/infra/sentry.js';
 import { startParley, type Parley } from '../../src/app.js';
+import { MEDIA_QUEUE } from '../../src/core.js';
 import { UsersRepository } from '../../src/modules/users/users.repository.js';
 import { startEmbeddedMongo, type EmbeddedMongo } from '@parley/embedded-mongo';
 
@@ -59,6 +63,7 @@ export async function isolatedEnv(
     REDIS_KEY_PREFIX: `t:${id}:`,
     AMQP_URL: process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672',
     AMQP_QUEUE_PREFIX: `t.${id}.`,
+    UPLOAD_DIR: join(tmpdir(), `parley-uploads-${id}`),
     // Tests share one client address; the rate-limit tests set their own limits.
     RATE_LIMIT_AUTH_PER_MINUTE: '100000',
     RATE_LIMIT_API_PER_MINUTE: '100000',
@@ -107,6 +112,7 @@ export interface TestNames {
   REDIS_KEY_PREFIX?: string | undefined;
   AMQP_URL?: string | undefined;
   AMQP_QUEUE_PREFIX?: string | undefined;
+  UPLOAD_DIR?: string | undefined;
 }
 
 /**
@@ -121,12 +127,17 @@ export async function cleanUpEnv(env: TestNames): Promise<void> {
   const redis = new Redis(env.REDIS_URL ?? '');
   await deleteKeys(redis, `${env.REDIS_KEY_PREFIX}*`);
   await redis.quit();
-  const { queues } = createRabbit({
-    url: env.AMQP_URL ?? '',
-    logger: silentLogger,
-    prefix: env.AMQP_QUEUE_PREFIX ?? '',
-  });
-  await deleteQueues(env.AMQP_URL ?? '', queues);
+  if (env.UPLOAD_DIR?.startsWith(tmpdir()))
+    await rm(env.UPLOAD_DIR, { recursive: true, force: true });
+  for (const queue of [undefined, MEDIA_QUEUE]) {
+    const { queues } = createRabbit({
+      url: env.AMQP_URL ?? '',
+      logger: silentLogger,
+      prefix: env.AMQP_QUEUE_PREFIX ?? '',
+      ...(queue ? { queue } : {}),
+    });
+    await deleteQueues(env.AMQP_URL ?? '', queues);
+  }
 }
 
 /**

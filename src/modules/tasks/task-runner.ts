@@ -74,23 +74,25 @@ export class TaskRunner {
   }
 
   /**
-   * Resolves when the job is done with (ack); rejects when the job should be retried or parked
-   * (the task is back to `queued`, or `failed` on the final attempt).
+   * Resolves when the job is done with (ack): with the task, or null when `work` never ran
+   * (cancelled while queued, already finished, running elsewhere, or gone) — the caller may
+   * clean up after a task cancelled before it started. Rejects when the job should be retried
+   * or parked (the task is back to `queued`, or `failed` on the final attempt).
    */
   async run(
     taskId: string,
     work: TaskWork,
     delivery: TaskDelivery,
     jobSignal: AbortSignal,
-  ): Promise<void> {
+  ): Promise<Task | null> {
     const token = randomUUID();
     const takeOver = delivery.redelivered || delivery.attempt > 1;
     const task = await this.tasks.claim(taskId, token, takeOver);
-    if (!task) return; // cancelled while queued, already finished, or running elsewhere
+    if (!task) return null;
     const log = this.logger.child({ taskId, type: task.type, attempt: delivery.attempt });
     if (task.cancelRequested) {
       await this.finish(task, token, 'cancelled', {});
-      return;
+      return null;
     }
     this.hooks.announce(task);
     const cancel = new AbortController();
@@ -106,9 +108,11 @@ export class TaskRunner {
       });
       await progress.stop();
       await this.finish(task, token, 'succeeded', { result });
+      return task;
     } catch (error) {
       await progress.stop();
       await this.settleFailure(task, token, error, { cancel, jobSignal, delivery, log });
+      return task;
     } finally {
       this.untrack(taskId);
     }
@@ -140,6 +144,11 @@ export class TaskRunner {
       if (requeued) this.hooks.announce(requeued);
     }
     throw error;
+  }
+
+  /** The task as stored now. */
+  current(taskId: string): Promise<Task | null> {
+    return this.tasks.findById(taskId);
   }
 
   private async finish(
