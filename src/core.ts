@@ -123,11 +123,22 @@ export async function buildServices(
     repos.presence,
     membership,
   );
+  const tasks = new TasksService(
+    repos.tasks,
+    notifier,
+    async (userId) => (await repos.users.findById(userId))?.role === 'admin',
+    { retentionMs: config.TASK_RETENTION * 1000 },
+  );
+  const taskRunner = new TaskRunner(repos.tasks, tasks, logger, {
+    retentionMs: config.TASK_RETENTION * 1000,
+  });
+  const media = await buildMedia(config, infra, repos, { tasks, taskRunner, membership }, logger);
   const messages = new MessagesService(
     repos.messages,
     repos.conversations,
     conversations,
     notifier,
+    media.media,
   );
   const messageChanges = new MessageChangesService(
     repos.messages,
@@ -135,6 +146,7 @@ export async function buildServices(
     repos.conversations,
     conversations,
     notifier,
+    media.media,
   );
   const groups = new GroupsService(
     repos.conversations,
@@ -158,16 +170,6 @@ export async function buildServices(
     logger,
     { claimTimeoutMs: config.AUTO_MESSAGE_CLAIM_TIMEOUT_MS },
   );
-  const tasks = new TasksService(
-    repos.tasks,
-    notifier,
-    async (userId) => (await repos.users.findById(userId))?.role === 'admin',
-    { retentionMs: config.TASK_RETENTION * 1000 },
-  );
-  const taskRunner = new TaskRunner(repos.tasks, tasks, logger, {
-    retentionMs: config.TASK_RETENTION * 1000,
-  });
-  const media = await buildMedia(config, infra, repos, { tasks, taskRunner, membership }, logger);
   return {
     repos,
     tasks,

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { IsoDate, Limit, ObjectIdString, page } from './common.js';
 import { Emoji } from './emoji.js';
+import { AttachmentIds, AttachmentView } from './media.js';
 
 /** Shared by REST and Socket.IO: the same rules for a message wherever it comes from. */
 export const Content = z
@@ -13,10 +14,23 @@ export const ClientMessageId = z
   .string()
   .regex(/^[\w.:-]{1,64}$/, '1–64 characters of letters, digits, _ . : -');
 
-export const SendMessageBody = z.strictObject({
-  content: Content,
+/** The fields of a send; `SendMessageBody` adds the rule that ties content and attachments. */
+export const SendMessageFields = z.strictObject({
+  content: z.string().trim().max(4000, 'at most 4000 characters').default(''),
   clientMessageId: ClientMessageId.optional(),
+  attachmentIds: AttachmentIds.optional().describe('1–10 of your own uploads, none failed'),
 });
+
+/** Content may be empty only when the message carries attachments. */
+export function requireContentOrAttachments<T extends z.ZodType<SendFields>>(schema: T) {
+  return schema.refine((b) => b.content.length > 0 || (b.attachmentIds?.length ?? 0) > 0, {
+    message: 'must not be empty',
+    path: ['content'],
+  });
+}
+type SendFields = { content: string; attachmentIds?: string[] | undefined };
+
+export const SendMessageBody = requireContentOrAttachments(SendMessageFields);
 
 export const ReadBody = z.strictObject({ messageId: ObjectIdString });
 
@@ -65,6 +79,10 @@ export const MessageView = z
     clientMessageId: z.string().optional(),
     system: SystemEventView.optional(),
     reactions: z.array(ReactionView).describe('Per emoji, in order of first use'),
+    attachments: z
+      .array(AttachmentView)
+      .optional()
+      .describe('As they were when sent (GET /api/attachments/:id for now); gone once deleted'),
     editedAt: IsoDate.optional(),
     deletedAt: IsoDate.optional().describe('Set on a tombstone: content and reactions are gone'),
     createdAt: IsoDate,

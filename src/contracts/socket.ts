@@ -2,7 +2,12 @@ import { z } from 'zod';
 import type { AuthContext } from './auth.js';
 import { IsoDate, ObjectIdString } from './common.js';
 import { ConversationView } from './conversations.js';
-import { MessageResult, ReadBody, SendMessageBody } from './messages.js';
+import {
+  MessageResult,
+  ReadBody,
+  requireContentOrAttachments,
+  SendMessageFields,
+} from './messages.js';
 import { TaskResult } from './tasks.js';
 
 /**
@@ -36,7 +41,9 @@ export const clientEvents = {
   join_room: { payload: ConversationPayload, ack: Done },
   leave_room: { payload: ConversationPayload, ack: Done },
   send_message: {
-    payload: SendMessageBody.extend({ conversationId: ObjectIdString }),
+    payload: requireContentOrAttachments(
+      SendMessageFields.extend({ conversationId: ObjectIdString }),
+    ),
     ack: MessageResult,
   },
   typing: {

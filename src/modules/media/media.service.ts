@@ -10,6 +10,7 @@ import {
 import { errors } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import type { MembershipCache } from '../conversations/membership.cache.js';
+import type { AttachmentLinks } from '../messages/messages.service.js';
 import type { TasksService } from '../tasks/tasks.service.js';
 import type { Attachment, AttachmentsRepository } from './attachments.repository.js';
 import type { BlobStorage } from './storage.js';
@@ -45,7 +46,7 @@ export type Content =
  * (MediaProcessor); access is the uploader's, or any member's of a conversation where the
  * attachment was sent — anyone else gets 404, as for conversations.
  */
-export class MediaService {
+export class MediaService implements AttachmentLinks {
   constructor(
     private readonly attachments: AttachmentsRepository,
     private readonly storage: BlobStorage,
@@ -127,10 +128,20 @@ export class MediaService {
     };
   }
 
-  /**
-   * The sender's own attachments, none failed: checked before a message carries them. Returns
-   * them in the order given.
-   */
+  /** AttachmentLinks for messages: the sender's own, none failed, as they look now. */
+  async resolve(senderId: string, ids: readonly string[]): Promise<AttachmentView[]> {
+    return (await this.requireAttachable(senderId, ids)).map(presentAttachment);
+  }
+
+  link(ids: readonly string[], messageId: string, conversationId: string): Promise<void> {
+    return this.attachments.attach(ids, messageId, conversationId);
+  }
+
+  unlink(ids: readonly string[], messageId: string): Promise<void> {
+    return this.attachments.detachMessage(ids, messageId);
+  }
+
+  /** The sender's own attachments, none failed, in the order given. */
   async requireAttachable(ownerId: string, ids: readonly string[]): Promise<Attachment[]> {
     const unique = [...new Set(ids)];
     const found = await this.attachments.findByIds(unique);

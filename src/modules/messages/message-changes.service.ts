@@ -10,7 +10,7 @@ import {
 } from './message-changes.repository.js';
 import type { Message, MessagesRepository } from './messages.repository.js';
 import { presentMessage, presentPerViewer } from './messages.present.js';
-import { previewOf } from './messages.service.js';
+import { previewOf, type AttachmentLinks } from './messages.service.js';
 
 export interface MessageRef {
   conversationId: string;
@@ -29,6 +29,7 @@ export class MessageChangesService {
     private readonly conversations: ConversationsRepository,
     private readonly conversationsService: ConversationsService,
     private readonly notifier: Notifier,
+    private readonly attachments?: Pick<AttachmentLinks, 'unlink'>,
   ) {}
 
   /** Only the sender edits; a deleted message cannot be edited (409). */
@@ -53,6 +54,12 @@ export class MessageChangesService {
       throw errors.forbidden("Only the sender or a group's owner or admins can delete a message");
     }
     if (!(await this.changes.tombstone(ref.conversationId, ref.messageId))) return;
+    if (message.attachments?.length) {
+      await this.attachments?.unlink(
+        message.attachments.map((a) => a.id),
+        message.id,
+      );
+    }
     await this.conversations.refreshPreview(ref.conversationId, message.id, '');
     this.notifier.toUsers(participants, 'message_deleted', {
       conversationId: ref.conversationId,

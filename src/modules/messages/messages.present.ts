@@ -14,6 +14,7 @@ export function presentMessage(m: Message, viewerId: string | null): MessageView
     type: m.type,
     ...(m.clientMessageId ? { clientMessageId: m.clientMessageId } : {}),
     ...(m.system && !m.deletedAt ? { system: m.system } : {}),
+    ...(m.attachments && !m.deletedAt ? { attachments: m.attachments } : {}),
     reactions: m.deletedAt
       ? []
       : m.reactions.map((r) => ({

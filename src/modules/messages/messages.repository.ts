@@ -2,6 +2,7 @@ import { ObjectId, type Collection, type Db, type IndexDescription, type Filter 
 import { duplicateIndexes, isDuplicateKeyError } from '../../infra/duplicate-key.js';
 import { parseObjectId } from '../../infra/ids.js';
 import type { SystemEvent } from '../../contracts/messages.js';
+import type { AttachmentView } from '../../contracts/media.js';
 
 export type MessageType = 'text' | 'auto' | 'system';
 
@@ -21,6 +22,8 @@ export interface Message {
   clientMessageId?: string;
   autoMessageId?: string;
   system?: SystemEvent;
+  /** Snapshots of the attachments as they were when sent. */
+  attachments?: AttachmentView[];
   reactions: ReactionGroup[];
   editedAt?: Date;
   deletedAt?: Date;
@@ -45,6 +48,7 @@ export interface MessageDoc {
   system?: { action: SystemEvent['action']; userIds?: ObjectId[]; name?: string; role?: string };
   reactions?: { emoji: string; userId: ObjectId }[];
   reactionEmojis?: string[];
+  attachments?: AttachmentView[];
   editedAt?: Date;
   deletedAt?: Date;
   createdAt: Date;
@@ -240,6 +244,7 @@ function toDoc(data: NewMessage, now: Date): MessageDoc {
     ...(data.clientMessageId ? { clientMessageId: data.clientMessageId } : {}),
     ...(data.autoMessageId ? { autoMessageId: new ObjectId(data.autoMessageId) } : {}),
     ...(data.system ? { system: toSystemDoc(data.system) } : {}),
+    ...(data.attachments?.length ? { attachments: data.attachments } : {}),
     createdAt: now,
     updatedAt: now,
   };
@@ -276,6 +281,7 @@ export function toMessage(doc: MessageDoc): Message {
         }
       : {}),
     reactions: groupReactions(doc),
+    ...(doc.attachments?.length ? { attachments: doc.attachments } : {}),
     ...(doc.editedAt ? { editedAt: doc.editedAt } : {}),
     ...(doc.deletedAt ? { deletedAt: doc.deletedAt } : {}),
     createdAt: doc.createdAt,

@@ -1,4 +1,5 @@
 import type { MessageView, SystemEvent } from '../../contracts/messages.js';
+import type { AttachmentView } from '../../contracts/media.js';
 import type { Notifier } from '../../contracts/socket.js';
 import { errors } from '../../errors.js';
 import type { ConversationsRepository } from '../conversations/conversations.repository.js';
@@ -12,7 +13,18 @@ const PREVIEW_LENGTH = 120;
 export interface SendInput {
   conversationId: string;
   content: string;
-  clientMessageId?: string;
+  clientMessageId?: string | undefined;
+  attachmentIds?: string[] | undefined;
+}
+
+/** What messages need of attachments (implemented by the media module). */
+export interface AttachmentLinks {
+  /** The sender's own, none failed, as they look now; a validation error otherwise. */
+  resolve(senderId: string, ids: readonly string[]): Promise<AttachmentView[]>;
+  /** Members of the conversation may read them from now on (idempotent). */
+  link(ids: readonly string[], messageId: string, conversationId: string): Promise<void>;
+  /** The message was deleted: it no longer grants access to them. */
+  unlink(ids: readonly string[], messageId: string): Promise<void>;
 }
 
 /**
@@ -26,6 +38,7 @@ export class MessagesService {
     private readonly conversations: ConversationsRepository,
     private readonly conversationsService: ConversationsService,
     private readonly notifier: Notifier,
+    private readonly attachments?: AttachmentLinks,
   ) {}
 
   async send(
@@ -36,13 +49,25 @@ export class MessagesService {
       input.conversationId,
       senderId,
     );
+    const attachments = input.attachmentIds?.length
+      ? await this.requireAttachments().resolve(senderId, input.attachmentIds)
+      : [];
     const { message, created } = await this.messages.insertOnce({
       conversationId: input.conversationId,
       senderId,
       content: input.content,
       type: 'text',
       ...(input.clientMessageId ? { clientMessageId: input.clientMessageId } : {}),
+      ...(attachments.length ? { attachments } : {}),
     });
+    // Also on a retry: the first attempt may have died between the insert and the link.
+    if (message.attachments?.length && message.conversationId === input.conversationId) {
+      await this.requireAttachments().link(
+        message.attachments.map((a) => a.id),
+        message.id,
+        message.conversationId,
+      );
+    }
     if (!created) return this.duplicateOf(message, input.conversationId, participants);
     await this.publish(message, participants);
     return { message: presentMessage(message, senderId), created: true };
@@ -121,6 +146,11 @@ export class MessagesService {
       message: presentMessage(message, message.senderId),
       created,
     }));
+  }
+
+  private requireAttachments(): AttachmentLinks {
+    if (!this.attachments) throw new Error('attachments are not wired into MessagesService');
+    return this.attachments;
   }
 
   async history(
