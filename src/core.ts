@@ -25,6 +25,8 @@ import { SettingsRepository } from './modules/settings/settings.repository.js';
 import { TaskRunner } from './modules/tasks/task-runner.js';
 import { AttachmentsRepository } from './modules/media/attachments.repository.js';
 import { buildMedia } from './modules/media/media.module.js';
+import { StatsRepository } from './modules/stats/stats.repository.js';
+import { StatsService } from './modules/stats/stats.service.js';
 import { TasksRepository } from './modules/tasks/tasks.repository.js';
 import { TasksService } from './modules/tasks/tasks.service.js';
 import { UsersRepository } from './modules/users/users.repository.js';
@@ -105,6 +107,7 @@ export async function buildServices(
     settings: new SettingsRepository(db),
     tasks: new TasksRepository(db),
     attachments: new AttachmentsRepository(db),
+    stats: new StatsRepository(db),
   };
   await Promise.all([
     repos.users.ensureIndexes(),
@@ -175,6 +178,7 @@ export async function buildServices(
     tasks,
     taskRunner,
     ...media,
+    stats: new StatsService(repos.stats),
     membership,
     conversations,
     groups,

@@ -23,6 +23,7 @@ import { attachGateway } from '../modules/realtime/socket.server.js';
 import { recordAdminListing, resolveJwtSecrets } from '../modules/settings/deployment-settings.js';
 import { taskRoutes } from '../modules/tasks/tasks.routes.js';
 import { mediaRoutes } from '../modules/media/media.routes.js';
+import { maintenanceRoutes } from '../modules/media/maintenance.routes.js';
 import { usersRoutes } from '../modules/users/users.routes.js';
 import { UsersService } from '../modules/users/users.service.js';
 import type { Shutdown } from '../shutdown.js';
@@ -76,6 +77,11 @@ export async function startApi(
       ...groupRoutes(services.groups),
       ...taskRoutes(services.tasks),
       ...mediaRoutes(services.media),
+      ...maintenanceRoutes({
+        jobs: services.runner,
+        maintenance: services.maintenance,
+        stats: services.stats,
+      }),
       ...adminRoutes({
         autoMessages: services.autoMessages,
         jobs: services.runner,

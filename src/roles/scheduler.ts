@@ -4,6 +4,8 @@ import type { Logger } from '../logger.js';
 import { startScheduler as startCron } from '../jobs/scheduler.js';
 import { PLAN_JOB, QUEUE_JOB } from '../modules/automessages/automessages.service.js';
 import type { Shutdown } from '../shutdown.js';
+import { OPTIMIZE_JOB, ORPHAN_CLEANUP_JOB } from '../modules/media/media.maintenance.js';
+import { STATS_JOB } from '../modules/stats/stats.service.js';
 
 const DAY_MS = 24 * 3600 * 1000;
 
@@ -28,6 +30,21 @@ export function startScheduler(
         name: QUEUE_JOB,
         cron: config.AUTO_MESSAGE_QUEUE_CRON,
         run: (runId) => services.autoMessages.queueDue(runId),
+      },
+      {
+        name: ORPHAN_CLEANUP_JOB,
+        cron: config.MEDIA_ORPHAN_CLEANUP_CRON,
+        run: () => services.maintenance.cleanOrphans(),
+      },
+      {
+        name: STATS_JOB,
+        cron: config.STATS_HOURLY_CRON,
+        run: () => services.stats.computeRecent(),
+      },
+      {
+        name: OPTIMIZE_JOB,
+        cron: config.MEDIA_OPTIMIZE_CRON,
+        run: () => services.maintenance.optimize(),
       },
     ],
     config.SCHEDULER_TZ,

@@ -6,6 +6,7 @@ import type { MembershipCache } from '../conversations/membership.cache.js';
 import type { TaskRunner } from '../tasks/task-runner.js';
 import type { TasksService } from '../tasks/tasks.service.js';
 import type { AttachmentsRepository } from './attachments.repository.js';
+import { MediaMaintenance } from './media.maintenance.js';
 import { MediaProcessor } from './media.processor.js';
 import { MediaService } from './media.service.js';
 import { LocalDiskStorage } from './storage.js';
@@ -40,5 +41,10 @@ export async function buildMedia(
   const mediaProcessor = new MediaProcessor(repos.attachments, storage, deps.taskRunner, log, {
     maxPixels: config.MEDIA_MAX_INPUT_PIXELS,
   });
-  return { storage, media, mediaProcessor };
+  const maintenance = new MediaMaintenance(repos.attachments, storage, log, {
+    orphanHours: config.UPLOAD_ORPHAN_HOURS,
+    optimizeBytes: config.UPLOAD_OPTIMIZE_BYTES,
+    maxPixels: config.MEDIA_MAX_INPUT_PIXELS,
+  });
+  return { storage, media, mediaProcessor, maintenance };
 }
