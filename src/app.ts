@@ -55,6 +55,7 @@ export async function startParley(
       ? createSocketServer(httpServer, {
           redis: infra.redis,
           corsOrigins: config.CORS_ORIGINS,
+          trustProxy: config.TRUST_PROXY,
           logger,
         })
       : null;

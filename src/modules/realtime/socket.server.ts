@@ -3,6 +3,7 @@ import { createAdapter } from '@socket.io/redis-adapter';
 import { Server } from 'socket.io';
 import { HandshakeAuth, rooms } from '../../contracts/socket.js';
 import { isAppError } from '../../errors.js';
+import { originAllowed } from '../../http/origin.js';
 import type { Logger } from '../../logger.js';
 import type { RedisHandles } from '../../infra/redis.js';
 import type { PresenceService } from '../presence/presence.service.js';
@@ -15,17 +16,22 @@ const MAX_PAYLOAD_BYTES = 32 * 1024;
 /** The Socket.IO server with the Redis adapter, so fan-out reaches every instance. */
 export function createSocketServer(
   httpServer: HttpServer,
-  options: { redis: RedisHandles; corsOrigins: readonly string[]; logger: Logger },
+  options: {
+    redis: RedisHandles;
+    corsOrigins: readonly string[];
+    /** Proxy hops to trust (TRUST_PROXY): behind one, its X-Forwarded-Host/-Proto name our origin. */
+    trustProxy: number;
+    logger: Logger;
+  },
 ): ParleyServer {
   const { corsOrigins, redis, logger } = options;
   const io: ParleyServer = new Server(httpServer, {
     maxHttpBufferSize: MAX_PAYLOAD_BYTES,
     cors: { origin: [...corsOrigins], credentials: true },
-    // Browsers do not apply CORS to WebSocket upgrades: check Origin on every handshake request.
-    allowRequest: (req, callback) => {
-      const origin = req.headers.origin;
-      callback(null, origin === undefined || corsOrigins.includes(origin));
-    },
+    // Browsers do not apply CORS to WebSocket upgrades: check Origin on every handshake request
+    // (polling and upgrade alike). Same-origin and Origin-less clients pass; see originAllowed.
+    allowRequest: (req, callback) =>
+      callback(null, originAllowed(req, corsOrigins, options.trustProxy)),
   });
   io.adapter(
     createAdapter(guardedPublisher(redis, logger), redis.duplicate(), {
