@@ -83,7 +83,18 @@ ensure_nginx() {
   else echo "services: nginx is not installed (cluster tests will skip). Run: sudo apt-get install -y nginx" >&2; fi
 }
 
+# The examples' tests: examples/curl.md runs with curl and jq; examples/python with Debian's
+# python-socketio and websocket-client.
+ensure_example_tools() {
+  ensure_installed curl curl || true
+  ensure_installed jq jq || true
+  /usr/bin/python3 -c 'import socketio, websocket' 2>/dev/null && return 0
+  if can_apt; then apt_install python3-socketio python3-websocket
+  else echo "services: the Python interop test needs: sudo apt-get install -y python3-socketio python3-websocket" >&2; fi
+}
+
 ensure_redis
 ensure_rabbitmq
 ensure_nginx
+ensure_example_tools
 echo "services: Redis ($redis_host:$redis_port) and RabbitMQ ($amqp_host:$amqp_port) are up" >&2
