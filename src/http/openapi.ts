@@ -1,4 +1,5 @@
 import { OpenAPIRegistry, OpenApiGeneratorV31 } from '@asteasolutions/zod-to-openapi';
+import { CONTRACT_VERSIONS } from '../contracts/versions.js';
 import type { RouteDef } from './route.js';
 
 /** OpenAPI 3.1 built from the same route definitions (and zod schemas) that validate input. */
@@ -38,7 +39,7 @@ export function buildOpenApi(routes: RouteDef[]) {
     openapi: '3.1.0',
     info: {
       title: 'Parley API',
-      version: '0.1.0',
+      version: CONTRACT_VERSIONS.rest,
       description:
         'Real-time messaging. Errors are `{error: {code, message, details?}}`. Socket.IO events are described in docs/REALTIME.md.',
     },
