@@ -91,6 +91,28 @@ describe('@parley/client against a real server', () => {
     assert.equal(missing.status, 404);
   });
 
+  test('onResponse sees the status: 201 sent, 200 for a retry with the same clientMessageId', async () => {
+    const statuses: number[] = [];
+    const onResponse = (r: { status: number }) => statuses.push(r.status);
+    const body = { content: 'idempotent', clientMessageId: `sdk-${Date.now()}` };
+    const first = await alice.api.sendMessage({ params: { id: direct }, body }, { onResponse });
+    const again = await alice.api.sendMessage({ params: { id: direct }, body }, { onResponse });
+    assert.deepEqual(statuses, [201, 200]);
+    assert.equal(again.message.id, first.message.id);
+  });
+
+  test('a bare access token is never refreshed: once revoked, calls fail with 401', async () => {
+    const owner = client(app, { autoRefresh: false });
+    await owner.register(newUser());
+    const bare = client(app);
+    await bare.useAccessToken(owner.session.state!.accessToken);
+    assert.equal((await bare.api.me()).user.id, owner.userId);
+    await owner.logout();
+    const refused = await bare.api.me().catch((e: unknown) => e);
+    assert.ok(refused instanceof ParleyError);
+    assert.equal(refused.status, 401);
+  });
+
   test('concurrent refreshes share one rotation; the session stays valid', async () => {
     const c = client(app, { autoRefresh: false });
     await c.register(newUser());

@@ -111,6 +111,14 @@ export class ParleyClient extends Emitter<Pick<SessionEvents, 'sessionExpired'>>
     return this.session.set(tokens);
   }
 
+  /**
+   * Uses a bare access token (a service, a test, a token handed over without its refresh
+   * token): never refreshed; when it expires or is revoked, calls fail with 401.
+   */
+  async useAccessToken(accessToken: string, expiresIn = 3600): Promise<StoredSession> {
+    return this.session.set({ accessToken, refreshToken: '', expiresIn });
+  }
+
   /** Ends the session on the server (its tokens and sockets) and forgets it here. */
   async logout(): Promise<void> {
     const state = this.session.state;
@@ -157,13 +165,15 @@ export class ParleyClient extends Emitter<Pick<SessionEvents, 'sessionExpired'>>
     const send = async (token: string | null) => {
       const headers: Record<string, string> = { accept: 'application/json' };
       if (token) headers.authorization = `Bearer ${token}`;
-      if (body !== undefined) headers['content-type'] = 'application/json';
+      // Uploads (FormData, Blob) go as they are; fetch sets their content type.
+      const raw = isRawBody(body);
+      if (body !== undefined && !raw) headers['content-type'] = 'application/json';
       let response: Response;
       try {
         response = await this.fetchImpl(url, {
           method: route.method.toUpperCase(),
           headers,
-          ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+          ...(body === undefined ? {} : { body: raw ? body : JSON.stringify(body) }),
           ...(options.signal ? { signal: options.signal } : {}),
         });
       } catch (error) {
@@ -179,12 +189,13 @@ export class ParleyClient extends Emitter<Pick<SessionEvents, 'sessionExpired'>>
           throw new ParleyError('bad_response', 'The response is not JSON', response.status, text);
         }
       }
+      options.onResponse?.({ status: response.status, headers: response.headers });
       return { status: response.status, ok: response.ok, body: parsed };
     };
     if (route.access === 'public') return this.result(await send(null));
     const token = await this.session.accessToken();
     let result = await send(token);
-    if (result.status === 401) {
+    if (result.status === 401 && this.session.state?.refreshToken) {
       result = await send(await this.session.replace(token));
       // Refreshed and still refused: the session was revoked (logout elsewhere, password change).
       if (result.status === 401)
@@ -202,6 +213,13 @@ export class ParleyClient extends Emitter<Pick<SessionEvents, 'sessionExpired'>>
     await this.session.set(result);
     return result;
   }
+}
+
+function isRawBody(body: unknown): body is FormData | Blob {
+  return (
+    (typeof FormData !== 'undefined' && body instanceof FormData) ||
+    (typeof Blob !== 'undefined' && body instanceof Blob)
+  );
 }
 
 /** `new ParleyClient(options)`. */

@@ -193,6 +193,8 @@ export type Api = {
 
 export interface CallOptions {
   signal?: AbortSignal;
+  /** Sees the final response's status and headers (e.g. 200 "already sent" vs 201 "sent"). */
+  onResponse?: (response: { status: number; headers: Headers }) => void;
 }
 
 /** The URL of a route with its path parameters filled in (each one URL-encoded). */

@@ -95,7 +95,8 @@ export class Session extends Emitter<SessionEvents> {
     if (this.refreshing) return (await this.refreshing).accessToken;
     const session = this.current;
     if (!session) throw new ParleyError('unauthenticated', 'Not logged in', 401);
-    if (session.expiresAt - this.leeway(session) > Date.now()) return session.accessToken;
+    if (!session.refreshToken || session.expiresAt - this.leeway(session) > Date.now())
+      return session.accessToken;
     return (await this.refresh()).accessToken;
   }
 
@@ -131,6 +132,12 @@ export class Session extends Emitter<SessionEvents> {
   private async rotate(): Promise<StoredSession> {
     const mine = this.current;
     if (!mine) throw new ParleyError('unauthenticated', 'Not logged in', 401);
+    if (!mine.refreshToken)
+      throw new ParleyError(
+        'unauthenticated',
+        'No refresh token: this access token is all there is',
+        401,
+      );
     // Another tab sharing the storage may have rotated already: its pair is the live one.
     const stored = await readJson<StoredSession>(this.options.storage, this.options.key);
     if (
@@ -172,7 +179,7 @@ export class Session extends Emitter<SessionEvents> {
 
   private schedule(session: StoredSession): void {
     this.stopTimer();
-    if (!this.options.autoRefresh) return;
+    if (!this.options.autoRefresh || !session.refreshToken) return;
     const delay = Math.max(0, session.expiresAt - this.leeway(session) - Date.now());
     this.timer = setTimeout(() => {
       this.timer = null;
