@@ -1,3 +1,4 @@
+import { createClient, type ParleyClient } from '@parley/client';
 import { promoteToAdmin, type TestNames } from './app.js';
 
 /** A thin real-HTTP client for tests: JSON in, status + parsed JSON out. */
@@ -53,10 +54,23 @@ export async function registerUser(
     password: 'correct horse battery',
     ...overrides,
   };
-  const res = await http<Registered>(baseUrl, 'POST', '/api/auth/register', { body: input });
-  if (res.status !== 201)
-    throw new Error(`register failed: ${res.status} ${JSON.stringify(res.body)}`);
-  return { ...res.body, password: input.password };
+  let status = 0;
+  const result = await createClient({ baseUrl, autoRefresh: false }).api.register(
+    { body: input },
+    { onResponse: (r) => (status = r.status) },
+  );
+  if (status !== 201) throw new Error(`register answered ${status}, not 201`);
+  return { ...result, password: input.password };
+}
+
+/**
+ * The SDK acting as `who` with their access token alone: it never refreshes, so a test keeps
+ * control of the refresh token's rotation (a 401 stays a 401).
+ */
+export async function clientAs(baseUrl: string, who: Registered): Promise<ParleyClient> {
+  const client = createClient({ baseUrl, autoRefresh: false });
+  await client.useAccessToken(who.accessToken);
+  return client;
 }
 
 /** Registers a user and promotes them as an operator would; `names` locate the database. */
@@ -76,11 +90,9 @@ export async function directConversation(
   from: Registered,
   to: Registered,
 ): Promise<string> {
-  const res = await http<{ conversation: { id: string } }>(url, 'POST', '/api/conversations', {
-    token: from.accessToken,
+  const client = await clientAs(url, from);
+  const { conversation } = await client.api.createConversation({
     body: { participantId: to.user.id },
   });
-  if (res.status !== 200 && res.status !== 201)
-    throw new Error(`conversation: ${res.status} ${JSON.stringify(res.body)}`);
-  return res.body.conversation.id;
+  return conversation.id;
 }

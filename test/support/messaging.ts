@@ -1,5 +1,5 @@
 import type { MessageView } from '../../src/contracts/messages.js';
-import { http, registerUser, type Registered } from './http.js';
+import { clientAs, http, registerUser, type Registered } from './http.js';
 
 /** Creates a group owned by `owner`; returns its id. */
 export async function createGroup(
@@ -8,12 +8,15 @@ export async function createGroup(
   members: Registered[],
   name = 'group',
 ): Promise<string> {
-  const res = await http<{ conversation: { id: string } }>(url, 'POST', '/api/conversations', {
-    token: owner.accessToken,
-    body: { participantIds: members.map((m) => m.user.id), name },
-  });
-  if (res.status !== 201) throw new Error(`group: ${res.status} ${JSON.stringify(res.body)}`);
-  return res.body.conversation.id;
+  let status = 0;
+  const { conversation } = await (
+    await clientAs(url, owner)
+  ).api.createConversation(
+    { body: { participantIds: members.map((m) => m.user.id), name } },
+    { onResponse: (r) => (status = r.status) },
+  );
+  if (status !== 201) throw new Error(`group answered ${status}, not 201`);
+  return conversation.id;
 }
 
 /** Sends over REST; returns the stored message. */
@@ -23,14 +26,15 @@ export async function sendText(
   conversationId: string,
   content: string,
 ): Promise<MessageView> {
-  const res = await http<{ message: MessageView }>(
-    url,
-    'POST',
-    `/api/conversations/${conversationId}/messages`,
-    { token: user.accessToken, body: { content } },
+  let status = 0;
+  const { message } = await (
+    await clientAs(url, user)
+  ).api.sendMessage(
+    { params: { id: conversationId }, body: { content } },
+    { onResponse: (r) => (status = r.status) },
   );
-  if (res.status !== 201) throw new Error(`send: ${res.status} ${JSON.stringify(res.body)}`);
-  return res.body.message;
+  if (status !== 201) throw new Error(`send answered ${status}, not 201`);
+  return message;
 }
 
 /** The newest page of history as `user` sees it (status too, for access checks). */
