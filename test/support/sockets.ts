@@ -1,4 +1,5 @@
 import { once } from 'node:events';
+import { requestAck } from '@parley/client';
 import { io, type Socket } from 'socket.io-client';
 import { z } from 'zod';
 import {
@@ -72,16 +73,16 @@ export async function request<E extends ClientEvent>(
   return checkAck(event, await emitWithAck(socket, event, payload, timeoutMs));
 }
 
-/** `request` that must succeed: resolves with the ack's body, or fails with the error it got. */
+/** `request` that must succeed: resolves with the ack's body, or rejects with the ParleyError. */
 export async function requestOk<E extends ClientEvent>(
   socket: ClientSocket,
   event: E,
   payload: ClientPayload<E>,
   timeoutMs = 5000,
 ): Promise<AckBody<E>> {
-  const ack = await request(socket, event, payload, timeoutMs);
-  if (!ack.ok) throw new Error(`${event} refused: ${ack.error.code} ${ack.error.message}`);
-  return ack;
+  // The SDK's ack handling (a refusal or a timeout rejects with a ParleyError), then the
+  // contract: an ack whose shape drifted fails the test.
+  return contract[event].ack.parse(await requestAck(socket, event, payload, timeoutMs));
 }
 
 /** `request` with a payload the contract forbids: how tests send hostile input. */

@@ -3,6 +3,7 @@ export { ParleyError, isTransient } from './errors.js';
 export {
   ParleySocket,
   newClientMessageId,
+  requestAck,
   type OutboxEntry,
   type SocketEvents,
   type SocketOptions,

@@ -149,20 +149,7 @@ export class ParleySocket extends Emitter<SocketEvents> {
     payload: ClientPayload<E>,
     timeoutMs = this.ackTimeoutMs,
   ): Promise<AckBody<E>> {
-    if (!this.raw.connected) throw new ParleyError('not_connected', `${event}: not connected`);
-    // Socket.IO's own types cannot follow a generic event name through emitWithAck.
-    const timed = this.raw.timeout(timeoutMs) as unknown as {
-      emitWithAck(event: E, payload: ClientPayload<E>): Promise<Ack<AckBody<E>>>;
-    };
-    let response: Ack<AckBody<E>>;
-    try {
-      response = await timed.emitWithAck(event, payload);
-    } catch {
-      throw new ParleyError('timeout', `${event}: no ack within ${timeoutMs} ms`);
-    }
-    if (!response.ok) throw new ParleyError(response.error.code, response.error.message);
-    const { ok: _ok, ...body } = response;
-    return body as unknown as AckBody<E>;
+    return requestAck(this.raw, event, payload, timeoutMs);
   }
 
   /** Joins a conversation's room (typing, read receipts) now and after every reconnect. */
@@ -435,6 +422,32 @@ export class ParleySocket extends Emitter<SocketEvents> {
       this.outbox.length ? this.outbox : null,
     );
   }
+}
+
+/**
+ * Emits a client event on any Socket.IO client socket and resolves with its ack's body; a
+ * refusal rejects with a ParleyError carrying the server's code, no ack in time with `timeout`.
+ */
+export async function requestAck<E extends ClientEvent>(
+  socket: Pick<Raw, 'connected' | 'timeout'>,
+  event: E,
+  payload: ClientPayload<E>,
+  timeoutMs: number,
+): Promise<AckBody<E>> {
+  if (!socket.connected) throw new ParleyError('not_connected', `${event}: not connected`);
+  // Socket.IO's own types cannot follow a generic event name through emitWithAck.
+  const timed = socket.timeout(timeoutMs) as unknown as {
+    emitWithAck(event: E, payload: ClientPayload<E>): Promise<Ack<AckBody<E>>>;
+  };
+  let response: Ack<AckBody<E>>;
+  try {
+    response = await timed.emitWithAck(event, payload);
+  } catch {
+    throw new ParleyError('timeout', `${event}: no ack within ${timeoutMs} ms`);
+  }
+  if (!response.ok) throw new ParleyError(response.error.code, response.error.message);
+  const { ok: _ok, ...body } = response;
+  return body as unknown as AckBody<E>;
 }
 
 /** A clientMessageId (1–64 of `[\w.:-]`): a random UUID where available. */
