@@ -6,6 +6,10 @@ import { readJson, writeJson, type StorageAdapter } from './storage.js';
 
 export type Tokens = z.output<typeof TokenPair>;
 
+interface WebLocks {
+  request<T>(name: string, callback: () => Promise<T>): Promise<T>;
+}
+
 /** What the session keeps: the pair, when the access token expires (local clock), whose it is. */
 export interface StoredSession {
   accessToken: string;
@@ -111,7 +115,13 @@ export class Session extends Emitter<SessionEvents> {
 
   /** One shared refresh, however many callers ask at once. */
   refresh(): Promise<StoredSession> {
-    this.refreshing ??= this.rotate().finally(() => {
+    // Across tabs, the Web Locks API (where there is one) serialises rotations; inside the lock
+    // rotate() first adopts a pair another tab stored meanwhile.
+    const locks = (globalThis as { navigator?: { locks?: WebLocks } }).navigator?.locks;
+    const rotate = () => this.rotate();
+    this.refreshing ??= (
+      locks ? locks.request(`${this.options.key}:refresh`, rotate) : rotate()
+    ).finally(() => {
       this.refreshing = null;
     });
     return this.refreshing;

@@ -277,7 +277,8 @@ export class ParleySocket extends Emitter<SocketEvents> {
       try {
         await this.client.session.refresh();
       } catch {
-        if (!this.client.session.state) return; // the session is over: sessionExpired was sent
+        // The session is over (sessionExpired was sent), or a bare token nobody can renew.
+        if (!this.client.session.state?.refreshToken) return;
       }
     }
     this.retry();
