@@ -17,7 +17,12 @@ export function originAllowed(
   if (origin === undefined) return true;
   if (corsOrigins.includes(origin)) return true;
   const own = requestOrigin(req, trustProxy);
-  return own !== null && normalizedOrigin(origin) === own;
+  const theirs = normalizedOrigin(origin);
+  if (own === null || theirs === null) return false;
+  if (theirs === own) return true;
+  // websocket-client (Python) sends `Origin: http://<host>` even over wss: the same host reached
+  // over https. No page of another site can send it, and no credential is ambient, so it passes.
+  return own.startsWith('https://') && theirs === `http://${new URL(own).host}`;
 }
 
 /**

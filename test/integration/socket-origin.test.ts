@@ -99,7 +99,23 @@ describe('socket Origin policy', () => {
           'x-forwarded-proto': 'http',
         }),
         null,
-        'the scheme is part of the origin',
+        'the scheme is part of the origin: an https page is not the http server',
+      );
+      // Python's websocket-client says `http://<host>` even over wss: same host, reached by https.
+      assert.equal(
+        await attempt(proxied.url, proxiedUser.accessToken, transport, {
+          ...forwarded,
+          origin: 'http://chat.example.test',
+        }),
+        null,
+      );
+      assert.notEqual(
+        await attempt(proxied.url, proxiedUser.accessToken, transport, {
+          ...forwarded,
+          origin: 'http://chat.example.test:8080',
+        }),
+        null,
+        'another port is another host',
       );
       // Without TRUST_PROXY the forwarded headers are anyone's to write: ignored.
       assert.notEqual(
