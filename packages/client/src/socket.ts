@@ -155,7 +155,14 @@ export class ParleySocket extends Emitter<SocketEvents> {
   /** Joins a conversation's room (typing, read receipts) now and after every reconnect. */
   async join(conversationId: string): Promise<void> {
     this.joined.add(conversationId);
-    if (this.raw.connected) await this.request('join_room', { conversationId });
+    if (!this.raw.connected) return;
+    try {
+      await this.request('join_room', { conversationId });
+    } catch (error) {
+      // Refused (not a member): not one to re-join. Transient: the next connect joins it.
+      if (!isTransient(error)) this.joined.delete(conversationId);
+      throw error;
+    }
   }
 
   async leave(conversationId: string): Promise<void> {
