@@ -180,6 +180,12 @@ export class ParleyClient extends Emitter<Pick<SessionEvents, 'sessionExpired'>>
         if (options.signal?.aborted) throw error;
         throw new ParleyError('network_error', `${route.method} ${route.path}: ${String(error)}`);
       }
+      // Downloads (attachment content) resolve with the bytes; errors are JSON as always.
+      if (response.ok && !/json/i.test(response.headers.get('content-type') ?? '')) {
+        options.onResponse?.({ status: response.status, headers: response.headers });
+        const blob = response.status === 204 ? undefined : await response.blob();
+        return { status: response.status, ok: true, body: blob };
+      }
       const text = await response.text();
       let parsed: unknown = undefined;
       if (text) {

@@ -3,7 +3,10 @@ import type * as auth from '../../../src/contracts/auth.js';
 import type * as am from '../../../src/contracts/automessages.js';
 import type * as conv from '../../../src/contracts/conversations.js';
 import type * as jobs from '../../../src/contracts/jobs.js';
+import type * as media from '../../../src/contracts/media.js';
 import type * as msg from '../../../src/contracts/messages.js';
+import type * as stats from '../../../src/contracts/stats.js';
+import type * as tasks from '../../../src/contracts/tasks.js';
 import type * as users from '../../../src/contracts/users.js';
 
 /**
@@ -102,6 +105,32 @@ export const routes = {
     result: typeof jobs.RunsResult;
   }>(),
   queues: get('/api/admin/queues', 'admin')<{ result: typeof am.QueuesResult }>(),
+  stats: get('/api/admin/stats', 'admin')<{
+    query: typeof stats.StatsQuery;
+    result: typeof stats.StatsResult;
+  }>(),
+  runStatsHourly: post('/api/admin/stats/hourly', 'admin')<{
+    result: typeof stats.JobTriggerResult;
+  }>(),
+  runMediaCleanup: post('/api/admin/media/orphan-cleanup', 'admin')<{
+    result: typeof stats.JobTriggerResult;
+  }>(),
+  runMediaOptimize: post('/api/admin/media/optimize', 'admin')<{
+    result: typeof stats.JobTriggerResult;
+  }>(),
+  // uploads and tasks
+  upload: post('/api/uploads')<{ form: true; result: typeof media.UploadResult }>(),
+  attachment: get('/api/attachments/:id')<{ result: typeof media.AttachmentResult }>(),
+  attachmentContent: get('/api/attachments/:id/content')<{
+    query: typeof media.ContentQuery;
+    blob: true;
+  }>(),
+  listTasks: get('/api/tasks')<{
+    query: typeof tasks.TaskListQuery;
+    result: typeof tasks.TaskPage;
+  }>(),
+  task: get('/api/tasks/:id')<{ result: typeof tasks.TaskResult }>(),
+  cancelTask: post('/api/tasks/:id/cancel')<{ result: typeof tasks.TaskResult }>(),
 };
 
 export type Routes = typeof routes;
@@ -116,6 +145,10 @@ export interface RouteTypes {
   body?: z.ZodType;
   query?: z.ZodType;
   result?: z.ZodType;
+  /** A multipart upload: the body is a FormData. */
+  form?: true;
+  /** A download: resolves with a Blob. */
+  blob?: true;
 }
 
 export interface Route<P extends string = string, T extends RouteTypes = RouteTypes> {
@@ -170,15 +203,21 @@ type SchemaPart<K extends string, S> = S extends z.ZodType
 /** What a call of route `R` takes: `{ params?, query?, body? }` as the route needs them. */
 export type RouteInput<R> =
   R extends Route<infer P, infer T>
-    ? Simplify<ParamsPart<P> & SchemaPart<'query', T['query']> & SchemaPart<'body', T['body']>>
+    ? Simplify<
+        ParamsPart<P> &
+          SchemaPart<'query', T['query']> &
+          (T['form'] extends true ? { body: FormData } : SchemaPart<'body', T['body']>)
+      >
     : never;
 
 /** What a successful call of route `R` resolves with (`undefined` for 204 routes). */
 export type RouteResult<R> =
   R extends Route<string, infer T>
-    ? T['result'] extends z.ZodType
-      ? z.output<T['result']>
-      : undefined
+    ? T['blob'] extends true
+      ? Blob
+      : T['result'] extends z.ZodType
+        ? z.output<T['result']>
+        : undefined
     : never;
 
 /** True when a call may omit its input altogether. */
