@@ -63,15 +63,28 @@ ensure_rabbitmq() {
   if ! is_local "$amqp_host"; then echo "services: RabbitMQ at $amqp_host:$amqp_port is not answering" >&2; return 1; fi
   ensure_installed rabbitmq-server RabbitMQ || return 1
   amqp_up && return 0
+  if timeout 20 rabbitmqctl -q ping >/dev/null 2>&1; then
+    # The node runs but the port does not answer: its app was stopped (stop_app), its listeners
+    # were suspended, or it is wedged. Start what is stopped; if that is not enough, restart it.
+    echo "services: the RabbitMQ node runs but port $amqp_port does not answer; starting its app" >&2
+    timeout 60 rabbitmqctl -q start_app >/dev/null 2>&1 || true
+    timeout 20 rabbitmqctl -q resume_listeners >/dev/null 2>&1 || true
+    wait_for amqp_up 20 && return 0
+    echo "services: restarting the RabbitMQ node" >&2
+    timeout 60 rabbitmqctl -q stop >/dev/null 2>&1 || true
+  fi
   echo "services: starting rabbitmq-server" >&2
   rabbitmq-server -detached >&2 || true
   # await_startup fails at once while the node is still registering, so poll it.
   local deadline=$((SECONDS + 90))
-  until rabbitmqctl -q await_startup >/dev/null 2>&1; do
+  until timeout 15 rabbitmqctl -q await_startup >/dev/null 2>&1; do
     ((SECONDS < deadline)) || { echo "services: RabbitMQ did not start within 90 s" >&2; return 1; }
     sleep 0.5
   done
-  wait_for amqp_up 30 || { echo "services: RabbitMQ started but port $amqp_port is not answering" >&2; return 1; }
+  wait_for amqp_up 30 && return 0
+  echo "services: RabbitMQ started but port $amqp_port is not answering. Listening there:" >&2
+  ss -ltnp "sport = :$amqp_port" >&2 || true
+  return 1
 }
 
 # Nginx is only needed by `npm run cluster` and its tests (which skip without it), so a missing
