@@ -97,13 +97,13 @@ ensure_nginx() {
 }
 
 # The examples' tests: examples/curl.md runs with curl and jq; examples/python with Debian's
-# python-socketio and websocket-client.
+# python-socketio, websocket-client and requests (the polling transport).
 ensure_example_tools() {
   ensure_installed curl curl || true
   ensure_installed jq jq || true
-  /usr/bin/python3 -c 'import socketio, websocket' 2>/dev/null && return 0
-  if can_apt; then apt_install python3-socketio python3-websocket
-  else echo "services: the Python interop test needs: sudo apt-get install -y python3-socketio python3-websocket" >&2; fi
+  /usr/bin/python3 -c 'import socketio, websocket, requests' 2>/dev/null && return 0
+  if can_apt; then apt_install python3-socketio python3-websocket python3-requests
+  else echo "services: the Python interop test needs: sudo apt-get install -y python3-socketio python3-websocket python3-requests" >&2; fi
 }
 
 ensure_redis

@@ -2,7 +2,7 @@
 """A small Parley bot in Python: logs in, joins its conversations, answers every message
 and keeps its socket authenticated by renewing its access token before it expires.
 
-Needs python-socketio and websocket-client (Debian: python3-socketio python3-websocket).
+Needs python-socketio, websocket-client and requests (Debian: python3-socketio python3-websocket python3-requests).
 
     PARLEY_URL=http://127.0.0.1:3000 BOT_LOGIN=echo_bot BOT_PASSWORD='...' \
         python3 examples/python/bot.py --transport websocket
