@@ -20,6 +20,7 @@ import { MessageChangesRepository } from './modules/messages/message-changes.rep
 import { MessageChangesService } from './modules/messages/message-changes.service.js';
 import { MessagesRepository } from './modules/messages/messages.repository.js';
 import { MessagesService } from './modules/messages/messages.service.js';
+import { buildSearch } from './modules/search/search.module.js';
 import { PresenceRepository } from './modules/presence/presence.repository.js';
 import { SettingsRepository } from './modules/settings/settings.repository.js';
 import { TaskRunner } from './modules/tasks/task-runner.js';
@@ -160,6 +161,11 @@ export async function buildServices(
     membership,
     notifier,
   );
+  const search = await buildSearch(config, db, {
+    messages: repos.messages,
+    conversations: repos.conversations,
+    conversationsService: conversations,
+  });
   const runner = new JobRunner(repos.jobRuns, logger);
   const autoMessages = new AutoMessagesService(
     repos.autoMessages,
@@ -184,6 +190,7 @@ export async function buildServices(
     groups,
     messages,
     messageChanges,
+    search,
     runner,
     autoMessages,
   };

@@ -1,15 +1,22 @@
+import type { Db } from 'mongodb';
 import { loadConfig } from '../config.js';
 import { createLogger } from '../logger.js';
 import { connectMongo } from '../infra/mongo.js';
 import { UsersRepository } from '../modules/users/users.repository.js';
+import { createSearchBackend } from '../modules/search/search.module.js';
+import type { ReindexProgress } from '../modules/search/search.backend.js';
 
 const USAGE = `usage: npm run cli -- promote <email>   make the user with this email an admin
-       npm run cli -- demote <email>    make them a regular user again`;
+       npm run cli -- demote <email>    make them a regular user again
+       npm run cli -- search reindex    rebuild the search index from MongoDB (docs/SEARCH.md)`;
 
 /** Operator commands against the configured MongoDB (MONGODB_URI). */
 async function main(argv: string[]): Promise<number> {
-  const [command, email] = argv;
-  if ((command !== 'promote' && command !== 'demote') || !email) {
+  const [command, arg] = argv;
+  const known =
+    ((command === 'promote' || command === 'demote') && arg) ||
+    (command === 'search' && arg === 'reindex');
+  if (!known) {
     process.stderr.write(`${USAGE}\n`);
     return 2;
   }
@@ -30,6 +37,8 @@ async function main(argv: string[]): Promise<number> {
     logger,
   });
   try {
+    if (command === 'search') return await reindex(config, mongo.db);
+    const email = arg;
     const user = await new UsersRepository(mongo.db).setRoleByEmail(
       email,
       command === 'promote' ? 'admin' : 'user',
@@ -43,6 +52,19 @@ async function main(argv: string[]): Promise<number> {
   } finally {
     await mongo.close();
   }
+}
+
+async function reindex(config: ReturnType<typeof loadConfig>, db: Db): Promise<number> {
+  const backend = createSearchBackend(config, db);
+  const started = Date.now();
+  const report = (p: ReindexProgress) => {
+    const percent = p.total > 0 ? Math.min(100, (100 * p.done) / p.total).toFixed(1) : '100.0';
+    process.stdout.write(`search reindex (${backend.name}): ${p.done}/${p.total} (${percent}%)\n`);
+  };
+  const result = await backend.reindex(report);
+  const seconds = ((Date.now() - started) / 1000).toFixed(1);
+  process.stdout.write(`search reindex done: ${result.done} messages in ${seconds} s\n`);
+  return 0;
 }
 
 main(process.argv.slice(2)).then(

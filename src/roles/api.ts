@@ -24,6 +24,7 @@ import { recordAdminListing, resolveJwtSecrets } from '../modules/settings/deplo
 import { taskRoutes } from '../modules/tasks/tasks.routes.js';
 import { mediaRoutes } from '../modules/media/media.routes.js';
 import { maintenanceRoutes } from '../modules/media/maintenance.routes.js';
+import { searchRoutes } from '../modules/search/search.routes.js';
 import { usersRoutes } from '../modules/users/users.routes.js';
 import { UsersService } from '../modules/users/users.service.js';
 import type { Shutdown } from '../shutdown.js';
@@ -75,6 +76,7 @@ export async function startApi(
       ...messageRoutes(services.messages),
       ...messageChangeRoutes(services.messageChanges),
       ...groupRoutes(services.groups),
+      ...searchRoutes(services.search.service),
       ...taskRoutes(services.tasks),
       ...mediaRoutes(services.media),
       ...maintenanceRoutes({

@@ -56,6 +56,58 @@ describe('users', () => {
     );
   });
 
+  test('search also matches display names and their words, case- and diacritics-insensitive', async () => {
+    const ozge = await registerUser(app.url, { username: 'oz_1' });
+    const named = await http(app.url, 'PATCH', '/api/auth/me', {
+      token: ozge.accessToken,
+      body: { displayName: 'Özge  Işıkoğlu' },
+    });
+    assert.equal(named.status, 200);
+    const usernames = async (search: string) =>
+      (
+        await http<Page>(app.url, 'GET', `/api/user/list?search=${encodeURIComponent(search)}`, {
+          token: me.accessToken,
+        })
+      ).body.items.map((u) => u.username);
+    for (const search of ['ozge', 'ÖZGE', 'isik', 'IŞIKOĞLU', 'özge ışı', 'oz_']) {
+      assert.deepEqual(await usernames(search), ['oz_1'], search);
+    }
+    assert.deepEqual(await usernames('koglu'), [], 'prefixes, not infixes');
+    const renamed = await http(app.url, 'PATCH', '/api/auth/me', {
+      token: ozge.accessToken,
+      body: { displayName: 'Ayşe' },
+    });
+    assert.equal(renamed.status, 200);
+    assert.deepEqual(await usernames('ozge'), [], 'the old name no longer matches');
+    assert.deepEqual(await usernames('ayse'), ['oz_1']);
+  });
+
+  test('users stored before search keys existed get them at start-up', async () => {
+    const users = app.mongo.db.collection('users');
+    const now = new Date();
+    await users.insertOne({
+      username: 'legacy_1',
+      email: 'legacy_1@example.test',
+      passwordHash: 'x',
+      displayName: 'Çağrı Öztürk',
+      bio: '',
+      avatarUrl: null,
+      role: 'user',
+      isActive: true,
+      lastSeenAt: null,
+      createdAt: now,
+      updatedAt: now,
+    });
+    const list = (search: string) =>
+      http<Page>(app.url, 'GET', `/api/user/list?search=${search}`, { token: me.accessToken });
+    assert.deepEqual((await list('cagri')).body.items, [], 'not yet');
+    await app.services.repos.users.ensureIndexes();
+    assert.deepEqual(
+      (await list('cagri')).body.items.map((u) => u.username),
+      ['legacy_1'],
+    );
+  });
+
   test('bad list queries are 400; anonymous callers 401', async () => {
     assert.equal(
       (await http(app.url, 'GET', '/api/user/list?limit=0', { token: me.accessToken })).status,

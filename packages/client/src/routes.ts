@@ -5,6 +5,7 @@ import type * as conv from '../../../src/contracts/conversations.js';
 import type * as jobs from '../../../src/contracts/jobs.js';
 import type * as media from '../../../src/contracts/media.js';
 import type * as msg from '../../../src/contracts/messages.js';
+import type * as search from '../../../src/contracts/search.js';
 import type * as stats from '../../../src/contracts/stats.js';
 import type * as tasks from '../../../src/contracts/tasks.js';
 import type * as users from '../../../src/contracts/users.js';
@@ -44,6 +45,10 @@ export const routes = {
   listUsers: get('/api/user/list')<{
     query: typeof users.UserListQuery;
     result: typeof users.UserListPage;
+  }>(),
+  searchMessages: get('/api/search/messages')<{
+    query: typeof search.SearchQuery;
+    result: typeof search.SearchPage;
   }>(),
   onlineUsers: get('/api/user/online')<{ result: typeof users.OnlineUsers }>(),
   onlineCount: get('/api/user/online/count')<{ result: typeof users.OnlineCount }>(),

@@ -13,6 +13,8 @@ interface FieldCond {
   eq?: unknown[];
   lo?: Bound;
   hi?: Bound;
+  /** From `$elemMatch`: both bounds hold for one element, so a multikey index may walk them. */
+  oneElement?: boolean;
 }
 
 /** Candidate documents for a query; `sorted` means they already come out in the requested order. */
@@ -33,8 +35,23 @@ function indexable(v: unknown): boolean {
   return !(isPlainObject(v) && Object.keys(v).some((k) => k.startsWith('$')));
 }
 
-function operatorCond(ops: Doc): FieldCond {
-  const cond: FieldCond = {};
+const COMPARISONS = new Set(['$eq', '$gt', '$gte', '$lt', '$lte']);
+
+/**
+ * `{$elemMatch: {$gte: a, $lt: b}}` on an array of scalars: one element in the range, which is
+ * exactly what walking a multikey index over that range finds (the filter still checks).
+ */
+function elemMatchRange(ops: Doc): Doc | undefined {
+  const inner = ops.$elemMatch;
+  if (Object.keys(ops).length !== 1 || !isPlainObject(inner)) return undefined;
+  const keys = Object.keys(inner);
+  return keys.length > 0 && keys.every((k) => COMPARISONS.has(k)) ? inner : undefined;
+}
+
+function operatorCond(outer: Doc): FieldCond {
+  const elem = elemMatchRange(outer);
+  const ops = elem ?? outer;
+  const cond: FieldCond = elem ? { oneElement: true } : {};
   if ('$eq' in ops && indexable(ops.$eq)) cond.eq = [ops.$eq];
   if (Array.isArray(ops.$in) && ops.$in.length > 0 && ops.$in.every(indexable)) cond.eq = ops.$in;
   if ('$gt' in ops) cond.lo = { v: ops.$gt, inclusive: false };
@@ -96,7 +113,9 @@ function evaluate(index: KeyIndex, conds: Map<string, FieldCond>, sort: SortSpec
   const next = index.fields[eqCount];
   const nextCond = next === undefined ? undefined : conds.get(next);
   const range =
-    nextCond && (nextCond.lo || nextCond.hi) && !index.multikeyPaths.has(next as string)
+    nextCond &&
+    (nextCond.lo || nextCond.hi) &&
+    (nextCond.oneElement || !index.multikeyPaths.has(next as string))
       ? nextCond
       : undefined;
   const combos = combosOf(index, conds, eqCount);

@@ -94,4 +94,32 @@ void describe('engine: secondary indexes are used', () => {
     });
     assert.equal(n, TOTAL);
   });
+
+  void it('walks a multikey index for an $elemMatch range, each document once', async () => {
+    const people = db.collection<{ _id: number; keys: string[] }>('people');
+    await people.createIndex({ keys: 1 });
+    await people.insertMany(
+      Array.from({ length: 2000 }, (_, i) => ({
+        _id: i,
+        keys: i === 7 ? ['ozge', 'ozge isik', 'isik'] : [`user${i}`, `zz${i}`],
+      })),
+    );
+    let found: { _id: number }[] = [];
+    const n = await examined(async () => {
+      found = await people
+        .find({ keys: { $elemMatch: { $gte: 'ozge', $lt: 'ozge\uffff' } } })
+        .toArray();
+    });
+    assert.deepEqual(
+      found.map((p) => p._id),
+      [7],
+    );
+    assert.equal(n, 1);
+    // Without $elemMatch, two different keys may satisfy the two bounds (MongoDB's rule).
+    const loose = await people.find({ keys: { $gte: 'isik', $lt: 'isik\uffff' } }).toArray();
+    assert.deepEqual(
+      loose.map((p) => p._id),
+      [7],
+    );
+  });
 });

@@ -51,6 +51,26 @@ void describe('engine: text indexes', () => {
     assert.equal(examined, TOTAL / 500, `examined ${examined} documents`);
   });
 
+  void it('narrows phrases with separators at their ends to documents holding every word (language none)', async () => {
+    const words = db.collection<Note>('spaced');
+    await words.createIndex({ content: 'text' }, { default_language: 'none' });
+    await words.insertMany(
+      Array.from({ length: TOTAL }, (_, i) => ({
+        _id: i,
+        content: i % 1000 === 0 ? ` common zebra ${i} ` : ` common words ${i} concatenated `,
+      })),
+    );
+    const ids = async (search: string) =>
+      (await words.find({ $text: { $search: search } }).toArray()).map((d) => d._id).sort();
+    const before = await scanned();
+    assert.deepEqual(await ids('" common " " zebra "'), [0, 1000, 2000, 3000, 4000]);
+    const examined = (await scanned()) - before;
+    assert.equal(examined, TOTAL / 1000, `examined ${examined} documents`);
+    // Without the separators a phrase is still a substring, as in MongoDB.
+    assert.equal((await ids('"common" "cat"')).length, TOTAL - TOTAL / 1000);
+    assert.deepEqual(await ids('"common" " cat "'), []);
+  });
+
   void it('treats dotless ı and dotted İ as i in any language', async () => {
     const places = db.collection<Note>('places');
     await places.createIndex({ content: 'text' });

@@ -158,6 +158,20 @@ export class ConversationsRepository {
     return doc ? toConversation(doc) : null;
   }
 
+  /** Type and name of each conversation that exists (search results name where they were found). */
+  async findSummaries(
+    ids: readonly string[],
+  ): Promise<{ id: string; type: Conversation['type']; name: string | null }[]> {
+    if (ids.length === 0) return [];
+    const docs = await this.conversations
+      .find(
+        { _id: { $in: ids.map((id) => new ObjectId(id)) } },
+        { projection: { type: 1, name: 1 } },
+      )
+      .toArray();
+    return docs.map((d) => ({ id: d._id.toHexString(), type: d.type, name: d.name ?? null }));
+  }
+
   async participantsOf(id: string): Promise<string[] | null> {
     const _id = parseObjectId(id);
     if (!_id) return null;

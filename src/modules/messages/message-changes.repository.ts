@@ -1,6 +1,6 @@
 import { ObjectId, type Collection, type Db } from 'mongodb';
 import { parseObjectId } from '../../infra/ids.js';
-import { toMessage, type Message, type MessageDoc } from './messages.repository.js';
+import { searchTextOf, toMessage, type Message, type MessageDoc } from './messages.repository.js';
 
 /** At most this many distinct emoji on one message (SPEC §9). */
 export const MAX_DISTINCT_REACTIONS = 20;
@@ -24,9 +24,14 @@ export class MessageChangesRepository {
   /** The edited message, or null when it was deleted first. */
   async edit(conversationId: string, messageId: string, content: string): Promise<Message | null> {
     const now = new Date();
+    // Only the sender's own text and auto messages are edited (system notices are refused).
+    const folded = searchTextOf('text', content);
     const doc = await this.messages.findOneAndUpdate(
       { ...this.target(conversationId, messageId), ...notDeleted },
-      { $set: { content, editedAt: now, updatedAt: now } },
+      {
+        $set: { content, editedAt: now, updatedAt: now, ...(folded ? { searchText: folded } : {}) },
+        ...(folded ? {} : { $unset: { searchText: '' } }),
+      },
       { returnDocument: 'after' },
     );
     return doc ? toMessage(doc) : null;
@@ -42,7 +47,7 @@ export class MessageChangesRepository {
       { ...this.target(conversationId, messageId), ...notDeleted },
       {
         $set: { content: '', deletedAt: now, updatedAt: now },
-        $unset: { reactions: '', reactionEmojis: '', system: '' },
+        $unset: { reactions: '', reactionEmojis: '', system: '', searchText: '' },
       },
       { returnDocument: 'after' },
     );

@@ -3,6 +3,7 @@ import { duplicateIndexes, isDuplicateKeyError } from '../../infra/duplicate-key
 import { parseObjectId } from '../../infra/ids.js';
 import type { SystemEvent } from '../../contracts/messages.js';
 import type { AttachmentView } from '../../contracts/media.js';
+import { searchText } from '../../lib/fold.js';
 
 export type MessageType = 'text' | 'auto' | 'system';
 
@@ -49,10 +50,21 @@ export interface MessageDoc {
   reactions?: { emoji: string; userId: ObjectId }[];
   reactionEmojis?: string[];
   attachments?: AttachmentView[];
+  /**
+   * The content folded for search (lib/fold.ts), indexed by the search module's text index.
+   * Absent on system notices, tombstones and messages without words.
+   */
+  searchText?: string;
   editedAt?: Date;
   deletedAt?: Date;
   createdAt: Date;
   updatedAt: Date;
+}
+
+/** The `searchText` a message with this content and type stores, if any. */
+export function searchTextOf(type: MessageType, content: string): string | undefined {
+  if (type === 'system') return undefined;
+  return searchText(content) || undefined;
 }
 
 /** Where a catch-up page starts: after `id`, optionally looking back `lookbackSeconds` before it. */
@@ -160,6 +172,15 @@ export class MessagesRepository {
     return doc ? toMessage(doc) : null;
   }
 
+  /** The messages with these ids that still exist, in no particular order. */
+  async findByIds(ids: readonly string[]): Promise<Message[]> {
+    if (ids.length === 0) return [];
+    const docs = await this.messages
+      .find({ _id: { $in: ids.map((id) => new ObjectId(id)) } })
+      .toArray();
+    return docs.map(toMessage);
+  }
+
   /** Newest first, strictly older than `before`. */
   async pageBefore(conversationId: string, limit: number, before?: string): Promise<Message[]> {
     const filter: Filter<MessageDoc> = { conversationId: new ObjectId(conversationId) };
@@ -235,6 +256,7 @@ function lowerBound(after: CatchUpStart): ObjectId {
 }
 
 function toDoc(data: NewMessage, now: Date): MessageDoc {
+  const folded = searchTextOf(data.type, data.content);
   return {
     _id: new ObjectId(),
     conversationId: new ObjectId(data.conversationId),
@@ -245,6 +267,7 @@ function toDoc(data: NewMessage, now: Date): MessageDoc {
     ...(data.autoMessageId ? { autoMessageId: new ObjectId(data.autoMessageId) } : {}),
     ...(data.system ? { system: toSystemDoc(data.system) } : {}),
     ...(data.attachments?.length ? { attachments: data.attachments } : {}),
+    ...(folded ? { searchText: folded } : {}),
     createdAt: now,
     updatedAt: now,
   };

@@ -2,6 +2,7 @@ import type { Collection, Db, ObjectId } from 'mongodb';
 import { duplicateKeyField, isDuplicateKeyError } from '../../infra/duplicate-key.js';
 import { parseObjectId } from '../../infra/ids.js';
 import { errors } from '../../errors.js';
+import { userSearchKeys, userSearchPrefix } from '../../lib/fold.js';
 
 export type Role = 'user' | 'admin';
 
@@ -29,7 +30,12 @@ export type UserSummary = Pick<
 
 interface UserDoc extends Omit<User, 'id'> {
   _id: ObjectId;
+  /** Folded username, display name and its parts (lib/fold.ts): what `list`'s search walks. */
+  searchKeys?: string[];
 }
+
+/** Users whose keys are written per startup batch by `backfillSearchKeys`. */
+const BACKFILL_BATCH = 500;
 
 /** Everything a new account stores besides its id: the defaults every sign-up starts with. */
 export function newUserFields(data: NewUser, now: Date): Omit<User, 'id'> {
@@ -52,6 +58,8 @@ const SUMMARY = { username: 1, displayName: 1, avatarUrl: 1, lastSeenAt: 1 } as 
  *   and lets the list's prefix search walk the same index.
  * - `email` unique (stored lower-cased).
  * - `isActive, _id`: the nightly planner streams active user ids in `_id` order.
+ * - `searchKeys` (multikey): the list's search, a prefix range over folded usernames, display
+ *   names and their parts, so `istanbul` finds `İstanbul Ekibi` and `ozge` finds `Özge`.
  */
 export class UsersRepository {
   private readonly users: Collection<UserDoc>;
@@ -65,13 +73,35 @@ export class UsersRepository {
       { key: { username: 1 }, name: 'username_unique', unique: true },
       { key: { email: 1 }, name: 'email_unique', unique: true },
       { key: { isActive: 1, _id: 1 }, name: 'active_by_id' },
+      { key: { searchKeys: 1 }, name: 'search_keys' },
     ]);
+    await this.backfillSearchKeys();
+  }
+
+  /** Users stored before `searchKeys` existed get theirs (a no-op once every user has them). */
+  private async backfillSearchKeys(): Promise<void> {
+    for (;;) {
+      const batch = await this.users
+        .find({ searchKeys: { $exists: false } }, { projection: { username: 1, displayName: 1 } })
+        .limit(BACKFILL_BATCH)
+        .toArray();
+      if (batch.length === 0) return;
+      await this.users.bulkWrite(
+        batch.map((u) => ({
+          updateOne: {
+            filter: { _id: u._id, searchKeys: { $exists: false } },
+            update: { $set: { searchKeys: userSearchKeys(u.username, u.displayName) } },
+          },
+        })),
+      );
+    }
   }
 
   async create(data: NewUser): Promise<User> {
     const doc = newUserFields(data, new Date());
+    const searchKeys = userSearchKeys(doc.username, doc.displayName);
     try {
-      const { insertedId } = await this.users.insertOne(doc as UserDoc);
+      const { insertedId } = await this.users.insertOne({ ...doc, searchKeys } as UserDoc);
       return toUser({ ...doc, _id: insertedId });
     } catch (error) {
       if (isDuplicateKeyError(error)) {
@@ -106,6 +136,13 @@ export class UsersRepository {
       { $set: { ...patch, updatedAt: new Date() } },
       { returnDocument: 'after' },
     );
+    if (doc && patch.displayName !== undefined) {
+      // Only while the name is still this one: a concurrent rename writes its own keys.
+      await this.users.updateOne(
+        { _id, displayName: doc.displayName },
+        { $set: { searchKeys: userSearchKeys(doc.username, doc.displayName) } },
+      );
+    }
     return doc ? toUser(doc) : null;
   }
 
@@ -123,8 +160,12 @@ export class UsersRepository {
     if (_id) await this.users.updateOne({ _id }, { $set: { lastSeenAt: at } });
   }
 
-  /** A page of users ordered by username; `search` is a username prefix. */
+  /**
+   * A page of users ordered by username; `search` is a prefix of the username, the display
+   * name or one of its parts, case- and diacritics-insensitive.
+   */
   async list(options: { search?: string; after?: string; limit: number }): Promise<UserSummary[]> {
+    if (options.search && userSearchPrefix(options.search)) return this.search(options);
     const range: Record<string, string> = {};
     if (options.search) {
       range.$gte = options.search;
@@ -137,6 +178,24 @@ export class UsersRepository {
     const filter = Object.keys(range).length ? { username: range } : {};
     const docs = await this.users
       .find(filter, { projection: SUMMARY })
+      .sort({ username: 1 })
+      .limit(options.limit)
+      .toArray();
+    return docs.map(toSummary);
+  }
+
+  /** Through the `searchKeys` index; the matches are sorted by username after the range walk. */
+  private async search(options: { search?: string; after?: string; limit: number }) {
+    const prefix = userSearchPrefix(options.search ?? '');
+    const docs = await this.users
+      .find(
+        {
+          // $elemMatch: one key must be in the range (without it, any key ≥ and any other <).
+          searchKeys: { $elemMatch: { $gte: prefix, $lt: `${prefix}\uffff` } },
+          ...(options.after ? { username: { $gt: options.after } } : {}),
+        },
+        { projection: SUMMARY },
+      )
       .sort({ username: 1 })
       .limit(options.limit)
       .toArray();

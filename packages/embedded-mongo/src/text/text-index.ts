@@ -228,8 +228,7 @@ export class TextIndex extends KeyIndex {
     const hits = this.inverted.search({
       any: termsOf(analyzer, parsed.terms),
       none: sensitive ? [] : termsOf(analyzer, parsed.negatedTerms),
-      // A phrase's inner words are whole words wherever the phrase occurs.
-      all: parsed.phrases.map((p) => termsOf(analyzer, words(p).slice(1, -1))),
+      all: parsed.phrases.map((p) => termsOf(analyzer, phraseWords(p, language))),
     });
     const check = this.textCheck(query, analyzer, parsed);
     const out: TextHits = { docs: [], scores: [] };
@@ -264,6 +263,25 @@ export class TextIndex extends KeyIndex {
       );
     };
   }
+}
+
+const STARTS_IN_WORD = /^[\p{L}\p{N}\p{M}]/u;
+const ENDS_IN_WORD = /[\p{L}\p{N}\p{M}]$/u;
+
+/**
+ * Words of a phrase that every document containing it holds as terms, so the index narrows the
+ * candidates to documents holding all of them: the inner words (whole words wherever the phrase
+ * occurs). Without stemming (`none`) also the first (last) word when the phrase starts (ends)
+ * with a separator: `" cat "` holds the word cat, `"cat"` may be part of "concatenate". A
+ * stemmer may stem a word typed without its diacritics differently, so other languages keep
+ * MongoDB's plain rule.
+ */
+function phraseWords(phrase: string, language: Language): string[] {
+  const all = words(phrase);
+  if (language.name !== 'none') return all.slice(1, -1);
+  const from = STARTS_IN_WORD.test(phrase) ? 1 : 0;
+  const to = ENDS_IN_WORD.test(phrase) ? all.length - 1 : all.length;
+  return all.slice(from, Math.max(from, to));
 }
 
 function termsOf(analyzer: Analyzer, raw: string[]): string[] {
