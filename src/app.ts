@@ -12,8 +12,13 @@ import type { ErrorReporter } from './infra/sentry.js';
 import type { MongoHandles } from './infra/mongo.js';
 import type { RedisHandles } from './infra/redis.js';
 import type { PresenceService } from './modules/presence/presence.service.js';
-import { createNotifier, type ParleyServer } from './modules/realtime/notifiers.js';
+import {
+  createNotifier,
+  observedNotifier,
+  type ParleyServer,
+} from './modules/realtime/notifiers.js';
 import { createSocketServer } from './modules/realtime/socket.server.js';
+import { startMetricsServer } from './infra/metrics-server.js';
 import { startApi } from './roles/api.js';
 import { startScheduler } from './roles/scheduler.js';
 import { startWorker } from './roles/worker.js';
@@ -25,6 +30,8 @@ export interface Parley {
   instanceId: string;
   /** Base URL of the HTTP server once listening (api roles only). */
   url: string | null;
+  /** Where this process serves GET /metrics, when it does. */
+  metricsUrl: string | null;
   httpServer: Server | null;
   io: ParleyServer | null;
   /** Presence bookkeeping of this api instance (heartbeat + sweep of dead instances). */
@@ -59,12 +66,30 @@ export async function startParley(
           logger,
         })
       : null;
-    const notifier: Notifier = createNotifier(infra.redis, io);
+    const { metrics } = infra;
+    const notifier: Notifier = observedNotifier(createNotifier(infra.redis, io), {
+      messageAnnounced: (type, createdAt) => {
+        metrics.messages.inc({ type });
+        metrics.messageFanout.observe(Math.max(0, Date.now() - Date.parse(createdAt)) / 1000);
+      },
+      taskChanged: (type, state) => metrics.tasks.inc({ type, state }),
+    });
+    if (io) metrics.countSocketsWith(() => io.engine.clientsCount);
     const services = await buildServices(config, infra, notifier, logger);
 
     if (role === 'all' || role === 'worker')
       await startWorker(config, infra, services, shutdown, logger);
     if (role === 'all' || role === 'scheduler') startScheduler(config, services, shutdown, logger);
+    // The api serves /metrics on its own port; a worker or scheduler needs a server for it.
+    const metricsServer =
+      !httpServer && config.METRICS_PORT !== undefined
+        ? await startMetricsServer(
+            metrics,
+            { port: config.METRICS_PORT, host: config.HOST, token: config.METRICS_TOKEN },
+            logger,
+          )
+        : null;
+    if (metricsServer) shutdown.add('metrics', () => metricsServer.close());
     const api =
       httpServer && io
         ? await startApi(
@@ -82,6 +107,7 @@ export async function startParley(
       config,
       instanceId: infra.instanceId,
       url: api?.url ?? null,
+      metricsUrl: api ? `${api.url}/metrics` : (metricsServer?.url ?? null),
       httpServer,
       io,
       presence: api?.presence ?? null,

@@ -112,6 +112,10 @@ export const envSchema = z.object({
   SHUTDOWN_TIMEOUT_MS: positiveInt.default(10_000),
   PRESENCE_HEARTBEAT_MS: positiveInt.default(10_000),
   PRESENCE_STALE_MS: positiveInt.default(30_000),
+  /** Worker and scheduler serve GET /metrics here (the api serves it on PORT); unset = not served. */
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  /** When set, /metrics answers only `Authorization: Bearer <METRICS_TOKEN>`. */
+  METRICS_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
 });
 
 export type Env = z.infer<typeof envSchema>;

@@ -4,6 +4,7 @@ import type { Notifier } from './contracts/socket.js';
 import type { Logger } from './logger.js';
 import { connectMongo, type MongoHandles } from './infra/mongo.js';
 import { createRabbit, type Rabbit } from './infra/rabbit.js';
+import { Metrics, type QueueSample } from './infra/metrics.js';
 import { connectRedis, type RedisHandles } from './infra/redis.js';
 import { errorMessage } from './errors.js';
 import { StartupError, redactUrl } from './infra/startup-error.js';
@@ -41,6 +42,8 @@ export interface Infrastructure {
   rabbit: Rabbit;
   /** `media_processing_queue`: same retry and parking rules as the auto-message queue. */
   mediaQueue: Rabbit;
+  /** This process's metrics (GET /metrics). */
+  metrics: Metrics;
 }
 
 export async function connectInfrastructure(
@@ -48,6 +51,7 @@ export async function connectInfrastructure(
   logger: Logger,
   shutdown: Shutdown,
 ): Promise<Infrastructure> {
+  const metrics = new Metrics(config.ROLE, logger);
   const mongo = await connectMongo({
     uri: config.MONGODB_URI,
     dbName: config.MONGODB_DB,
@@ -64,13 +68,29 @@ export async function connectInfrastructure(
       prefix: config.AMQP_QUEUE_PREFIX,
       retryDelaysMs: config.AUTO_MESSAGE_RETRY_DELAYS_MS,
       maxAttempts: config.AUTO_MESSAGE_MAX_ATTEMPTS,
+      onJobOutcome: (queue, outcome) => metrics.queueJobs.inc({ queue, outcome }),
       ...(name ? { queue: name } : {}),
     });
   const rabbit = await connectQueue(queue(), config);
   shutdown.add('rabbit', () => rabbit.close());
   const mediaQueue = await connectQueue(queue(MEDIA_QUEUE), config);
   shutdown.add('media queue', () => mediaQueue.close());
-  return { instanceId: randomUUID(), mongo, redis, rabbit, mediaQueue };
+  metrics.sampleQueuesWith(() => sampleQueues([rabbit, mediaQueue]));
+  return { instanceId: randomUUID(), mongo, redis, rabbit, mediaQueue, metrics };
+}
+
+async function sampleQueues(queues: readonly Rabbit[]): Promise<QueueSample[]> {
+  return Promise.all(
+    queues.map(async (queue) => {
+      const { main, dead } = await queue.queueStats();
+      return {
+        queue: queue.queues.name,
+        ready: main.ready,
+        parked: dead.ready,
+        consumers: main.consumers,
+      };
+    }),
+  );
 }
 
 export const MEDIA_QUEUE = 'media_processing_queue';
@@ -166,7 +186,9 @@ export async function buildServices(
     conversations: repos.conversations,
     conversationsService: conversations,
   });
-  const runner = new JobRunner(repos.jobRuns, logger);
+  const runner = new JobRunner(repos.jobRuns, logger, (job, outcome) =>
+    infra.metrics.jobRuns.inc({ job, outcome }),
+  );
   const autoMessages = new AutoMessagesService(
     repos.autoMessages,
     repos.users,

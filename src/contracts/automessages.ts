@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { IsoDate } from './common.js';
+import { QueueSummary } from './queues.js';
 
 /** What travels on `message_sending_queue`: everything delivery needs, so it reads nothing first. */
 export const AutoMessageJob = z.strictObject({
@@ -87,5 +88,9 @@ export const QueuesResult = z.object({
     .object({ main: QueueDepth, dead: QueueDepth })
     .optional()
     .describe('media_processing_queue and its parking queue'),
+  queues: z
+    .array(QueueSummary)
+    .optional()
+    .describe('Every queue Parley owns, parked counts included'),
 });
 export type QueuesResult = z.infer<typeof QueuesResult>;

@@ -9,6 +9,8 @@ import { errors, isAppError, toClientError, type AppError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { requestLimits, type LimitKind } from '../infra/rate-limits.js';
 import { buildOpenApi } from './openapi.js';
+import type { Metrics } from '../infra/metrics.js';
+import { serveMetrics } from '../infra/metrics-server.js';
 import type { AuthContext } from '../contracts/auth.js';
 import { BinaryBody, type RouteDef } from './route.js';
 import { pipeline } from 'node:stream/promises';
@@ -25,6 +27,8 @@ export interface HttpAppDeps {
   requireAdmin(auth: AuthContext): Promise<void>;
   rateLimit(kind: LimitKind, key: string): Promise<void>;
   health: { live(): Promise<unknown>; ready(): Promise<{ ok: boolean }> };
+  /** GET /metrics and the HTTP histogram. */
+  metrics?: { registry: Metrics; token: string | undefined };
   /** Reported to Sentry when configured. */
   reportError?: (error: unknown) => void;
 }
@@ -34,6 +38,11 @@ export function buildHttpApp(deps: HttpAppDeps): express.Express {
   app.disable('x-powered-by');
   app.set('trust proxy', deps.trustProxy);
   app.use(requestLogging(deps.logger));
+  if (deps.metrics) {
+    const { registry, token } = deps.metrics;
+    app.use(timeRequests(registry));
+    app.get('/metrics', (req, res) => serveMetrics(registry, token, req, res));
+  }
   app.use(helmet());
   app.use(cors({ origin: [...deps.corsOrigins], credentials: true }));
   app.use(express.json({ limit: deps.bodyLimit }));
@@ -53,6 +62,22 @@ export function buildHttpApp(deps: HttpAppDeps): express.Express {
   app.use((_req, _res, next) => next(errors.notFound('Route')));
   app.use(errorHandler(deps));
   return app;
+}
+
+/**
+ * Labels by route template (`/api/conversations/:id`), known once Express matched a route;
+ * anything unmatched is one `unmatched` series, so scanners cannot blow up the cardinality.
+ */
+function timeRequests(metrics: Metrics) {
+  return (req: Request, res: Response, next: NextFunction) => {
+    const end = metrics.httpDuration.startTimer();
+    res.once('finish', () => {
+      const path: unknown = (req.route as { path?: unknown } | undefined)?.path;
+      const route = typeof path === 'string' ? `${req.baseUrl}${path}` : 'unmatched';
+      end({ method: req.method, route, status: String(res.statusCode) });
+    });
+    next();
+  };
 }
 
 function requestLogging(logger: Logger) {

@@ -1,16 +1,25 @@
-import type { Channel, ChannelModel, ConsumeMessage, MessagePropertyHeaders } from 'amqplib';
+import type {
+  Channel,
+  ChannelModel,
+  ConsumeMessage,
+  Message,
+  MessagePropertyHeaders,
+} from 'amqplib';
 import { PublishNotConfirmedError, QueueUnavailableError } from './job-errors.js';
 import { asError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { checkQueues, pingQueue } from './rabbit/admin.js';
+import { checkQueues, pingQueue, withChannel } from './rabbit/admin.js';
 import { openRecoveringConnection } from './rabbit/connection.js';
 import { JobConsumer, type ConsumeOptions, type JobHandler } from './rabbit/consumer.js';
 import { ConfirmPublisher, copyOf, jsonMessage } from './rabbit/publisher.js';
+import { freshAttemptHeaders, listParked, sweepParked, type ParkedJob } from './rabbit/parking.js';
 import { Supervisor } from './rabbit/supervisor.js';
 import { buildTopology, declareTopology, type Topology } from './rabbit/topology.js';
 import type { PublishManyResult, QueueDepth, Rabbit, RabbitOptions } from './rabbit/types.js';
+import type { JobOutcome } from './rabbit/consumer.js';
 
-export type { ConsumeOptions, JobDelivery, JobHandler } from './rabbit/consumer.js';
+export type { ConsumeOptions, JobDelivery, JobHandler, JobOutcome } from './rabbit/consumer.js';
+export type { ParkedJob } from './rabbit/parking.js';
 export type { PublishManyResult, QueueDepth, Rabbit, RabbitOptions } from './rabbit/types.js';
 export type { Topology };
 
@@ -55,13 +64,15 @@ class RabbitClient implements Rabbit {
 
   constructor(private readonly options: RabbitOptions) {
     this.logger = options.logger.child({ component: 'rabbit' });
-    const main = `${options.prefix ?? ''}${options.queue ?? DEFAULTS.queue}`;
+    const name = options.queue ?? DEFAULTS.queue;
+    const main = `${options.prefix ?? ''}${name}`;
     this.topology = buildTopology(
       main,
       options.retryDelaysMs ?? DEFAULTS.retryDelaysMs,
       options.deliveryLimit ?? DEFAULTS.deliveryLimit,
     );
     this.queues = {
+      name,
       main,
       dead: this.topology.dead,
       retries: this.topology.retries.map((r) => r.name),
@@ -177,7 +188,7 @@ class RabbitClient implements Rabbit {
 
   private async republish(
     queue: string,
-    msg: ConsumeMessage,
+    msg: Message,
     headers: MessagePropertyHeaders,
   ): Promise<void> {
     const { publisher } = await this.supervisor.whenPublishable(this.publishWaitMs);
@@ -198,6 +209,7 @@ class RabbitClient implements Rabbit {
       republish: (queue: string, msg: ConsumeMessage, headers: MessagePropertyHeaders) =>
         this.republish(queue, msg, headers),
       onBrokerCancel: () => this.recycle('consumer cancelled by the broker'),
+      onOutcome: (outcome: JobOutcome) => this.options.onJobOutcome?.(this.queues.name, outcome),
     };
     // JobConsumer<never> lets one slot hold any payload type; the handler only sees its own T.
     const consumer = new JobConsumer(
@@ -231,6 +243,31 @@ class RabbitClient implements Rabbit {
       main: { ...m, unacknowledged: this.consumer?.inFlightCount ?? null },
       dead: { ...d, unacknowledged: null },
     };
+  }
+
+  parked(limit: number): Promise<ParkedJob[]> {
+    return this.withAdminChannel((ch) => listParked(ch, this.queues.dead, limit));
+  }
+
+  requeueParked(ids?: readonly string[]): Promise<number> {
+    return this.withAdminChannel((ch) =>
+      sweepParked(ch, this.queues.dead, ids, (msg) =>
+        this.republish(this.queues.main, msg, freshAttemptHeaders(msg)),
+      ),
+    );
+  }
+
+  discardParked(ids?: readonly string[]): Promise<number> {
+    return this.withAdminChannel((ch) =>
+      sweepParked(ch, this.queues.dead, ids, () => Promise.resolve()),
+    );
+  }
+
+  private withAdminChannel<R>(fn: (channel: Channel) => Promise<R>): Promise<R> {
+    const live = this.supervisor.live;
+    if (live === null)
+      return Promise.reject(new QueueUnavailableError('not connected to RabbitMQ'));
+    return withChannel(live.model, this.logger, fn);
   }
 
   close(): Promise<void> {

@@ -14,6 +14,9 @@ export class JobRunner {
   constructor(
     private readonly runs: JobRunsRepository,
     private readonly logger: Logger,
+    /** Told each run's outcome (metrics). */
+    private readonly onFinished: (job: string, outcome: 'succeeded' | 'failed') => void = () =>
+      undefined,
   ) {}
 
   /** Returns the run's counts, or null when another process owns this tick. */
@@ -70,9 +73,11 @@ export class JobRunner {
       const counts = await job(run.id);
       await this.runs.finish(run.id, run.owner, 'succeeded', counts, null);
       log.info({ counts }, 'job succeeded');
+      this.onFinished(run.name, 'succeeded');
       return counts;
     } catch (error) {
       log.error({ err: error }, 'job failed');
+      this.onFinished(run.name, 'failed');
       await this.runs.finish(run.id, run.owner, 'failed', {}, errorMessage(error));
       throw error;
     } finally {

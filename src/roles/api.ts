@@ -22,6 +22,8 @@ import type { ParleyServer } from '../modules/realtime/notifiers.js';
 import { attachGateway } from '../modules/realtime/socket.server.js';
 import { recordAdminListing, resolveJwtSecrets } from '../modules/settings/deployment-settings.js';
 import { taskRoutes } from '../modules/tasks/tasks.routes.js';
+import { queueRoutes } from '../modules/queues/queues.routes.js';
+import { QueuesService } from '../modules/queues/queues.service.js';
 import { mediaRoutes } from '../modules/media/media.routes.js';
 import { maintenanceRoutes } from '../modules/media/maintenance.routes.js';
 import { searchRoutes } from '../modules/search/search.routes.js';
@@ -84,14 +86,13 @@ export async function startApi(
         maintenance: services.maintenance,
         stats: services.stats,
       }),
-      ...adminRoutes({
-        autoMessages: services.autoMessages,
-        jobs: services.runner,
-        queueStats: async () => ({
-          ...(await infra.rabbit.queueStats()),
-          media: await infra.mediaQueue.queueStats(),
+      ...adminRoutes({ autoMessages: services.autoMessages, jobs: services.runner }),
+      ...queueRoutes(
+        new QueuesService({
+          message_sending_queue: infra.rabbit,
+          media_processing_queue: infra.mediaQueue,
         }),
-      }),
+      ),
     ],
     corsOrigins: config.CORS_ORIGINS,
     bodyLimit: config.BODY_LIMIT,
@@ -100,6 +101,7 @@ export async function startApi(
     assertNotRevoked: (ctx) => auth.assertNotRevoked(ctx),
     requireAdmin: (ctx) => auth.requireAdmin(ctx),
     rateLimit,
+    metrics: { registry: infra.metrics, token: config.METRICS_TOKEN },
     ...(reportError ? { reportError } : {}),
     health: {
       live: () => Promise.resolve({ status: 'ok' }),

@@ -5,6 +5,7 @@ import type * as conv from '../../../src/contracts/conversations.js';
 import type * as jobs from '../../../src/contracts/jobs.js';
 import type * as media from '../../../src/contracts/media.js';
 import type * as msg from '../../../src/contracts/messages.js';
+import type * as q from '../../../src/contracts/queues.js';
 import type * as search from '../../../src/contracts/search.js';
 import type * as stats from '../../../src/contracts/stats.js';
 import type * as tasks from '../../../src/contracts/tasks.js';
@@ -110,6 +111,18 @@ export const routes = {
     result: typeof jobs.RunsResult;
   }>(),
   queues: get('/api/admin/queues', 'admin')<{ result: typeof am.QueuesResult }>(),
+  parkedJobs: get('/api/admin/queues/:queue/parked', 'admin')<{
+    query: typeof q.ParkedQuery;
+    result: typeof q.ParkedList;
+  }>(),
+  requeueParked: post('/api/admin/queues/:queue/parked/requeue', 'admin')<{
+    body: typeof q.ParkedSelection;
+    result: typeof q.RequeueResult;
+  }>(),
+  discardParked: del('/api/admin/queues/:queue/parked', 'admin')<{
+    body: typeof q.ParkedSelection;
+    result: typeof q.DiscardResult;
+  }>(),
   stats: get('/api/admin/stats', 'admin')<{
     query: typeof stats.StatsQuery;
     result: typeof stats.StatsResult;

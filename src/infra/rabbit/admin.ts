@@ -2,7 +2,7 @@ import type { Channel, ChannelModel } from 'amqplib';
 import type { Logger } from '../../logger.js';
 
 /** A short-lived channel: a failed check (404) closes it, never the publisher's or consumer's. */
-async function withChannel<R>(
+export async function withChannel<R>(
   model: ChannelModel,
   logger: Logger,
   fn: (channel: Channel) => Promise<R>,

@@ -1,7 +1,7 @@
 import type { Channel, ChannelModel, ConsumeMessage, MessagePropertyHeaders } from 'amqplib';
 import type { Logger } from '../../logger.js';
 import { UnrecoverableJobError } from '../job-errors.js';
-import { ATTEMPT_HEADER, retryQueueFor, type Topology } from './topology.js';
+import { ATTEMPT_HEADER, PARKED_AT_HEADER, retryQueueFor, type Topology } from './topology.js';
 
 /** What a handler learns about the delivery besides the payload. */
 export interface JobDelivery {
@@ -37,7 +37,12 @@ export interface ConsumerDeps {
   ) => Promise<void>;
   /** Called when the broker cancels us (queue deleted): recycle the connection to re-declare. */
   readonly onBrokerCancel: () => void;
+  /** Told how each delivery ended (metrics). */
+  readonly onOutcome?: (outcome: JobOutcome) => void;
 }
+
+/** acked: done; retried / parked: moved to a retry or the parking queue; requeued: back as is. */
+export type JobOutcome = 'acked' | 'retried' | 'parked' | 'requeued';
 
 interface InFlight {
   done: Promise<void>;
@@ -123,7 +128,7 @@ export class JobConsumer<T> {
       return;
     }
     if (this.stopping) {
-      settle(channel, msg, 'requeue', this.deps.logger);
+      this.settle(channel, msg, 'requeue', this.deps.logger);
       return;
     }
     const abort = new AbortController();
@@ -143,10 +148,10 @@ export class JobConsumer<T> {
         { attempt, redelivered: msg.fields.redelivered, messageId: messageIdOf(msg) },
         signal,
       );
-      settle(channel, msg, 'ack', this.deps.logger);
+      this.settle(channel, msg, 'ack', this.deps.logger);
     } catch (err) {
       // Aborted work is not a failure of the job: it goes back to the queue, no attempt spent.
-      if (signal.aborted) settle(channel, msg, 'requeue', this.deps.logger);
+      if (signal.aborted) this.settle(channel, msg, 'requeue', this.deps.logger);
       else await this.routeFailure(channel, msg, attempt, err);
     }
   }
@@ -174,16 +179,28 @@ export class JobConsumer<T> {
       [ATTEMPT_HEADER]: park ? attempt : attempt + 1,
       'x-attempts': attempt,
       'x-last-error': describe(err).slice(0, 1000),
+      ...(park ? { [PARKED_AT_HEADER]: new Date().toISOString() } : {}),
     };
     const log = this.deps.logger.child({ messageId: messageIdOf(msg), attempt, queue });
     try {
       await this.deps.republish(queue, msg, headers);
       log.warn({ err }, park ? 'job parked' : 'job scheduled for retry');
-      settle(channel, msg, 'ack', log);
+      this.settle(channel, msg, 'ack', log, park ? 'parked' : 'retried');
     } catch (publishErr) {
       log.error({ err: publishErr, jobErr: err }, 'could not move failed job; requeueing it');
-      settle(channel, msg, 'requeue', log);
+      this.settle(channel, msg, 'requeue', log);
     }
+  }
+
+  private settle(
+    channel: Channel,
+    msg: ConsumeMessage,
+    how: 'ack' | 'requeue',
+    logger: Logger,
+    outcome: JobOutcome = how === 'ack' ? 'acked' : 'requeued',
+  ): void {
+    settle(channel, msg, how, logger);
+    this.deps.onOutcome?.(outcome);
   }
 }
 

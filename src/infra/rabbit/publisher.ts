@@ -1,11 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type {
-  ConfirmChannel,
-  ConsumeMessage,
-  Message,
-  MessagePropertyHeaders,
-  Options,
-} from 'amqplib';
+import type { ConfirmChannel, Message, MessagePropertyHeaders, Options } from 'amqplib';
 import { asError } from '../../errors.js';
 import { ATTEMPT_HEADER } from './topology.js';
 
@@ -107,7 +101,7 @@ export function jsonMessage(
 /** The same job (body, id) bound for a retry or parking queue with new headers. */
 export function copyOf(
   queue: string,
-  msg: ConsumeMessage,
+  msg: Message,
   headers: MessagePropertyHeaders,
 ): OutgoingMessage {
   const { messageId, contentType, timestamp } = msg.properties as {

@@ -2,6 +2,8 @@ import type { Channel } from 'amqplib';
 
 /** Our own attempt counter (1-based); the broker's x-delivery-count only counts redeliveries. */
 export const ATTEMPT_HEADER = 'x-attempt';
+/** When the consumer parked a job (ISO time); the broker's own parking leaves x-death instead. */
+export const PARKED_AT_HEADER = 'x-parked-at';
 
 export interface RetryQueue {
   readonly name: string;

@@ -1,6 +1,7 @@
 import type { QueueDepth } from '../../contracts/automessages.js';
 import type { Logger } from '../../logger.js';
-import type { ConsumeOptions, JobHandler } from './consumer.js';
+import type { ConsumeOptions, JobHandler, JobOutcome } from './consumer.js';
+import type { ParkedJob } from './parking.js';
 
 export interface RabbitOptions {
   readonly url: string;
@@ -21,6 +22,8 @@ export interface RabbitOptions {
     readonly startupRetries?: number;
   };
   readonly heartbeatSeconds?: number;
+  /** Told how each consumed job ended, with the queue's name without prefix (metrics). */
+  readonly onJobOutcome?: (queue: string, outcome: JobOutcome) => void;
 }
 
 export interface PublishManyResult<T> {
@@ -33,6 +36,8 @@ export type { QueueDepth } from '../../contracts/automessages.js';
 
 export interface Rabbit {
   readonly queues: {
+    /** The queue's own name, without the prefix (what operators and metrics call it). */
+    readonly name: string;
     readonly main: string;
     readonly dead: string;
     readonly retries: readonly string[];
@@ -48,4 +53,10 @@ export interface Rabbit {
   consume<T>(handler: JobHandler<T>, options: ConsumeOptions<T>): Promise<void>;
   stopConsuming(timeoutMs?: number): Promise<void>;
   queueStats(): Promise<{ main: QueueDepth; dead: QueueDepth }>;
+  /** The first `limit` jobs of the parking queue, left where they are. */
+  parked(limit: number): Promise<ParkedJob[]>;
+  /** Moves parked jobs (all, or those with these ids) back to the main queue as first attempts. */
+  requeueParked(ids?: readonly string[]): Promise<number>;
+  /** Drops parked jobs (all, or those with these ids). */
+  discardParked(ids?: readonly string[]): Promise<number>;
 }

@@ -6,7 +6,6 @@ import {
   PlanBody,
   PlanResult,
   QueueResult,
-  QueuesResult,
 } from '../../contracts/automessages.js';
 import { RunsQuery, RunsResult } from '../../contracts/jobs.js';
 import type { AutoMessagesService } from './automessages.service.js';
@@ -17,7 +16,6 @@ const guarded = { 401: errorResponse('Not logged in'), 403: errorResponse('Admin
 export interface AdminDeps {
   autoMessages: AutoMessagesService;
   jobs: JobRunner;
-  queueStats(): Promise<QueuesResult>;
 }
 
 export function adminRoutes(deps: AdminDeps): RouteDef[] {
@@ -80,15 +78,6 @@ export function adminRoutes(deps: AdminDeps): RouteDef[] {
         status: 200,
         body: { items: await deps.jobs.recent(query.limit, query.name) },
       }),
-    }),
-    route({
-      method: 'get',
-      path: '/api/admin/queues',
-      summary: 'Depth of message_sending_queue and its parking queue',
-      tag,
-      access: 'admin',
-      responses: { 200: { description: 'Depths', schema: QueuesResult }, ...guarded },
-      handler: async () => ({ status: 200, body: await deps.queueStats() }),
     }),
   ];
 }

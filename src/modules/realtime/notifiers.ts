@@ -76,3 +76,41 @@ export function createNotifier(redis: RedisHandles, io: ParleyServer | null): No
     },
   };
 }
+
+/** What the metrics learn from outgoing events: messages created, tasks changing state. */
+export interface NotifierObserver {
+  messageAnnounced(type: string, createdAt: string): void;
+  taskChanged(type: string, state: string): void;
+}
+
+/**
+ * Counts what is announced, where every path that creates a message or moves a task already
+ * passes (REST, sockets, auto messages, the media worker), instead of in each service.
+ * `message_received` goes out once per message (toUsersOnce); a task is announced when created
+ * (queued) and when it ends, and also on each progress report while running, so `running` is
+ * not counted.
+ */
+export function observedNotifier(inner: Notifier, observer: NotifierObserver): Notifier {
+  const observe = (event: string, payload: unknown): void => {
+    if (event === 'message_received') {
+      const { message } = payload as { message: { type: string; createdAt: string } };
+      observer.messageAnnounced(message.type, message.createdAt);
+    } else if (event === 'task_updated') {
+      const { task } = payload as { task: { type: string; state: string } };
+      if (task.state !== 'running') observer.taskChanged(task.type, task.state);
+    }
+  };
+  return {
+    toUsers(userIds, event, ...args) {
+      inner.toUsers(userIds, event, ...args);
+      if (userIds.length > 0) observe(event, args[0]);
+    },
+    async toUsersOnce(onceKey, userIds, event, ...args) {
+      await inner.toUsersOnce(onceKey, userIds, event, ...args);
+      if (userIds.length > 0) observe(event, args[0]);
+    },
+    leaveConversation: (userIds, conversationId) =>
+      inner.leaveConversation(userIds, conversationId),
+    disconnectSession: (sessionId) => inner.disconnectSession(sessionId),
+  };
+}
