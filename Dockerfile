@@ -11,6 +11,9 @@ COPY tsconfig.json tsconfig.base.json ./
 COPY packages ./packages
 COPY src ./src
 RUN npx tsc -b
+# The web UI (chat at /, dashboard at /admin), bundled with its dependencies into dist/web.
+COPY web ./web
+RUN npm run build:web
 
 FROM node:20-bookworm-slim AS deps
 WORKDIR /app
@@ -25,6 +28,7 @@ ENV NODE_ENV=production \
 WORKDIR /app
 COPY --from=deps --chown=node:node /app/node_modules ./node_modules
 COPY --from=build --chown=node:node /app/dist/src ./dist/src
+COPY --from=build --chown=node:node /app/dist/web ./dist/web
 # The engine workspace package: node_modules/@parley/embedded-mongo links here.
 COPY --from=build --chown=node:node /app/packages/embedded-mongo/package.json ./packages/embedded-mongo/
 COPY --from=build --chown=node:node /app/packages/embedded-mongo/dist/src ./packages/embedded-mongo/dist/src

@@ -10,6 +10,7 @@ export default tseslint.config(
       'node_modules/**',
       '.run/**',
       'coverage/**',
+      'test-results/**',
       '.tmp-*/**',
     ],
   },
@@ -38,4 +39,34 @@ export default tseslint.config(
     },
   },
   { files: ['**/*.js'], ...tseslint.configs.disableTypeChecked },
+  {
+    // The web UI (web/): browser code under its own tsconfig, with rules of its own.
+    files: ['web/src/**/*.{ts,tsx}'],
+    rules: {
+      // Tokens stay in memory: the SDK's default storage, never the browser's.
+      'no-restricted-globals': [
+        'error',
+        { name: 'localStorage', message: 'Tokens and state stay in memory (SPEC §13).' },
+        { name: 'sessionStorage', message: 'Tokens and state stay in memory (SPEC §13).' },
+      ],
+      // The CSP forbids inline scripts; HTML strings would also bypass Preact's escaping.
+      'no-restricted-properties': [
+        'error',
+        { property: 'innerHTML', message: 'Render with Preact; never inject HTML.' },
+        { property: 'outerHTML', message: 'Render with Preact; never inject HTML.' },
+      ],
+      'no-restricted-syntax': [
+        'error',
+        { selector: "JSXAttribute[name.name='dangerouslySetInnerHTML']", message: 'No raw HTML.' },
+        {
+          selector: "JSXAttribute[name.name='style']",
+          message: 'No inline styles (CSP): use a class.',
+        },
+      ],
+    },
+  },
+  {
+    files: ['web/vite.config.js'],
+    languageOptions: { globals: { process: 'readonly', URL: 'readonly' } },
+  },
 );

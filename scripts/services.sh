@@ -106,8 +106,17 @@ ensure_example_tools() {
   else echo "services: the Python interop test needs: sudo apt-get install -y python3-socketio python3-websocket python3-requests" >&2; fi
 }
 
+# The web UI's browser tests drive Debian's Chromium (playwright-core, no browser download);
+# without it they skip.
+ensure_chromium() {
+  command -v chromium >/dev/null && return 0
+  if can_apt; then apt_install chromium || echo "services: could not install chromium; browser tests will skip" >&2
+  else echo "services: chromium is not installed (browser tests will skip). Run: sudo apt-get install -y chromium" >&2; fi
+}
+
 ensure_redis
 ensure_rabbitmq
 ensure_nginx
 ensure_example_tools
+ensure_chromium
 echo "services: Redis ($redis_host:$redis_port) and RabbitMQ ($amqp_host:$amqp_port) are up" >&2

@@ -7,6 +7,6 @@ cd "$(dirname "$0")/.."
 bash scripts/services.sh
 # A clean build, so tests of deleted sources never linger in dist/.
 rm -rf dist packages/*/dist
-npx tsc -b
+npm run build --silent
 if [ "$#" -gt 0 ]; then targets=("$@"); else targets=(dist/test/ packages/*/dist/test/); fi
 exec node --test --test-concurrency="${TEST_CONCURRENCY:-2}" --test-timeout=180000 "${targets[@]}"

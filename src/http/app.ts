@@ -29,6 +29,8 @@ export interface HttpAppDeps {
   health: { live(): Promise<unknown>; ready(): Promise<{ ok: boolean }> };
   /** GET /metrics and the HTTP histogram. */
   metrics?: { registry: Metrics; token: string | undefined };
+  /** The built web UI (chat at /, dashboard at /admin), when there is one. */
+  web?: express.Router | null;
   /** Reported to Sentry when configured. */
   reportError?: (error: unknown) => void;
 }
@@ -43,7 +45,15 @@ export function buildHttpApp(deps: HttpAppDeps): express.Express {
     app.use(timeRequests(registry));
     app.get('/metrics', (req, res) => serveMetrics(registry, token, req, res));
   }
-  app.use(helmet());
+  app.use(
+    helmet({
+      contentSecurityPolicy: {
+        // Helmet's strict defaults (scripts from this origin only, no inline scripts), plus
+        // blob: images: the web client shows attachments fetched with the bearer token as Blobs.
+        directives: { 'img-src': ["'self'", 'data:', 'blob:'] },
+      },
+    }),
+  );
   app.use(cors({ origin: [...deps.corsOrigins], credentials: true }));
   app.use(express.json({ limit: deps.bodyLimit }));
 
@@ -59,6 +69,7 @@ export function buildHttpApp(deps: HttpAppDeps): express.Express {
 
   for (const def of deps.routes) app[def.method](def.path, handle(def, deps));
 
+  if (deps.web) app.use(deps.web);
   app.use((_req, _res, next) => next(errors.notFound('Route')));
   app.use(errorHandler(deps));
   return app;

@@ -4,6 +4,7 @@ import type { Config } from '../config.js';
 import type { Infrastructure, Services } from '../core.js';
 import type { Logger } from '../logger.js';
 import { buildHttpApp } from '../http/app.js';
+import { webRoutes } from '../http/web.js';
 import { RateLimits, type LimitKind } from '../infra/rate-limits.js';
 import { withTimeout } from '../infra/redis.js';
 import type { ErrorReporter } from '../infra/sentry.js';
@@ -102,6 +103,7 @@ export async function startApi(
     requireAdmin: (ctx) => auth.requireAdmin(ctx),
     rateLimit,
     metrics: { registry: infra.metrics, token: config.METRICS_TOKEN },
+    web: webRoutes(),
     ...(reportError ? { reportError } : {}),
     health: {
       live: () => Promise.resolve({ status: 'ok' }),

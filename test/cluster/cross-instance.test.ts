@@ -143,7 +143,7 @@ describe('two api instances behind Nginx', { skip: skipWithoutNginx }, () => {
     await cluster.heldBy(alice.user.id); // ip_hash: one client address, one instance
   });
 
-  test('Nginx serves health, REST and docs, and nothing outside the product paths', async () => {
+  test('Nginx serves health, REST, docs and the web UI, and nothing outside the product paths', async () => {
     const ready = await http<{ ok: boolean }>(cluster.url, 'GET', '/health/ready');
     assert.equal(ready.status, 200);
     assert.equal(ready.body.ok, true);
@@ -153,5 +153,13 @@ describe('two api instances behind Nginx', { skip: skipWithoutNginx }, () => {
     const other = await http<{ error: { code: string } }>(cluster.url, 'GET', '/etc/passwd');
     assert.equal(other.status, 404);
     assert.equal(other.body.error.code, 'not_found');
+    for (const path of ['/', '/admin']) {
+      const page = await fetch(`${cluster.url}${path}`);
+      assert.equal(page.status, 200, path);
+      assert.match(page.headers.get('content-type') ?? '', /^text\/html/);
+      await page.arrayBuffer();
+    }
+    const metrics = await http(cluster.url, 'GET', '/metrics');
+    assert.equal(metrics.status, 404, 'metrics are scraped from each process, not through Nginx');
   });
 });

@@ -1,0 +1,155 @@
+import { useRef } from 'preact/hooks';
+import { parley, errorText, usePoll } from '../shared/session.js';
+import { when } from '../shared/ui.js';
+import { LIVE_MS, type PanelProps } from './dashboard.js';
+
+const QUEUES = ['message_sending_queue', 'media_processing_queue'] as const;
+type QueueName = (typeof QUEUES)[number];
+
+/** Every queue with its depth, and how fast the ready count moves between two samples. */
+export function QueuesPanel(_props: PanelProps) {
+  const previous = useRef<{ at: number; ready: Record<string, number> } | null>(null);
+  const rates = useRef<Record<string, number>>({});
+  const queues = usePoll(async () => {
+    const result = await parley.api.queues({});
+    const now = Date.now();
+    const ready = Object.fromEntries((result.queues ?? []).map((q) => [q.name, q.ready]));
+    const before = previous.current;
+    if (before) {
+      const seconds = (now - before.at) / 1000;
+      for (const [name, value] of Object.entries(ready))
+        rates.current[name] = (value - (before.ready[name] ?? value)) / seconds;
+    }
+    previous.current = { at: now, ready };
+    return result.queues ?? [];
+  }, LIVE_MS);
+  return (
+    <section aria-labelledby="queues-title">
+      <h2 id="queues-title">Queues</h2>
+      {queues.error && <p class="error">{queues.error}</p>}
+      <table data-testid="queues">
+        <thead>
+          <tr>
+            <th scope="col">Queue</th>
+            <th scope="col">Ready</th>
+            <th scope="col">Change / s</th>
+            <th scope="col">Unacked (this api)</th>
+            <th scope="col">Consumers</th>
+            <th scope="col">Parked</th>
+          </tr>
+        </thead>
+        <tbody>
+          {(queues.value ?? []).map((q) => (
+            <tr key={q.name} data-queue={q.name}>
+              <th scope="row">{q.name}</th>
+              <td>{q.ready}</td>
+              <td>{(rates.current[q.name] ?? 0).toFixed(1)}</td>
+              <td>{q.unacknowledged ?? '—'}</td>
+              <td>{q.consumers}</td>
+              <td class={q.parked > 0 ? 'warn' : ''} data-testid={`parked-count-${q.name}`}>
+                {q.parked}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </section>
+  );
+}
+
+/** Parked jobs of every queue, each one requeued or discarded after a confirmation. */
+export function ParkedPanel(props: PanelProps) {
+  return (
+    <section aria-labelledby="parked-title">
+      <h2 id="parked-title">Parked jobs</h2>
+      {QUEUES.map((queue) => (
+        <ParkedList key={queue} queue={queue} {...props} />
+      ))}
+    </section>
+  );
+}
+
+function ParkedList(props: PanelProps & { queue: QueueName }) {
+  const { queue, confirm, report } = props;
+  const parked = usePoll(
+    () => parley.api.parkedJobs({ params: { queue }, query: { limit: 50 } }),
+    LIVE_MS,
+  );
+  const act = async (kind: 'requeue' | 'discard', ids?: string[]) => {
+    const what = ids ? `job ${ids[0]}` : `every parked job of ${queue}`;
+    const verb = kind === 'requeue' ? 'Requeue' : 'Discard';
+    if (!(await confirm(`${verb} ${what}?`))) return;
+    try {
+      const body = ids ? { ids } : undefined;
+      const count =
+        kind === 'requeue'
+          ? (await parley.api.requeueParked({ params: { queue }, body })).requeued
+          : (await parley.api.discardParked({ params: { queue }, body })).discarded;
+      report(`${kind === 'requeue' ? 'Requeued' : 'Discarded'} ${count} job(s) of ${queue}.`);
+    } catch (error) {
+      report(`${verb} failed: ${errorText(error)}`);
+    }
+    parked.refresh();
+  };
+  const items = parked.value?.items ?? [];
+  return (
+    <div class="parked" data-testid={`parked-${queue}`}>
+      <h3>{queue}</h3>
+      {parked.error && <p class="error">{parked.error}</p>}
+      {items.length === 0 ? (
+        <p class="muted">Nothing parked.</p>
+      ) : (
+        <>
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">Job</th>
+                <th scope="col">Error</th>
+                <th scope="col">Attempts</th>
+                <th scope="col">Parked</th>
+                <th scope="col">Actions</th>
+              </tr>
+            </thead>
+            <tbody>
+              {items.map((job) => (
+                <tr key={job.id} data-job={job.id}>
+                  <th scope="row">
+                    <code>{job.id}</code>
+                  </th>
+                  <td>{job.error ?? '—'}</td>
+                  <td>{job.attempts}</td>
+                  <td>{when(job.parkedAt)}</td>
+                  <td class="actions">
+                    <button
+                      type="button"
+                      aria-label={`Requeue job ${job.id}`}
+                      onClick={() => void act('requeue', [job.id])}
+                    >
+                      Requeue
+                    </button>
+                    <button
+                      type="button"
+                      class="danger"
+                      aria-label={`Discard job ${job.id}`}
+                      onClick={() => void act('discard', [job.id])}
+                    >
+                      Discard
+                    </button>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          <p class="actions">
+            <button type="button" onClick={() => void act('requeue')}>
+              Requeue all
+            </button>
+            <button type="button" class="danger" onClick={() => void act('discard')}>
+              Discard all
+            </button>
+          </p>
+        </>
+      )}
+    </div>
+  );
+}
