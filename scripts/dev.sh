@@ -4,11 +4,11 @@
 # /health and Socket.IO to the api so the pages keep one origin. Open http://localhost:5173/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-pids=()
+pids=() # the processes themselves (not npx wrappers), so stopping them stops everything
 stop() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; }
 trap stop EXIT INT TERM
-npx tsx watch src/entrypoints/main.ts &
+node_modules/.bin/tsx watch src/entrypoints/main.ts &
 pids+=($!)
-PARLEY_API_URL="http://127.0.0.1:${PORT:-3000}" npx vite --config web/vite.config.js &
+PARLEY_API_URL="http://127.0.0.1:${PORT:-3000}" node_modules/.bin/vite --config web/vite.config.js &
 pids+=($!)
 wait -n
