@@ -1,7 +1,8 @@
 /**
  * The web client in real Chromium (SPEC §13), two people in two browser contexts against the
  * real API and Socket.IO: register and log in, a message with its unread badge, typing, a read
- * receipt, a reaction, an image upload with progress whose thumbnail reaches the other side.
+ * receipt, a reaction, an image upload with progress whose thumbnail reaches the other side,
+ * and a network drop caught up on reconnect.
  */
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
@@ -9,6 +10,7 @@ import type { Browser, Page } from 'playwright-core';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { browserMissing, launchBrowser, openPage, screenshot } from '../support/browser.js';
 import { registerUser } from '../support/http.js';
+import { sendText } from '../support/messaging.js';
 import { image } from '../support/media.js';
 
 const missing = browserMissing();
@@ -91,6 +93,18 @@ describe('web client', { skip: missing ?? false, timeout: 300_000 }, () => {
         { timeout: 60_000 },
       );
     }
+
+    // A network drop: Alice's page shows it, misses a message, and catches up on reconnect.
+    await alice.context().setOffline(true);
+    await alice.getByTestId('connection').getByText('reconnecting…').waitFor();
+    const conversationId = await alice
+      .locator('.conversation.selected')
+      .getAttribute('data-conversation');
+    await sendText(app.url, bob, conversationId ?? '', 'sent while you were away');
+    await alice.context().setOffline(false);
+    await alice.getByTestId('connection').getByText('connected').waitFor();
+    await alice.locator('.message').filter({ hasText: 'sent while you were away' }).waitFor();
+
     await screenshot(alice, 'chat');
     await screenshot(bobPage, 'chat-other-side');
     for (const { problems } of pages)
