@@ -14,7 +14,11 @@ import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 const NODE_PREFIX = 'parley-test-';
-export const SHARED_BROKER = 'amqp://guest:guest@127.0.0.1:5672';
+/**
+ * The broker every test uses: AMQP_URL when set (e.g. a private node while the shared one is
+ * down; point rabbitmqctl at it with RABBITMQ_NODENAME too), else the local default.
+ */
+export const SHARED_BROKER = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 
 async function rabbitmqctl(args: string[], timeoutMs = 60_000): Promise<string> {
   const { stdout } = await run('rabbitmqctl', args, { timeout: timeoutMs });
