@@ -76,6 +76,7 @@ export async function startParley(
     });
     if (io) metrics.countSocketsWith(() => io.engine.clientsCount);
     const services = await buildServices(config, infra, notifier, logger);
+    shutdown.add('search', () => services.search.backend.close());
 
     if (role === 'all' || role === 'worker')
       await startWorker(config, infra, services, shutdown, logger);

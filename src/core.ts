@@ -21,7 +21,11 @@ import { MessageChangesRepository } from './modules/messages/message-changes.rep
 import { MessageChangesService } from './modules/messages/message-changes.service.js';
 import { MessagesRepository } from './modules/messages/messages.repository.js';
 import { MessagesService } from './modules/messages/messages.service.js';
-import { buildSearch } from './modules/search/search.module.js';
+import {
+  createSearchService,
+  searchAwareNotifier,
+  startSearchBackend,
+} from './modules/search/search.module.js';
 import { PresenceRepository } from './modules/presence/presence.repository.js';
 import { SettingsRepository } from './modules/settings/settings.repository.js';
 import { TaskRunner } from './modules/tasks/task-runner.js';
@@ -139,6 +143,8 @@ export async function buildServices(
     repos.tasks.ensureIndexes(),
     repos.attachments.ensureIndexes(),
   ]);
+  const searchBackend = await startSearchBackend(config, db);
+  const messageNotifier = searchAwareNotifier(searchBackend, notifier, logger);
   const membership = new MembershipCache(infra.redis, repos.conversations, logger);
   const conversations = new ConversationsService(
     repos.conversations,
@@ -161,7 +167,7 @@ export async function buildServices(
     repos.messages,
     repos.conversations,
     conversations,
-    notifier,
+    messageNotifier,
     media.media,
   );
   const messageChanges = new MessageChangesService(
@@ -169,7 +175,7 @@ export async function buildServices(
     repos.messageChanges,
     repos.conversations,
     conversations,
-    notifier,
+    messageNotifier,
     media.media,
   );
   const groups = new GroupsService(
@@ -181,11 +187,14 @@ export async function buildServices(
     membership,
     notifier,
   );
-  const search = await buildSearch(config, db, {
-    messages: repos.messages,
-    conversations: repos.conversations,
-    conversationsService: conversations,
-  });
+  const search = {
+    backend: searchBackend,
+    service: createSearchService(searchBackend, {
+      messages: repos.messages,
+      conversations: repos.conversations,
+      conversationsService: conversations,
+    }),
+  };
   const runner = new JobRunner(repos.jobRuns, logger, (job, outcome) =>
     infra.metrics.jobRuns.inc({ job, outcome }),
   );

@@ -61,7 +61,7 @@ async function reindex(config: ReturnType<typeof loadConfig>, db: Db): Promise<n
     const percent = p.total > 0 ? Math.min(100, (100 * p.done) / p.total).toFixed(1) : '100.0';
     process.stdout.write(`search reindex (${backend.name}): ${p.done}/${p.total} (${percent}%)\n`);
   };
-  const result = await backend.reindex(report);
+  const result = await backend.reindex(report).finally(() => backend.close());
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
   process.stdout.write(`search reindex done: ${result.done} messages in ${seconds} s\n`);
   return 0;

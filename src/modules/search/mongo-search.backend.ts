@@ -50,6 +50,11 @@ export class MongoSearchBackend implements SearchBackend {
     return rewriteSearchText(this.messages, onProgress);
   }
 
+  /** Uses the app's MongoDB connection: nothing of its own to close. */
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+
   async searchMessages(search: MessageSearch): Promise<SearchHit[]> {
     const ids = search.conversationIds.map((id) => new ObjectId(id));
     const pipeline: Document[] = [

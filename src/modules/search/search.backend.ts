@@ -34,6 +34,8 @@ export interface SearchBackend {
    * while searches keep being answered; reports progress as it goes.
    */
   reindex(onProgress: (p: ReindexProgress) => void): Promise<ReindexProgress>;
+  /** Releases connections of its own (idempotent). */
+  close(): Promise<void>;
 }
 
 export interface ReindexProgress {
