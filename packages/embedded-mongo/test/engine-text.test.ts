@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { MongoClient, type Db } from 'mongodb';
+import { MongoClient, type Db, type Document } from 'mongodb';
 import { startEmbeddedMongo, type EmbeddedMongo } from '../src/index.js';
 
 interface Note {
@@ -69,6 +69,58 @@ void describe('engine: text indexes', () => {
     // Without the separators a phrase is still a substring, as in MongoDB.
     assert.equal((await ids('"common" "cat"')).length, TOTAL - TOTAL / 1000);
     assert.deepEqual(await ids('"common" " cat "'), []);
+  });
+
+  void it('answers a ranked, keyset-paged text aggregation like the general pipeline does', async () => {
+    const posts = db.collection<{ _id: number; content: string; at: number; extra: string }>(
+      'ranked',
+    );
+    await posts.createIndex({ content: 'text' });
+    await posts.insertMany(
+      Array.from({ length: 3000 }, (_, i) => ({
+        _id: i,
+        content: ['apple', 'apple apple pear', 'pear plum apple', 'plum'][i % 4] as string,
+        at: i % 7,
+        extra: 'x'.repeat(i % 3),
+      })),
+    );
+    const sort = { score: -1, at: -1, _id: -1 } as const;
+    const cursor = { $or: [{ score: { $lt: 1.1 } }, { score: 1.1, at: { $lt: 3 } }] };
+    const match = { $match: { $text: { $search: 'apple' }, at: { $ne: 5 } } };
+    const projectScore = { $project: { at: 1, score: { $meta: 'textScore' } } };
+    const fast: Document[] = [
+      match,
+      projectScore,
+      { $match: cursor },
+      { $sort: sort },
+      { $limit: 25 },
+    ];
+    // The same question in a shape the fast path does not take: the general way (mingo).
+    const addScore = { $addFields: { score: { $meta: 'textScore' } } };
+    const projectBack = { $project: { at: 1, score: 1 } };
+    const general: Document[] = [
+      match,
+      addScore,
+      { $match: cursor },
+      { $sort: sort },
+      { $limit: 25 },
+      projectBack,
+    ];
+    const a = await posts.aggregate(fast).toArray();
+    const b = await posts.aggregate(general).toArray();
+    assert.equal(a.length, 25);
+    assert.deepEqual(a, b);
+    // First page (no cursor): the best scores, ties by `at` then `_id`, both descending.
+    const first = await posts
+      .aggregate([match, projectScore, { $sort: sort }, { $limit: 5 }])
+      .toArray();
+    const firstGeneral = await posts
+      .aggregate([match, addScore, { $sort: sort }, { $limit: 5 }, projectBack])
+      .toArray();
+    assert.deepEqual(first, firstGeneral);
+    assert.ok(
+      first.every((d, k) => k === 0 || (first[k - 1]?.score as number) >= (d.score as number)),
+    );
   });
 
   void it('treats dotless ı and dotted İ as i in any language', async () => {

@@ -14,6 +14,7 @@ import { MongoCommandError } from '../errors.js';
 import type { Doc } from '../key-index.js';
 import { parseSort, project, runQuery } from '../query.js';
 import { hasTextOperator, scoredPipeline } from '../text/text-query.js';
+import { textTopK } from '../text/text-top-k.js';
 
 function cursorReply(
   ctx: CommandContext,
@@ -116,6 +117,8 @@ function aggregateSource(
   pipeline: Doc[],
 ): { docs: Doc[]; rest: Doc[]; scores?: Map<Doc, number> } {
   const coll = ctx.store.collection(ctx.db, name);
+  const ranked = textTopK(coll, pipeline);
+  if (ranked) return ranked;
   const first = pipeline[0];
   if (!first || !isPlainObject(first.$match))
     return { docs: runQuery(coll, { filter: {} }), rest: pipeline };
