@@ -14,10 +14,11 @@ import { PROFILES, type Context, type Profile, type RowResult } from './lib/type
 import { httpRows } from './scenarios/http.js';
 import { deliverRow, planRow } from './scenarios/pipeline.js';
 import { idleRow, messagingRows } from './scenarios/realtime.js';
+import { loadSearchCorpus, searchRows } from './scenarios/search.js';
 import { variantThroughputRow, type Variant } from './scenarios/variants.js';
 
 /**
- * `npm run bench [-- --quick | --smoke] [--only=web,pipeline,variants,engine] [--out=DIR] [--no-docs]
+ * `npm run bench [-- --quick | --smoke] [--only=web,pipeline,variants,search,engine] [--out=DIR] [--no-docs]
  * [--cpu-prof] [--render=latest.json] [--root=DIR]`: every row of docs/PERFORMANCE.md, each
  * against its baseline in the same run. See bench/NOTES.md for the method.
  */
@@ -43,7 +44,7 @@ const profile: Profile = {
   reps: sized('reps', base.reps),
   heavyReps: sized('reps', base.heavyReps),
 };
-const groups = new Set((option('only') ?? 'web,pipeline,variants,engine').split(','));
+const groups = new Set((option('only') ?? 'web,pipeline,variants,search,engine').split(','));
 const outDir = option('out') ?? `${root}bench/results`;
 const writeDocs = !flag('no-docs') && profile.name !== 'smoke';
 const runId = randomBytes(4).toString('hex');
@@ -276,6 +277,16 @@ async function main(): Promise<number> {
       }),
     );
     await attempt('variants', async () => [await journalRow(ctx)]);
+    await attempt('search', () =>
+      withGroup(ctx, 'search', 'api', async (sides, fixtures) => {
+        const { searchMessages: messages, searchConversations: conversations } = profile;
+        log(`search: loading ${messages} messages in ${conversations} conversations`);
+        const loading = Date.now();
+        const corpus = await loadSearchCorpus(ctx, fixtures, conversations, messages);
+        log(`search: loaded in ${((Date.now() - loading) / 1000).toFixed(1)} s`);
+        return searchRows(ctx, sides.parley, corpus, profile.searchQueries);
+      }),
+    );
   } finally {
     await engine.stop();
   }

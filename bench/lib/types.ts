@@ -15,6 +15,10 @@ export interface Profile {
   historyMessages: number;
   planUsers: number;
   dueMessages: number;
+  /** The search rows' corpus and how many queries each side runs per repetition. */
+  searchMessages: number;
+  searchConversations: number;
+  searchQueries: number;
 }
 
 export const PROFILES: Record<Profile['name'], Profile> = {
@@ -32,6 +36,9 @@ export const PROFILES: Record<Profile['name'], Profile> = {
     planUsers: 100_000,
     // 100,000 would take ~8 min per run at today's ~200 msg/s; the rate is what is judged.
     dueMessages: 15_000,
+    searchMessages: 1_000_000,
+    searchConversations: 10_000,
+    searchQueries: 200,
   },
   quick: {
     name: 'quick',
@@ -46,6 +53,9 @@ export const PROFILES: Record<Profile['name'], Profile> = {
     historyMessages: 200,
     planUsers: 10_000,
     dueMessages: 1_000,
+    searchMessages: 100_000,
+    searchConversations: 1_000,
+    searchQueries: 50,
   },
   smoke: {
     name: 'smoke',
@@ -60,6 +70,9 @@ export const PROFILES: Record<Profile['name'], Profile> = {
     historyMessages: 60,
     planUsers: 200,
     dueMessages: 100,
+    searchMessages: 2_000,
+    searchConversations: 100,
+    searchQueries: 10,
   },
 };
 
