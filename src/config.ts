@@ -116,6 +116,26 @@ export const envSchema = z.object({
   METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   /** When set, /metrics answers only `Authorization: Bearer <METRICS_TOKEN>`. */
   METRICS_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
+  /** How long the stream `parley.events.log` keeps events (RabbitMQ x-max-age: 7D, 12h, 1Y). */
+  EVENTS_RETENTION: z
+    .string()
+    .regex(/^[1-9]\d*[YMDhms]$/, 'a number and one of Y M D h m s, e.g. 7D')
+    .default('7D'),
+  /** The event relay's fallback poll (it is woken at once by writes in its own process). */
+  EVENTS_RELAY_POLL_MS: positiveInt.default(1000),
+  /** A dead relay's lease is taken over after this. */
+  EVENTS_RELAY_LEASE_MS: positiveInt.default(15_000),
+  EVENTS_RELAY_BATCH: positiveInt.default(1000),
+  /** The event consumers a worker runs: `all`, `none`, or names (`stats,webhooks`). */
+  EVENTS_CONSUMERS: z
+    .string()
+    .regex(
+      /^(all|none|[a-z][a-z0-9-]*(,[a-z][a-z0-9-]*)*)$/,
+      'all, none, or names like stats,webhooks',
+    )
+    .default('all'),
+  /** Webhooks to loopback or private networks: default true, false with NODE_ENV=production. */
+  WEBHOOK_ALLOW_PRIVATE: z.enum(['true', 'false']).optional(),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -126,6 +146,8 @@ export interface Config extends Env {
    * generated once and kept in the database, stand in for them (see resolveJwtSecrets).
    */
   usingDevSecrets: boolean;
+  /** WEBHOOK_ALLOW_PRIVATE, or its default for NODE_ENV. */
+  webhookAllowPrivate: boolean;
 }
 
 export class ConfigError extends Error {
@@ -156,7 +178,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
       'JWT_ACCESS_SECRET and JWT_REFRESH_SECRET are required when NODE_ENV=production',
     ]);
   }
-  return Object.freeze({ ...e, usingDevSecrets: missingSecrets });
+  const webhookAllowPrivate =
+    (e.WEBHOOK_ALLOW_PRIVATE ?? String(e.NODE_ENV !== 'production')) === 'true';
+  return Object.freeze({ ...e, usingDevSecrets: missingSecrets, webhookAllowPrivate });
 }
 
 export function parseDurationSeconds(text: string): number {

@@ -5,6 +5,15 @@ import type { Logger } from './logger.js';
 import { connectMongo, type MongoHandles } from './infra/mongo.js';
 import { createRabbit, type Rabbit } from './infra/rabbit.js';
 import { Metrics, type QueueSample } from './infra/metrics.js';
+import { declareEventTopology, EventBus, eventBusNames } from './infra/event-bus.js';
+import { OutboxSignal } from './modules/events/outbox.js';
+import { OutboxRepository, RelayLeaseRepository } from './modules/events/outbox.repository.js';
+import { EventRelay } from './modules/events/relay.js';
+import { EventConsumers } from './modules/events/consumers.js';
+import { LiveStatsRepository } from './modules/stats/live-stats.repository.js';
+import { statsConsumer } from './modules/stats/stats.consumer.js';
+import { WebhooksRepository } from './modules/webhooks/webhooks.repository.js';
+import { WebhooksService } from './modules/webhooks/webhooks.service.js';
 import { connectRedis, type RedisHandles } from './infra/redis.js';
 import { errorMessage } from './errors.js';
 import { StartupError, redactUrl } from './infra/startup-error.js';
@@ -48,6 +57,8 @@ export interface Infrastructure {
   mediaQueue: Rabbit;
   /** This process's metrics (GET /metrics). */
   metrics: Metrics;
+  /** `parley.events` and its log, on the main queue's connection. */
+  events: EventBus;
 }
 
 export async function connectInfrastructure(
@@ -65,6 +76,7 @@ export async function connectInfrastructure(
   shutdown.add('mongo', () => mongo.close());
   const redis = await connectRedis(config.REDIS_URL, config.REDIS_KEY_PREFIX, logger);
   shutdown.add('redis', () => redis.close());
+  const eventNames = eventBusNames(config.AMQP_QUEUE_PREFIX);
   const queue = (name?: string) =>
     createRabbit({
       url: config.AMQP_URL,
@@ -73,14 +85,20 @@ export async function connectInfrastructure(
       retryDelaysMs: config.AUTO_MESSAGE_RETRY_DELAYS_MS,
       maxAttempts: config.AUTO_MESSAGE_MAX_ATTEMPTS,
       onJobOutcome: (queue, outcome) => metrics.queueJobs.inc({ queue, outcome }),
-      ...(name ? { queue: name } : {}),
+      ...(name
+        ? { queue: name }
+        : {
+            declareExtra: (channel) =>
+              declareEventTopology(channel, eventNames, config.EVENTS_RETENTION),
+          }),
     });
   const rabbit = await connectQueue(queue(), config);
   shutdown.add('rabbit', () => rabbit.close());
   const mediaQueue = await connectQueue(queue(MEDIA_QUEUE), config);
   shutdown.add('media queue', () => mediaQueue.close());
   metrics.sampleQueuesWith(() => sampleQueues([rabbit, mediaQueue]));
-  return { instanceId: randomUUID(), mongo, redis, rabbit, mediaQueue, metrics };
+  const events = new EventBus(rabbit, eventNames, logger.child({ component: 'events' }));
+  return { instanceId: randomUUID(), mongo, redis, rabbit, mediaQueue, metrics, events };
 }
 
 async function sampleQueues(queues: readonly Rabbit[]): Promise<QueueSample[]> {
@@ -120,18 +138,24 @@ export async function buildServices(
   logger: Logger,
 ) {
   const db = infra.mongo.db;
+  // Every repository that stores events wakes the local relay right after the write.
+  const outbox = new OutboxSignal();
+  const { written } = outbox;
   const repos = {
-    users: new UsersRepository(db),
-    conversations: new ConversationsRepository(db),
-    groupMembers: new GroupMembersRepository(db),
-    messages: new MessagesRepository(db),
-    messageChanges: new MessageChangesRepository(db),
-    autoMessages: new AutoMessagesRepository(db),
+    users: new UsersRepository(db, written),
+    conversations: new ConversationsRepository(db, written),
+    groupMembers: new GroupMembersRepository(db, written),
+    messages: new MessagesRepository(db, written),
+    messageChanges: new MessageChangesRepository(db, written),
+    autoMessages: new AutoMessagesRepository(db, written),
     jobRuns: new JobRunsRepository(db, config.JOB_LEASE_MS),
     presence: new PresenceRepository(infra.redis),
     settings: new SettingsRepository(db),
-    tasks: new TasksRepository(db),
-    attachments: new AttachmentsRepository(db),
+    tasks: new TasksRepository(db, written),
+    attachments: new AttachmentsRepository(db, written),
+    outbox: new OutboxRepository(db),
+    relayLease: new RelayLeaseRepository(db),
+    webhooks: new WebhooksRepository(db),
     stats: new StatsRepository(db),
   };
   await Promise.all([
@@ -142,6 +166,7 @@ export async function buildServices(
     repos.jobRuns.ensureIndexes(),
     repos.tasks.ensureIndexes(),
     repos.attachments.ensureIndexes(),
+    repos.webhooks.ensureIndexes(),
   ]);
   const searchBackend = await startSearchBackend(config, db);
   const messageNotifier = searchAwareNotifier(searchBackend, notifier, logger);
@@ -210,8 +235,30 @@ export async function buildServices(
     logger,
     { claimTimeoutMs: config.AUTO_MESSAGE_CLAIM_TIMEOUT_MS },
   );
+  const relay = new EventRelay(
+    repos.outbox,
+    repos.relayLease,
+    infra.events,
+    {
+      batchSize: config.EVENTS_RELAY_BATCH,
+      pollMs: config.EVENTS_RELAY_POLL_MS,
+      leaseMs: config.EVENTS_RELAY_LEASE_MS,
+    },
+    logger.child({ component: 'event-relay' }),
+  );
+  // Event consumers (worker role); other modules register theirs here too.
+  const eventConsumers = new EventConsumers();
+  const liveStats = new LiveStatsRepository(infra.redis);
+  eventConsumers.register(statsConsumer(liveStats));
+  const webhooks = new WebhooksService(repos.webhooks, repos.messages, config.webhookAllowPrivate);
+  eventConsumers.register(webhooks.consumer());
   return {
     repos,
+    outbox,
+    relay,
+    eventConsumers,
+    liveStats,
+    webhooks,
     tasks,
     taskRunner,
     ...media,

@@ -5,14 +5,17 @@ import { connectMongo } from '../infra/mongo.js';
 import { UsersRepository } from '../modules/users/users.repository.js';
 import { createSearchBackend } from '../modules/search/search.module.js';
 import type { ReindexProgress } from '../modules/search/search.backend.js';
+import { EVENTS_USAGE, eventsCommand } from './cli-events.js';
 
 const USAGE = `usage: npm run cli -- promote <email>   make the user with this email an admin
        npm run cli -- demote <email>    make them a regular user again
-       npm run cli -- search reindex    rebuild the search index from MongoDB (docs/SEARCH.md)`;
+       npm run cli -- search reindex    rebuild the search index from MongoDB (docs/SEARCH.md)
+${EVENTS_USAGE}`;
 
 /** Operator commands against the configured MongoDB (MONGODB_URI). */
 async function main(argv: string[]): Promise<number> {
   const [command, arg] = argv;
+  if (command === 'events') return eventsCommand(argv.slice(1), loadConfig(), createLogger('warn'));
   const known =
     ((command === 'promote' || command === 'demote') && arg) ||
     (command === 'search' && arg === 'reindex');

@@ -15,12 +15,24 @@ import { ConfirmPublisher, copyOf, jsonMessage } from './rabbit/publisher.js';
 import { freshAttemptHeaders, listParked, sweepParked, type ParkedJob } from './rabbit/parking.js';
 import { Supervisor } from './rabbit/supervisor.js';
 import { buildTopology, declareTopology, type Topology } from './rabbit/topology.js';
-import type { PublishManyResult, QueueDepth, Rabbit, RabbitOptions } from './rabbit/types.js';
+import type {
+  ExchangeMessage,
+  PublishManyResult,
+  QueueDepth,
+  Rabbit,
+  RabbitOptions,
+} from './rabbit/types.js';
 import type { JobOutcome } from './rabbit/consumer.js';
 
 export type { ConsumeOptions, JobDelivery, JobHandler, JobOutcome } from './rabbit/consumer.js';
 export type { ParkedJob } from './rabbit/parking.js';
-export type { PublishManyResult, QueueDepth, Rabbit, RabbitOptions } from './rabbit/types.js';
+export type {
+  ExchangeMessage,
+  PublishManyResult,
+  QueueDepth,
+  Rabbit,
+  RabbitOptions,
+} from './rabbit/types.js';
 export type { Topology };
 
 /** What one (re)connection provides; the state holds it while connected. */
@@ -120,6 +132,7 @@ class RabbitClient implements Rabbit {
     const channel = await model.createConfirmChannel();
     this.watchChannel(model, channel, 'publisher', () => false);
     await declareTopology(channel, this.topology);
+    if (this.options.declareExtra) await this.options.declareExtra(channel);
     if (this.consumer !== null) await this.attachConsumer(model, this.consumer);
     this.supervisor.dispatch({
       type: 'up',
@@ -184,6 +197,33 @@ class RabbitClient implements Rabbit {
       else result.failed.push({ payload, error });
     });
     return result;
+  }
+
+  async publishToExchange(
+    exchange: string,
+    messages: readonly ExchangeMessage[],
+  ): Promise<(Error | null)[]> {
+    const { publisher } = await this.supervisor.whenPublishable(this.publishWaitMs);
+    return this.track(
+      publisher.publishAll(
+        messages.map((m) => ({
+          exchange,
+          queue: m.routingKey,
+          content: m.content,
+          options: {
+            messageId: m.messageId,
+            contentType: 'application/json',
+            ...(m.type !== undefined ? { type: m.type } : {}),
+            ...(m.timestamp !== undefined ? { timestamp: m.timestamp } : {}),
+          },
+        })),
+      ),
+    );
+  }
+
+  async withChannel<R>(fn: (channel: Channel) => Promise<R>): Promise<R> {
+    const { model } = await this.supervisor.whenPublishable(this.publishWaitMs);
+    return withChannel(model, this.logger, fn);
   }
 
   private async republish(

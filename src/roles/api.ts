@@ -31,6 +31,7 @@ import { searchRoutes } from '../modules/search/search.routes.js';
 import { usersRoutes } from '../modules/users/users.routes.js';
 import { UsersService } from '../modules/users/users.service.js';
 import type { Shutdown } from '../shutdown.js';
+import { webhookRoutes } from '../modules/webhooks/webhooks.routes.js';
 
 export interface ApiHandles {
   url: string;
@@ -87,6 +88,7 @@ export async function startApi(
         maintenance: services.maintenance,
         stats: services.stats,
       }),
+      ...webhookRoutes(services.webhooks),
       ...adminRoutes({ autoMessages: services.autoMessages, jobs: services.runner }),
       ...queueRoutes(
         new QueuesService({

@@ -5,6 +5,7 @@ import { AutoMessageJob } from '../contracts/automessages.js';
 import { MediaJob } from '../contracts/media.js';
 import type { Shutdown } from '../shutdown.js';
 import { MicroBatcher } from '../lib/micro-batcher.js';
+import { runsConsumer, startEventConsumers } from './event-consumers.js';
 
 /**
  * The worker consumes `message_sending_queue` with manual acks and bounded prefetch. Each job is
@@ -50,6 +51,18 @@ export async function startWorker(
     { prefetch: config.MEDIA_CONCURRENCY, parse: (raw) => MediaJob.parse(raw) },
   );
   shutdown.add('media worker', () => infra.mediaQueue.stopConsuming());
+  // The outbox relay (modules/events/relay.ts): woken by this process's writes, polling slowly
+  // for other processes' and for crash recovery; one relay publishes at a time (lease).
+  services.outbox.listen(() => services.relay.wake());
+  services.relay.start();
+  shutdown.add('event relay', () => services.relay.stop());
+  await startEventConsumers(
+    config,
+    infra.events.names,
+    services.eventConsumers.all.filter((c) => runsConsumer(config.EVENTS_CONSUMERS, c.name)),
+    shutdown,
+    logger,
+  );
   logger.info(
     { queue: infra.rabbit.queues.main, prefetch: config.WORKER_PREFETCH },
     'worker consuming',

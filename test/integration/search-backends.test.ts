@@ -111,12 +111,12 @@ for (const [name, make] of Object.entries(backends)) {
 
     test('edits are reflected, deleted messages never match', async () => {
       const id = await send(mine, 'papaya smoothie');
-      const edited = await changes.edit(mine, id, 'mango smoothie');
+      const edited = await changes.edit(mine, id, sender, 'mango smoothie');
       assert.ok(edited);
       await harness.sync(edited);
       assert.deepEqual(await ids('papaya'), []);
       assert.deepEqual(await ids('mango'), [id]);
-      const deleted = await changes.tombstone(mine, id);
+      const deleted = await changes.tombstone(mine, id, { actorId: sender, senderId: sender });
       assert.ok(deleted);
       await harness.sync(deleted);
       assert.deepEqual(await ids('smoothie'), []);

@@ -12,6 +12,8 @@ import { createLogger, silentLogger, type Logger } from '../../src/logger.js';
 import type { ErrorReporter } from '../../src/infra/sentry.js';
 import { startParley, type Parley } from '../../src/app.js';
 import { MEDIA_QUEUE } from '../../src/core.js';
+import { eventBusNames } from '../../src/infra/event-bus.js';
+import { consumerQueue } from '../../src/modules/events/consumers.js';
 import { UsersRepository } from '../../src/modules/users/users.repository.js';
 import { startEmbeddedMongo, type EmbeddedMongo } from '@parley/embedded-mongo';
 
@@ -72,6 +74,8 @@ export async function isolatedEnv(
     MEDIA_ORPHAN_CLEANUP_CRON: '0 0 1 1 *',
     STATS_HOURLY_CRON: '0 0 1 1 *',
     MEDIA_OPTIMIZE_CRON: '0 0 1 1 *',
+    // Each consumer is five quorum queues and a connection per app: only the event tests run them.
+    EVENTS_CONSUMERS: 'none',
     ...overrides,
   };
 }
@@ -133,7 +137,9 @@ export async function cleanUpEnv(env: TestNames): Promise<void> {
   await redis.quit();
   if (env.UPLOAD_DIR?.startsWith(tmpdir()))
     await rm(env.UPLOAD_DIR, { recursive: true, force: true });
-  for (const queue of [undefined, MEDIA_QUEUE]) {
+  // Event consumers' queues too (deleting one that was never declared is a no-op).
+  const consumers = ['stats', 'webhooks', 'search-indexer'].map(consumerQueue);
+  for (const queue of [undefined, MEDIA_QUEUE, ...consumers]) {
     const { queues } = createRabbit({
       url: env.AMQP_URL ?? '',
       logger: silentLogger,
@@ -141,6 +147,21 @@ export async function cleanUpEnv(env: TestNames): Promise<void> {
       ...(queue ? { queue } : {}),
     });
     await deleteQueues(env.AMQP_URL ?? '', queues);
+  }
+  await deleteEventBus(env.AMQP_URL ?? '', env.AMQP_QUEUE_PREFIX ?? '');
+}
+
+/** The test's `parley.events` exchange and log stream (only ever a prefixed, test-owned pair). */
+async function deleteEventBus(url: string, prefix: string): Promise<void> {
+  if (prefix === '') return;
+  const names = eventBusNames(prefix);
+  const connection = await amqp.connect(url);
+  try {
+    const channel = await connection.createChannel();
+    await channel.deleteQueue(names.log);
+    await channel.deleteExchange(names.exchange);
+  } finally {
+    await connection.close();
   }
 }
 

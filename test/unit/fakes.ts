@@ -239,8 +239,8 @@ export class FakeAutoMessages implements AutosPort {
     return Promise.resolve();
   }
 
-  markSent(id: string, messageId: string, at: Date): Promise<void> {
-    return this.markSentMany([{ id, messageId }], at);
+  markSent(sent: { id: string; messageId: string }, at: Date): Promise<void> {
+    return this.markSentMany([sent], at);
   }
 
   markSentMany(sent: readonly { id: string; messageId: string }[], at: Date): Promise<void> {

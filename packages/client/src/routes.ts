@@ -10,6 +10,7 @@ import type * as search from '../../../src/contracts/search.js';
 import type * as stats from '../../../src/contracts/stats.js';
 import type * as tasks from '../../../src/contracts/tasks.js';
 import type * as users from '../../../src/contracts/users.js';
+import type * as hooks from '../../../src/contracts/webhooks.js';
 
 /**
  * Every REST route, typed from the contract schemas the server validates with. The imports are
@@ -129,6 +130,16 @@ export const routes = {
   }>(),
   runStatsHourly: post('/api/admin/stats/hourly', 'admin')<{
     result: typeof stats.JobTriggerResult;
+  }>(),
+  createWebhook: post('/api/admin/webhooks', 'admin')<{
+    body: typeof hooks.CreateWebhookBody;
+    result: typeof hooks.WebhookResult;
+  }>(),
+  webhooks: get('/api/admin/webhooks', 'admin')<{ result: typeof hooks.WebhookList }>(),
+  deleteWebhook: del('/api/admin/webhooks/:id', 'admin')<object>(),
+  webhookDeliveries: get('/api/admin/webhooks/:id/deliveries', 'admin')<{
+    query: typeof hooks.DeliveriesQuery;
+    result: typeof hooks.DeliveryList;
   }>(),
   runMediaCleanup: post('/api/admin/media/orphan-cleanup', 'admin')<{
     result: typeof stats.JobTriggerResult;

@@ -5,7 +5,10 @@ import { ATTEMPT_HEADER } from './topology.js';
 
 /** One message ready for the wire. `messageId` is required: unroutable returns are matched by it. */
 export interface OutgoingMessage {
+  /** The routing key: a queue name on the default exchange, or a topic key with `exchange`. */
   readonly queue: string;
+  /** Default: '' (the default exchange, which routes by queue name). */
+  readonly exchange?: string;
   readonly content: Buffer;
   readonly options: Options.Publish & { messageId: string };
 }
@@ -50,12 +53,13 @@ export class ConfirmPublisher {
     const options = { ...message.options, mandatory: true, persistent: true };
     try {
       const flushed = this.channel.publish(
-        '',
+        message.exchange ?? '',
         message.queue,
         message.content,
         options,
         (err: unknown) => {
-          if (this.returned.delete(id)) resolve(new Error(`unroutable: no queue ${message.queue}`));
+          if (this.returned.delete(id))
+            resolve(new Error(`unroutable: nothing bound for ${message.queue}`));
           else resolve(err === null || err === undefined ? null : asError(err));
         },
       );

@@ -1,3 +1,4 @@
+import type { Channel } from 'amqplib';
 import type { QueueDepth } from '../../contracts/automessages.js';
 import type { Logger } from '../../logger.js';
 import type { ConsumeOptions, JobHandler, JobOutcome } from './consumer.js';
@@ -24,6 +25,18 @@ export interface RabbitOptions {
   readonly heartbeatSeconds?: number;
   /** Told how each consumed job ended, with the queue's name without prefix (metrics). */
   readonly onJobOutcome?: (queue: string, outcome: JobOutcome) => void;
+  /** More topology declared on every (re)connect, after the queue's own (the events exchange). */
+  readonly declareExtra?: (channel: Channel) => Promise<void>;
+}
+
+/** A message for a named exchange (confirmed, persistent, mandatory). */
+export interface ExchangeMessage {
+  readonly routingKey: string;
+  readonly content: Buffer;
+  readonly messageId: string;
+  readonly type?: string;
+  /** Seconds since the epoch. */
+  readonly timestamp?: number;
 }
 
 export interface PublishManyResult<T> {
@@ -50,6 +63,13 @@ export interface Rabbit {
     payloads: readonly T[],
     options?: { messageIdOf?: (payload: T) => string },
   ): Promise<PublishManyResult<T>>;
+  /** Pipelined and confirmed; one outcome per message (null = confirmed). */
+  publishToExchange(
+    exchange: string,
+    messages: readonly ExchangeMessage[],
+  ): Promise<(Error | null)[]>;
+  /** A short-lived channel of this connection (stream reads, checks); closed afterwards. */
+  withChannel<R>(fn: (channel: Channel) => Promise<R>): Promise<R>;
   consume<T>(handler: JobHandler<T>, options: ConsumeOptions<T>): Promise<void>;
   stopConsuming(timeoutMs?: number): Promise<void>;
   queueStats(): Promise<{ main: QueueDepth; dead: QueueDepth }>;

@@ -1,3 +1,12 @@
+import {
+  domainEvent,
+  noWake,
+  OUTBOX_INDEX,
+  outboxPush,
+  withInc,
+  type OutboxFields,
+  type OutboxWritten,
+} from '../events/outbox.js';
 import { ObjectId, type Collection, type Db, type IndexDescription } from 'mongodb';
 import { parseObjectId } from '../../infra/ids.js';
 
@@ -26,7 +35,7 @@ export interface PlannedAutoMessage {
   runId: string;
 }
 
-interface AutoMessageDoc {
+interface AutoMessageDoc extends OutboxFields {
   _id: ObjectId;
   senderId: ObjectId;
   receiverId: ObjectId;
@@ -65,12 +74,15 @@ export const AUTO_MESSAGE_INDEXES: IndexDescription[] = [
 export class AutoMessagesRepository {
   private readonly autos: Collection<AutoMessageDoc>;
 
-  constructor(db: Db) {
+  constructor(
+    db: Db,
+    private readonly written: OutboxWritten = noWake,
+  ) {
     this.autos = db.collection<AutoMessageDoc>('automessages');
   }
 
   async ensureIndexes(): Promise<void> {
-    await this.autos.createIndexes(AUTO_MESSAGE_INDEXES);
+    await this.autos.createIndexes([...AUTO_MESSAGE_INDEXES, OUTBOX_INDEX]);
   }
 
   async insertBatch(items: PlannedAutoMessage[]): Promise<void> {
@@ -158,26 +170,35 @@ export class AutoMessagesRepository {
     );
   }
 
-  async markSent(id: string, messageId: string, at: Date): Promise<void> {
-    await this.markSentMany([{ id, messageId }], at);
+  async markSent(sent: SentAutoMessage, at: Date): Promise<void> {
+    await this.markSentMany([sent], at);
   }
 
-  /** `markSent` for a batch, in one round trip. */
-  async markSentMany(sent: readonly { id: string; messageId: string }[], at: Date): Promise<void> {
+  /**
+   * `markSent` for a batch, in one round trip. Only the first delivery marks it (and records
+   * `automessage.sent`); a redelivered job finds it sent and changes nothing.
+   */
+  async markSentMany(sent: readonly SentAutoMessage[], at: Date): Promise<void> {
     if (sent.length === 0) return;
     await this.autos.bulkWrite(
-      sent.map(({ id, messageId }) => ({
+      sent.map((item) => ({
         updateOne: {
-          filter: { _id: new ObjectId(id) },
+          filter: { _id: new ObjectId(item.id), isSent: { $ne: true } },
           update: {
-            $set: { isSent: true, sentAt: at, messageId: new ObjectId(messageId), updatedAt: at },
-            $inc: { attempts: 1 },
+            $set: {
+              isSent: true,
+              sentAt: at,
+              messageId: new ObjectId(item.messageId),
+              updatedAt: at,
+            },
             $unset: { lastError: '' },
+            ...withInc({ attempts: 1 }, outboxPush([sentEvent(item, at)], at)),
           },
         },
       })),
       { ordered: false },
     );
+    this.written();
   }
 
   /** Everyone a planning run already paired (served by `by_run`): a resumed run skips them. */
@@ -213,4 +234,26 @@ function toAutoMessage(doc: AutoMessageDoc): AutoMessage {
     lastError: doc.lastError ?? null,
     createdAt: doc.createdAt,
   };
+}
+
+export interface SentAutoMessage {
+  id: string;
+  messageId: string;
+  senderId: string;
+  receiverId: string;
+}
+
+function sentEvent(item: SentAutoMessage, at: Date) {
+  return domainEvent(
+    'automessage.sent',
+    item.id,
+    null,
+    {
+      autoMessageId: item.id,
+      messageId: item.messageId,
+      senderId: item.senderId,
+      receiverId: item.receiverId,
+    },
+    at,
+  );
 }

@@ -194,7 +194,15 @@ export class AutoMessagesService {
   async deliver(job: AutoMessageJob): Promise<void> {
     try {
       const { message } = await this.messages.sendAuto(job);
-      await this.autos.markSent(job.autoMessageId, message.id, new Date());
+      await this.autos.markSent(
+        {
+          id: job.autoMessageId,
+          messageId: message.id,
+          senderId: job.senderId,
+          receiverId: job.receiverId,
+        },
+        new Date(),
+      );
     } catch (error) {
       await this.recordFailure(job, error);
       throw error;
@@ -236,10 +244,15 @@ export class AutoMessagesService {
     try {
       const results = await this.messages.sendAutoMany(jobs);
       await this.autos.markSentMany(
-        results.map(({ message }, i) => ({
-          id: (jobs[i] as AutoMessageJob).autoMessageId,
-          messageId: message.id,
-        })),
+        results.map(({ message }, i) => {
+          const job = jobs[i] as AutoMessageJob;
+          return {
+            id: job.autoMessageId,
+            messageId: message.id,
+            senderId: job.senderId,
+            receiverId: job.receiverId,
+          };
+        }),
         new Date(),
       );
       return jobs.map(() => null);

@@ -1,3 +1,12 @@
+import {
+  domainEvent,
+  noWake,
+  OUTBOX_INDEX,
+  outboxOnInsert,
+  outboxPush,
+  type OutboxFields,
+  type OutboxWritten,
+} from '../events/outbox.js';
 import { ObjectId, type Collection, type Db, type IndexDescription, type Filter } from 'mongodb';
 import { duplicateIndexes } from '../../infra/duplicate-key.js';
 import { parseObjectId } from '../../infra/ids.js';
@@ -32,7 +41,7 @@ export interface Conversation {
   createdAt: Date;
 }
 
-export interface ConversationDoc {
+export interface ConversationDoc extends OutboxFields {
   _id: ObjectId;
   type: 'direct' | 'group';
   /** Member ids: the indexed list every membership query reads. */
@@ -59,6 +68,7 @@ export interface ListCursor {
 export const CONVERSATION_INDEXES: IndexDescription[] = [
   { key: { participants: 1, lastMessageAt: -1, _id: -1 }, name: 'by_participant_activity' },
   { key: { directKey: 1 }, name: 'direct_pair_unique', unique: true, sparse: true },
+  OUTBOX_INDEX,
 ];
 
 /**
@@ -73,7 +83,10 @@ export const CONVERSATION_INDEXES: IndexDescription[] = [
 export class ConversationsRepository {
   private readonly conversations: Collection<ConversationDoc>;
 
-  constructor(db: Db) {
+  constructor(
+    db: Db,
+    private readonly written: OutboxWritten = noWake,
+  ) {
     this.conversations = db.collection<ConversationDoc>('conversations');
   }
 
@@ -108,6 +121,7 @@ export class ConversationsRepository {
       for (const index of duplicateIndexes(error)) lost.add(missing[index]?.directKey as string);
       if (lost.size === 0) throw error;
     }
+    if (lost.size < missing.length) this.written();
     for (const doc of missing) if (!lost.has(doc.directKey as string)) keep(doc, true);
     if (lost.size > 0) {
       const winners = await this.conversations.find({ directKey: { $in: [...lost] } }).toArray();
@@ -122,8 +136,16 @@ export class ConversationsRepository {
     name: string,
   ): Promise<Conversation> {
     const now = new Date();
+    const _id = new ObjectId();
+    const created = domainEvent('conversation.created', _id.toHexString(), createdBy, {
+      conversationId: _id.toHexString(),
+      type: 'group',
+      participantIds: participants,
+      name,
+      createdBy,
+    });
     const doc: ConversationDoc = {
-      _id: new ObjectId(),
+      _id,
       type: 'group',
       participants: participants.map((id) => new ObjectId(id)),
       members: participants.map((id) => ({
@@ -137,8 +159,10 @@ export class ConversationsRepository {
       lastMessageAt: now,
       createdAt: now,
       updatedAt: now,
+      ...outboxOnInsert([created], now),
     };
     await this.conversations.insertOne(doc);
+    this.written();
     return toConversation(doc);
   }
 
@@ -245,20 +269,36 @@ export class ConversationsRepository {
   ): Promise<boolean> {
     const field = `reads.${userId}.messageId`;
     const mid = new ObjectId(messageId);
+    const read = domainEvent('message.read', conversationId, userId, {
+      conversationId,
+      userId,
+      messageId,
+      readAt: at.toISOString(),
+    });
     const result = await this.conversations.updateOne(
       {
         _id: new ObjectId(conversationId),
         $or: [{ [field]: { $exists: false } }, { [field]: { $lt: mid } }],
       },
-      { $set: { [`reads.${userId}`]: { messageId: mid, readAt: at } } },
+      { $set: { [`reads.${userId}`]: { messageId: mid, readAt: at } }, ...outboxPush([read], at) },
     );
-    return result.modifiedCount === 1;
+    if (result.modifiedCount !== 1) return false;
+    this.written();
+    return true;
   }
 }
 
 function newDirectDoc(a: string, b: string, now: Date): ConversationDoc {
+  const _id = new ObjectId();
+  const conversationId = _id.toHexString();
+  const created = domainEvent('conversation.created', conversationId, a, {
+    conversationId,
+    type: 'direct',
+    participantIds: [a, b],
+    createdBy: a,
+  });
   return {
-    _id: new ObjectId(),
+    _id,
     type: 'direct',
     participants: [new ObjectId(a), new ObjectId(b)],
     directKey: directKeyOf(a, b),
@@ -266,6 +306,7 @@ function newDirectDoc(a: string, b: string, now: Date): ConversationDoc {
     lastMessageAt: now,
     createdAt: now,
     updatedAt: now,
+    ...outboxOnInsert([created], now),
   };
 }
 

@@ -2,6 +2,8 @@ import type { ConversationView } from '../../contracts/conversations.js';
 import type { Notifier } from '../../contracts/socket.js';
 import { errors } from '../../errors.js';
 import type { SystemEvent } from '../../contracts/messages.js';
+import type { DomainEvent, EventData, EventType } from '../../contracts/events.js';
+import { domainEvent } from '../events/outbox.js';
 import type { UsersRepository } from '../users/users.repository.js';
 import type { Conversation, ConversationsRepository } from './conversations.repository.js';
 import type { ConversationsService } from './conversations.service.js';
@@ -126,7 +128,12 @@ export class GroupsService {
   async rename(actorId: string, conversationId: string, name: string) {
     const group = await this.requireGroup(conversationId, actorId);
     requireManager(group, actorId);
-    const renamed = await this.members.rename(group.id, name);
+    const event = domainEvent('conversation.updated', group.id, actorId, {
+      conversationId: group.id,
+      change: 'renamed',
+      name,
+    });
+    const renamed = await this.members.rename(group.id, name, event);
     const after = renamed
       ? await this.announce(actorId, group, [{ action: 'renamed', name }])
       : group;
@@ -152,7 +159,10 @@ export class GroupsService {
       const before = await this.requireGroup(conversationId, actorId);
       const change = decide(before);
       if (!change) return before;
-      if (await this.members.replaceMembers(before.id, before.version, change.members, change)) {
+      const events = memberEvents(actorId, before.id, change.notices);
+      if (
+        await this.members.replaceMembers(before.id, before.version, change.members, change, events)
+      ) {
         if (change.joined.length > 0 || change.left.length > 0) {
           const after = change.members.map((m) => m.userId);
           await this.membership.membershipChanged(before.id, union(before.participants, after));
@@ -232,4 +242,35 @@ function requireManager(group: Conversation, actorId: string): void {
 
 function union(a: readonly string[], b: readonly string[]): string[] {
   return [...new Set([...a, ...b])];
+}
+
+/** The domain events of one membership change, read off the notices it posts (SPEC §10). */
+export function memberEvents(
+  actorId: string,
+  conversationId: string,
+  notices: readonly SystemEvent[],
+): DomainEvent[] {
+  const events: DomainEvent[] = [];
+  const event = <T extends EventType>(type: T, data: EventData<T>) =>
+    events.push(domainEvent(type, conversationId, actorId, data));
+  notices.forEach((notice, i) => {
+    const userId = notice.userIds?.[0] ?? '';
+    if (notice.action === 'members_added') {
+      event('conversation.member_added', { conversationId, userIds: notice.userIds ?? [] });
+    } else if (notice.action === 'member_left' || notice.action === 'member_removed') {
+      // An owner who leaves hands ownership on in the same change: one event says both.
+      const handover = notices[i + 1];
+      const newOwnerId = handover?.action === 'role_changed' ? handover.userIds?.[0] : undefined;
+      event('conversation.member_removed', {
+        conversationId,
+        userId,
+        left: notice.action === 'member_left',
+        ...(newOwnerId ? { newOwnerId } : {}),
+      });
+    } else if (notice.action === 'role_changed' && i === 0) {
+      const role = notice.role === 'admin' ? 'admin' : notice.role === 'owner' ? 'owner' : 'member';
+      event('conversation.updated', { conversationId, change: 'role_changed', userId, role });
+    }
+  });
+  return events;
 }

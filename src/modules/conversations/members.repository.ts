@@ -1,6 +1,8 @@
 import { ObjectId, type Collection, type Db } from 'mongodb';
 import type { ConversationDoc } from './conversations.repository.js';
 import type { Member } from './group-members.js';
+import type { DomainEvent } from '../../contracts/events.js';
+import { noWake, outboxPush, type OutboxWritten } from '../events/outbox.js';
 
 /**
  * Membership writes for groups. Each is a compare-and-set on the conversation's `version`, so two
@@ -10,7 +12,10 @@ import type { Member } from './group-members.js';
 export class GroupMembersRepository {
   private readonly conversations: Collection<ConversationDoc>;
 
-  constructor(db: Db) {
+  constructor(
+    db: Db,
+    private readonly written: OutboxWritten = noWake,
+  ) {
     this.conversations = db.collection<ConversationDoc>('conversations');
   }
 
@@ -24,6 +29,7 @@ export class GroupMembersRepository {
     version: number,
     members: readonly Member[],
     change: { joined: readonly string[]; left: readonly string[] },
+    events: readonly DomainEvent[],
   ): Promise<boolean> {
     const now = new Date();
     const readNow = { messageId: new ObjectId(), readAt: now };
@@ -51,17 +57,23 @@ export class GroupMembersRepository {
         ...(change.left.length > 0
           ? { $unset: Object.fromEntries(change.left.map((id) => [`reads.${id}`, ''])) }
           : {}),
+        ...outboxPush(events, now),
       },
     );
-    return result.modifiedCount === 1;
+    if (result.modifiedCount !== 1) return false;
+    this.written();
+    return true;
   }
 
   /** False when the group already had that name. */
-  async rename(conversationId: string, name: string): Promise<boolean> {
+  async rename(conversationId: string, name: string, event: DomainEvent): Promise<boolean> {
+    const now = new Date();
     const result = await this.conversations.updateOne(
       { _id: new ObjectId(conversationId), type: 'group', name: { $ne: name } },
-      { $set: { name, updatedAt: new Date() } },
+      { $set: { name, updatedAt: now }, ...outboxPush([event], now) },
     );
-    return result.modifiedCount === 1;
+    if (result.modifiedCount !== 1) return false;
+    this.written();
+    return true;
   }
 }

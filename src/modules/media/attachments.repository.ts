@@ -1,6 +1,15 @@
 import { ObjectId, type Collection, type Db } from 'mongodb';
 import type { Variant } from '../../contracts/media.js';
 import { parseObjectId } from '../../infra/ids.js';
+import type { DomainEvent } from '../../contracts/events.js';
+import {
+  domainEvent,
+  noWake,
+  OUTBOX_INDEX,
+  outboxPush,
+  type OutboxFields,
+  type OutboxWritten,
+} from '../events/outbox.js';
 
 export interface StoredVariant {
   size: number;
@@ -29,7 +38,7 @@ export interface Attachment {
   createdAt: Date;
 }
 
-interface AttachmentDoc extends Omit<Attachment, 'id'> {
+interface AttachmentDoc extends Omit<Attachment, 'id'>, OutboxFields {
   _id: ObjectId;
   updatedAt: Date;
 }
@@ -47,7 +56,10 @@ export type NewAttachment = Omit<Attachment, 'id' | 'sentIn' | 'createdAt' | 'st
 export class AttachmentsRepository {
   private readonly attachments: Collection<AttachmentDoc>;
 
-  constructor(db: Db) {
+  constructor(
+    db: Db,
+    private readonly written: OutboxWritten = noWake,
+  ) {
     this.attachments = db.collection<AttachmentDoc>('attachments');
   }
 
@@ -58,6 +70,7 @@ export class AttachmentsRepository {
       { key: { attachedAt: 1, createdAt: 1 }, name: 'unattached' },
       { key: { status: 1, kind: 1, size: 1 }, name: 'optimize' },
       { key: { createdAt: 1 }, name: 'created' },
+      OUTBOX_INDEX,
     ]);
   }
 
@@ -115,19 +128,63 @@ export class AttachmentsRepository {
     id: string,
     update: { width?: number; height?: number; size: number; variants: Attachment['variants'] },
   ): Promise<Attachment | null> {
-    const doc = await this.attachments.findOneAndUpdate(
-      { _id: new ObjectId(id) },
-      { $set: { ...update, status: 'ready', updatedAt: new Date() }, $unset: { error: '' } },
-      { returnDocument: 'after' },
+    return this.settle(id, 'ready', { ...update }, (a) =>
+      domainEvent('attachment.ready', a.id, a.ownerId, {
+        attachmentId: a.id,
+        ownerId: a.ownerId,
+        kind: a.kind,
+        mime: a.mime,
+        size: update.size,
+        ...(update.width !== undefined ? { width: update.width } : {}),
+        ...(update.height !== undefined ? { height: update.height } : {}),
+      }),
     );
-    return doc ? toAttachment(doc) : null;
   }
 
   async markFailed(id: string, error: string): Promise<Attachment | null> {
+    return this.settle(id, 'failed', { error }, (a) =>
+      domainEvent('attachment.failed', a.id, a.ownerId, {
+        attachmentId: a.id,
+        ownerId: a.ownerId,
+        error,
+      }),
+    );
+  }
+
+  /**
+   * The final status, with its event only when the status changes (a retried job writes the
+   * same state again without a second event). Owner, kind and mime never change, so the event
+   * is made from a read before the conditional update.
+   */
+  private async settle(
+    id: string,
+    status: 'ready' | 'failed',
+    fields: Record<string, unknown>,
+    eventOf: (before: Attachment) => DomainEvent,
+  ): Promise<Attachment | null> {
+    const _id = new ObjectId(id);
+    const before = await this.attachments.findOne({ _id });
+    if (!before) return null;
+    const now = new Date();
+    const set = { $set: { ...fields, status, updatedAt: now } };
+    const unset = status === 'ready' ? { $unset: { error: '' as const } } : {};
+    if (before.status !== status) {
+      const doc = await this.attachments.findOneAndUpdate(
+        { _id, status: before.status },
+        { ...set, ...unset, ...outboxPush([eventOf(toAttachment(before))], now) },
+        { returnDocument: 'after' },
+      );
+      if (doc) {
+        this.written();
+        return toAttachment(doc);
+      }
+    }
     const doc = await this.attachments.findOneAndUpdate(
-      { _id: new ObjectId(id) },
-      { $set: { status: 'failed', error, updatedAt: new Date() } },
-      { returnDocument: 'after' },
+      { _id },
+      { ...set, ...unset },
+      {
+        returnDocument: 'after',
+      },
     );
     return doc ? toAttachment(doc) : null;
   }
@@ -199,6 +256,6 @@ export class AttachmentsRepository {
 }
 
 function toAttachment(doc: AttachmentDoc): Attachment {
-  const { _id, updatedAt: _updated, ...rest } = doc;
+  const { _id, updatedAt: _updated, outbox: _o, outboxAt: _a, outboxSeq: _s, ...rest } = doc;
   return { id: _id.toHexString(), ...rest };
 }

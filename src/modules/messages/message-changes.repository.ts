@@ -1,6 +1,7 @@
 import { ObjectId, type Collection, type Db } from 'mongodb';
 import { parseObjectId } from '../../infra/ids.js';
 import { searchTextOf, toMessage, type Message, type MessageDoc } from './messages.repository.js';
+import { domainEvent, noWake, outboxPush, type OutboxWritten } from '../events/outbox.js';
 
 /** At most this many distinct emoji on one message (SPEC §9). */
 export const MAX_DISTINCT_REACTIONS = 20;
@@ -17,41 +18,76 @@ const notDeleted = { deletedAt: { $exists: false } } as const;
 export class MessageChangesRepository {
   private readonly messages: Collection<MessageDoc>;
 
-  constructor(db: Db) {
+  constructor(
+    db: Db,
+    private readonly written: OutboxWritten = noWake,
+  ) {
     this.messages = db.collection<MessageDoc>('messages');
   }
 
-  /** The edited message, or null when it was deleted first. */
-  async edit(conversationId: string, messageId: string, content: string): Promise<Message | null> {
+  /** The edited message (only its sender edits), or null when it was deleted first. */
+  async edit(
+    conversationId: string,
+    messageId: string,
+    senderId: string,
+    content: string,
+  ): Promise<Message | null> {
     const now = new Date();
     // Only the sender's own text and auto messages are edited (system notices are refused).
     const folded = searchTextOf('text', content);
+    const edited = domainEvent('message.edited', messageId, senderId, {
+      messageId,
+      conversationId,
+      senderId,
+      content,
+      editedAt: now.toISOString(),
+    });
     const doc = await this.messages.findOneAndUpdate(
-      { ...this.target(conversationId, messageId), ...notDeleted },
+      {
+        ...this.target(conversationId, messageId),
+        senderId: new ObjectId(senderId),
+        ...notDeleted,
+      },
       {
         $set: { content, editedAt: now, updatedAt: now, ...(folded ? { searchText: folded } : {}) },
         ...(folded ? {} : { $unset: { searchText: '' } }),
+        ...outboxPush([edited], now),
       },
       { returnDocument: 'after' },
     );
-    return doc ? toMessage(doc) : null;
+    if (!doc) return null;
+    this.written();
+    return toMessage(doc);
   }
 
   /**
    * Leaves a tombstone: content emptied, reactions dropped, the slot kept so history pages and
    * read pointers stay valid. Null when it was already deleted.
    */
-  async tombstone(conversationId: string, messageId: string): Promise<Message | null> {
+  async tombstone(
+    conversationId: string,
+    messageId: string,
+    who: { actorId: string; senderId: string },
+  ): Promise<Message | null> {
     const now = new Date();
+    const deleted = domainEvent('message.deleted', messageId, who.actorId, {
+      messageId,
+      conversationId,
+      senderId: who.senderId,
+      deletedAt: now.toISOString(),
+    });
     const doc = await this.messages.findOneAndUpdate(
       { ...this.target(conversationId, messageId), ...notDeleted },
       {
         $set: { content: '', deletedAt: now, updatedAt: now },
         $unset: { reactions: '', reactionEmojis: '', system: '', searchText: '' },
+        ...outboxPush([deleted], now),
       },
       { returnDocument: 'after' },
     );
-    return doc ? toMessage(doc) : null;
+    if (!doc) return null;
+    this.written();
+    return toMessage(doc);
   }
 
   async addReaction(
@@ -65,6 +101,8 @@ export class MessageChangesRepository {
       {
         ...target,
         ...notDeleted,
+        // Only a real change writes (and announces) anything.
+        reactions: { $not: { $elemMatch: { emoji, userId: new ObjectId(userId) } } },
         // A known emoji, or room for one more: checked and added in one atomic update.
         $or: [
           { reactionEmojis: emoji },
@@ -73,9 +111,20 @@ export class MessageChangesRepository {
       },
       {
         $addToSet: { reactions: { emoji, userId: new ObjectId(userId) }, reactionEmojis: emoji },
+        ...outboxPush([
+          domainEvent('reaction.added', messageId, userId, {
+            conversationId,
+            messageId,
+            emoji,
+            userId,
+          }),
+        ]),
       },
     );
-    if (result.modifiedCount === 1) return 'added';
+    if (result.modifiedCount === 1) {
+      this.written();
+      return 'added';
+    }
     if (result.matchedCount === 1) return 'unchanged';
     const doc = await this.messages.findOne(target, {
       projection: { deletedAt: 1, reactionEmojis: 1 },
@@ -93,10 +142,18 @@ export class MessageChangesRepository {
     userId: string,
   ): Promise<boolean> {
     const target = this.target(conversationId, messageId);
-    const result = await this.messages.updateOne(target, {
-      $pull: { reactions: { emoji, userId: new ObjectId(userId) } },
+    const removed = domainEvent('reaction.removed', messageId, userId, {
+      conversationId,
+      messageId,
+      emoji,
+      userId,
     });
+    const result = await this.messages.updateOne(
+      { ...target, reactions: { $elemMatch: { emoji, userId: new ObjectId(userId) } } },
+      { $pull: { reactions: { emoji, userId: new ObjectId(userId) } }, ...outboxPush([removed]) },
+    );
     if (result.modifiedCount !== 1) return false;
+    this.written();
     // The emoji leaves the distinct list only if nobody re-added it meanwhile (atomic filter).
     await this.messages.updateOne(
       { ...target, reactionEmojis: emoji, 'reactions.emoji': { $ne: emoji } },

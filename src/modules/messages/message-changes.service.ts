@@ -38,7 +38,7 @@ export class MessageChangesService {
     if (message.senderId !== userId) throw errors.forbidden('Only the sender can edit a message');
     if (message.deletedAt) throw errors.conflict('A deleted message cannot be edited');
     if (message.content === content) return presentMessage(message, userId);
-    const edited = await this.changes.edit(ref.conversationId, ref.messageId, content);
+    const edited = await this.changes.edit(ref.conversationId, ref.messageId, userId, content);
     if (!edited) throw errors.conflict('A deleted message cannot be edited');
     await this.conversations.refreshPreview(ref.conversationId, edited.id, previewOf(content));
     for (const view of presentPerViewer(edited, participants)) {
@@ -53,7 +53,13 @@ export class MessageChangesService {
     if (message.senderId !== userId && !(await this.managesGroup(userId, ref.conversationId))) {
       throw errors.forbidden("Only the sender or a group's owner or admins can delete a message");
     }
-    if (!(await this.changes.tombstone(ref.conversationId, ref.messageId))) return;
+    if (
+      !(await this.changes.tombstone(ref.conversationId, ref.messageId, {
+        actorId: userId,
+        senderId: message.senderId,
+      }))
+    )
+      return;
     if (message.attachments?.length) {
       await this.attachments?.unlink(
         message.attachments.map((a) => a.id),

@@ -2,6 +2,14 @@ import { ObjectId, type Collection, type Db, type IndexDescription, type Filter 
 import { duplicateIndexes, isDuplicateKeyError } from '../../infra/duplicate-key.js';
 import { parseObjectId } from '../../infra/ids.js';
 import type { SystemEvent } from '../../contracts/messages.js';
+import {
+  domainEvent,
+  noWake,
+  OUTBOX_INDEX,
+  outboxOnInsert,
+  type OutboxFields,
+  type OutboxWritten,
+} from '../events/outbox.js';
 import type { AttachmentView } from '../../contracts/media.js';
 import { searchText } from '../../lib/fold.js';
 
@@ -38,7 +46,7 @@ export type NewMessage = Omit<Message, 'id' | 'createdAt' | 'reactions' | 'edite
  * single `$addToSet` / `$pull` updates; `reactionEmojis` lists the distinct emoji (first use
  * first), which bounds them atomically (see MessageChangesRepository).
  */
-export interface MessageDoc {
+export interface MessageDoc extends OutboxFields {
   _id: ObjectId;
   conversationId: ObjectId;
   senderId: ObjectId;
@@ -91,6 +99,7 @@ export const MESSAGE_INDEXES: IndexDescription[] = [
     unique: true,
     partialFilterExpression: { autoMessageId: { $exists: true } },
   },
+  OUTBOX_INDEX,
 ];
 
 /**
@@ -104,7 +113,10 @@ export const MESSAGE_INDEXES: IndexDescription[] = [
 export class MessagesRepository {
   private readonly messages: Collection<MessageDoc>;
 
-  constructor(db: Db) {
+  constructor(
+    db: Db,
+    private readonly written: OutboxWritten = noWake,
+  ) {
     this.messages = db.collection<MessageDoc>('messages');
   }
 
@@ -120,6 +132,7 @@ export class MessagesRepository {
     const doc = toDoc(data, new Date());
     try {
       await this.messages.insertOne(doc);
+      this.written();
       return { message: toMessage(doc), created: true };
     } catch (error) {
       if (!isDuplicateKeyError(error)) throw error;
@@ -147,6 +160,7 @@ export class MessagesRepository {
       if (refused.size === 0) throw error;
       refusal = error;
     }
+    if (refused.size < docs.length) this.written();
     const originals = new Map<string, Message>();
     if (refused.size > 0) {
       const ids = [...refused]
@@ -257,8 +271,24 @@ function lowerBound(after: CatchUpStart): ObjectId {
 
 function toDoc(data: NewMessage, now: Date): MessageDoc {
   const folded = searchTextOf(data.type, data.content);
+  const _id = new ObjectId();
+  const created = domainEvent(
+    'message.created',
+    _id.toHexString(),
+    data.type === 'auto' ? null : data.senderId,
+    {
+      messageId: _id.toHexString(),
+      conversationId: data.conversationId,
+      senderId: data.senderId,
+      type: data.type,
+      content: data.content,
+      ...(data.attachments?.length ? { attachmentIds: data.attachments.map((a) => a.id) } : {}),
+      createdAt: now.toISOString(),
+    },
+    now,
+  );
   return {
-    _id: new ObjectId(),
+    _id,
     conversationId: new ObjectId(data.conversationId),
     senderId: new ObjectId(data.senderId),
     content: data.content,
@@ -270,6 +300,7 @@ function toDoc(data: NewMessage, now: Date): MessageDoc {
     ...(folded ? { searchText: folded } : {}),
     createdAt: now,
     updatedAt: now,
+    ...outboxOnInsert([created], now),
   };
 }
 

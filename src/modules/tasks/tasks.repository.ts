@@ -1,3 +1,11 @@
+import {
+  domainEvent,
+  noWake,
+  OUTBOX_INDEX,
+  outboxPush,
+  type OutboxFields,
+  type OutboxWritten,
+} from '../events/outbox.js';
 import { ObjectId, type Collection, type Db, type Filter } from 'mongodb';
 import type { TaskState } from '../../contracts/tasks.js';
 import { parseObjectId } from '../../infra/ids.js';
@@ -21,7 +29,7 @@ export interface Task {
   finishedAt?: Date;
 }
 
-interface TaskDoc {
+interface TaskDoc extends OutboxFields {
   _id: ObjectId;
   type: string;
   state: TaskState;
@@ -62,7 +70,10 @@ export interface TaskListFilter {
 export class TasksRepository {
   private readonly tasks: Collection<TaskDoc>;
 
-  constructor(db: Db) {
+  constructor(
+    db: Db,
+    private readonly written: OutboxWritten = noWake,
+  ) {
     this.tasks = db.collection<TaskDoc>('tasks');
   }
 
@@ -72,6 +83,7 @@ export class TasksRepository {
       { key: { ownerId: 1, _id: -1 }, name: 'owner' },
       { key: { state: 1, _id: -1 }, name: 'state' },
       { key: { expireAt: 1 }, name: 'retention', expireAfterSeconds: 0 },
+      OUTBOX_INDEX,
     ]);
   }
 
@@ -204,10 +216,22 @@ export class TasksRepository {
     retentionMs: number,
     outcome: { result?: TaskData; error?: string } = {},
   ): Promise<Task | null> {
+    // Type and owner never change: read them for the event, then finish conditionally.
+    const task = await this.tasks.findOne(filter, { projection: { type: 1, ownerId: 1 } });
+    if (!task) return null;
     const now = new Date();
+    const taskId = task._id.toHexString();
+    const finished = domainEvent('task.finished', taskId, task.ownerId, {
+      taskId,
+      type: task.type,
+      ownerId: task.ownerId,
+      state,
+      ...(outcome.error !== undefined ? { error: outcome.error } : {}),
+    });
     const doc = await this.tasks.findOneAndUpdate(
-      filter,
+      { ...filter, _id: task._id },
       {
+        ...outboxPush([finished], now),
         $set: {
           state,
           runToken: null,
@@ -222,7 +246,9 @@ export class TasksRepository {
       },
       { returnDocument: 'after' },
     );
-    return doc ? toTask(doc) : null;
+    if (!doc) return null;
+    this.written();
+    return toTask(doc);
   }
 }
 

@@ -1,7 +1,15 @@
-import type { Collection, Db, ObjectId } from 'mongodb';
+import { ObjectId, type Collection, type Db } from 'mongodb';
 import { duplicateKeyField, isDuplicateKeyError } from '../../infra/duplicate-key.js';
 import { parseObjectId } from '../../infra/ids.js';
 import { errors } from '../../errors.js';
+import {
+  domainEvent,
+  noWake,
+  OUTBOX_INDEX,
+  outboxOnInsert,
+  type OutboxFields,
+  type OutboxWritten,
+} from '../events/outbox.js';
 import { userSearchKeys, userSearchPrefix } from '../../lib/fold.js';
 
 export type Role = 'user' | 'admin';
@@ -28,7 +36,7 @@ export type UserSummary = Pick<
   'id' | 'username' | 'displayName' | 'avatarUrl' | 'lastSeenAt'
 >;
 
-interface UserDoc extends Omit<User, 'id'> {
+interface UserDoc extends Omit<User, 'id'>, OutboxFields {
   _id: ObjectId;
   /** Folded username, display name and its parts (lib/fold.ts): what `list`'s search walks. */
   searchKeys?: string[];
@@ -64,7 +72,10 @@ const SUMMARY = { username: 1, displayName: 1, avatarUrl: 1, lastSeenAt: 1 } as 
 export class UsersRepository {
   private readonly users: Collection<UserDoc>;
 
-  constructor(db: Db) {
+  constructor(
+    db: Db,
+    private readonly written: OutboxWritten = noWake,
+  ) {
     this.users = db.collection<UserDoc>('users');
   }
 
@@ -74,6 +85,7 @@ export class UsersRepository {
       { key: { email: 1 }, name: 'email_unique', unique: true },
       { key: { isActive: 1, _id: 1 }, name: 'active_by_id' },
       { key: { searchKeys: 1 }, name: 'search_keys' },
+      OUTBOX_INDEX,
     ]);
     await this.backfillSearchKeys();
   }
@@ -98,11 +110,25 @@ export class UsersRepository {
   }
 
   async create(data: NewUser): Promise<User> {
-    const doc = newUserFields(data, new Date());
-    const searchKeys = userSearchKeys(doc.username, doc.displayName);
+    const now = new Date();
+    const _id = new ObjectId();
+    const userId = _id.toHexString();
+    const registered = domainEvent('user.registered', userId, userId, {
+      userId,
+      username: data.username,
+      displayName: data.displayName,
+    });
+    const fields = newUserFields(data, now);
+    const doc: UserDoc = {
+      _id,
+      ...fields,
+      searchKeys: userSearchKeys(fields.username, fields.displayName),
+      ...outboxOnInsert([registered], now),
+    };
     try {
-      const { insertedId } = await this.users.insertOne({ ...doc, searchKeys } as UserDoc);
-      return toUser({ ...doc, _id: insertedId });
+      await this.users.insertOne(doc);
+      this.written();
+      return toUser(doc);
     } catch (error) {
       if (isDuplicateKeyError(error)) {
         const field = duplicateKeyField(error) ?? 'username';
@@ -222,7 +248,7 @@ export class UsersRepository {
 }
 
 function toUser(doc: UserDoc): User {
-  const { _id, ...rest } = doc;
+  const { _id, outbox: _o, outboxAt: _a, outboxSeq: _s, searchKeys: _k, ...rest } = doc;
   return { id: _id.toHexString(), ...rest };
 }
 

@@ -1,0 +1,147 @@
+import type { AnyBulkWriteOperation, Collection, Db, ObjectId } from 'mongodb';
+import type { DomainEvent } from '../../contracts/events.js';
+import { OUTBOX_COLLECTIONS, type OutboxFields } from './outbox.js';
+
+type OutboxDoc = OutboxFields & { _id: ObjectId };
+
+/** A document with events waiting, as the relay read it. */
+export interface PendingDoc {
+  readonly collection: (typeof OUTBOX_COLLECTIONS)[number];
+  readonly id: ObjectId;
+  readonly seq: number;
+  readonly events: readonly DomainEvent[];
+}
+
+/**
+ * The relay's view of the outbox (outbox.ts): the documents that still carry events, oldest
+ * first (index `outbox_pending` on every outbox collection), and their clearing once published.
+ */
+export class OutboxRepository {
+  private readonly collections: Map<PendingDoc['collection'], Collection<OutboxDoc>>;
+
+  constructor(db: Db) {
+    this.collections = new Map(
+      OUTBOX_COLLECTIONS.map((name) => [name, db.collection<OutboxDoc>(name)]),
+    );
+  }
+
+  /** Up to `limit` documents with pending events, each collection oldest first. */
+  async pending(limit: number): Promise<PendingDoc[]> {
+    const found: PendingDoc[] = [];
+    for (const [collection, coll] of this.collections) {
+      const left = limit - found.length;
+      if (left <= 0) break;
+      const docs = await coll
+        .find(
+          { outboxAt: { $gte: new Date(0) } },
+          { projection: { outbox: 1, outboxSeq: 1 }, sort: { outboxAt: 1 }, limit: left },
+        )
+        .toArray();
+      for (const doc of docs) {
+        found.push({
+          collection,
+          id: doc._id,
+          seq: doc.outboxSeq ?? 0,
+          events: doc.outbox ?? [],
+        });
+      }
+    }
+    return found;
+  }
+
+  /**
+   * Removes published events. Usually nothing was added since the read (same `outboxSeq`) and
+   * the whole outbox goes in one plain `$unset`; otherwise only the published ones are pulled
+   * and the newer ones stay for the next pass. Either order of the two updates is correct.
+   */
+  async clear(docs: readonly PendingDoc[]): Promise<void> {
+    const byCollection = new Map<PendingDoc['collection'], AnyBulkWriteOperation<OutboxDoc>[]>();
+    for (const doc of docs) {
+      const ids = doc.events.map((e) => e.id);
+      const ops = byCollection.get(doc.collection) ?? [];
+      ops.push({
+        updateOne: {
+          filter: { _id: doc.id, outboxSeq: doc.seq },
+          update: { $unset: { outbox: '', outboxAt: '', outboxSeq: '' } },
+        },
+      });
+      if (ids.length > 0) {
+        ops.push({
+          updateOne: {
+            filter: { _id: doc.id, 'outbox.id': { $in: ids } },
+            update: { $pull: { outbox: { id: { $in: ids } } } },
+          },
+        });
+      }
+      byCollection.set(doc.collection, ops);
+    }
+    await Promise.all(
+      [...byCollection].map(async ([name, ops]) => {
+        await this.collections.get(name)?.bulkWrite(ops, { ordered: false });
+      }),
+    );
+  }
+}
+
+interface LeaseDoc {
+  _id: string;
+  owner: string;
+  until: Date;
+  /** Events being published by the owner: in doubt if it dies before clearing them. */
+  inflight?: { since: Date; ids: string[] };
+}
+
+/** What a relay that takes the lease inherits. */
+export interface LeaseState {
+  readonly inflight: { since: Date; ids: string[] } | null;
+}
+
+/**
+ * One relay publishes at a time (`event_relay`, one document): the lease is taken when free or
+ * expired and renewed by each batch. Before publishing a batch the owner records its event ids
+ * (`inflight`), so a successor knows which events may already be in the log.
+ */
+export class RelayLeaseRepository {
+  private readonly leases: Collection<LeaseDoc>;
+
+  constructor(db: Db) {
+    this.leases = db.collection<LeaseDoc>('event_relay');
+  }
+
+  /** The lease (kept or taken over), or null while another live relay holds it. */
+  async acquire(owner: string, ttlMs: number): Promise<LeaseState | null> {
+    const now = new Date();
+    try {
+      const doc = await this.leases.findOneAndUpdate(
+        { _id: 'relay', $or: [{ owner }, { until: { $lt: now } }] },
+        { $set: { owner, until: new Date(now.getTime() + ttlMs) } },
+        { upsert: true, returnDocument: 'after' },
+      );
+      return doc ? { inflight: doc.inflight ?? null } : null;
+    } catch (error) {
+      // The upsert lost to an existing, unexpired lease: its _id is taken.
+      if ((error as { code?: number }).code === 11000) return null;
+      throw error;
+    }
+  }
+
+  /** Renews the lease and records the batch about to be published. False: the lease is lost. */
+  async begin(owner: string, ttlMs: number, ids: readonly string[]): Promise<boolean> {
+    const now = new Date();
+    const result = await this.leases.updateOne(
+      { _id: 'relay', owner },
+      { $set: { until: new Date(now.getTime() + ttlMs), inflight: { since: now, ids: [...ids] } } },
+    );
+    return result.matchedCount === 1;
+  }
+
+  /** Nothing in doubt any more (every published event is cleared). */
+  async settled(owner: string): Promise<void> {
+    await this.leases.updateOne({ _id: 'relay', owner }, { $unset: { inflight: '' } });
+  }
+
+  /** Gives the lease up at shutdown so another worker takes over at once. */
+  async release(owner: string): Promise<void> {
+    await this.leases.updateOne({ _id: 'relay', owner }, { $set: { until: new Date(0) } });
+  }
+}

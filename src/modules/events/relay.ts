@@ -1,0 +1,174 @@
+import { randomUUID } from 'node:crypto';
+import type { DomainEvent } from '../../contracts/events.js';
+import type { Logger } from '../../logger.js';
+import type { LeaseState, PendingDoc } from './outbox.repository.js';
+
+export interface RelayStore {
+  pending(limit: number): Promise<PendingDoc[]>;
+  clear(docs: readonly PendingDoc[]): Promise<void>;
+}
+
+export interface RelayLease {
+  acquire(owner: string, ttlMs: number): Promise<LeaseState | null>;
+  begin(owner: string, ttlMs: number, ids: readonly string[]): Promise<boolean>;
+  settled(owner: string): Promise<void>;
+  release(owner: string): Promise<void>;
+}
+
+export interface RelayBus {
+  publish(events: readonly DomainEvent[]): Promise<(Error | null)[]>;
+  publishedAmong(ids: readonly string[], since: Date): Promise<Set<string>>;
+}
+
+export interface RelayOptions {
+  /** Documents read (and events published) per batch. */
+  readonly batchSize: number;
+  /** Fallback poll when idle: other processes' writes, crash recovery, lease upkeep. */
+  readonly pollMs: number;
+  readonly leaseMs: number;
+}
+
+/**
+ * Publishes the outbox (outbox.ts) to the events exchange: exactly once as the log and the
+ * consumers see it. One relay at a time holds the lease; it is woken at once by a local write
+ * and otherwise polls slowly. Per batch: record the ids (the lease's `inflight`), publish them
+ * all with confirms awaited together, clear them with one bulk write per collection. A relay
+ * taking over from one that died mid-batch first looks up which in-flight ids already reached
+ * the log and clears those without publishing them again.
+ */
+export class EventRelay {
+  private readonly owner = randomUUID();
+  private running: Promise<void> | null = null;
+  private stopping = false;
+  private wakeUp: (() => void) | null = null;
+  private woken = false;
+  private leader = false;
+  /** In-doubt events found in the log: cleared without a second publish. */
+  private alreadyPublished = new Set<string>();
+  private inflightOpen = false;
+  private published = 0;
+
+  constructor(
+    private readonly store: RelayStore,
+    private readonly lease: RelayLease,
+    private readonly bus: RelayBus,
+    private readonly options: RelayOptions,
+    private readonly logger: Logger,
+    private readonly onPublished: (events: readonly DomainEvent[]) => void = () => undefined,
+  ) {}
+
+  /** Events this relay published since it started. */
+  get publishedCount(): number {
+    return this.published;
+  }
+
+  start(): void {
+    this.running ??= this.loop();
+  }
+
+  /** A local write stored events: run a pass now instead of at the next poll. */
+  wake(): void {
+    this.woken = true;
+    this.wakeUp?.();
+  }
+
+  /** Finishes the batch in progress, then gives the lease up. Idempotent. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.wakeUp?.();
+    await this.running;
+    if (this.leader) {
+      await this.lease
+        .release(this.owner)
+        .catch((err: unknown) => this.logger.warn({ err }, 'event relay: lease release failed'));
+    }
+  }
+
+  private async loop(): Promise<void> {
+    while (!this.stopping) {
+      let worked = false;
+      try {
+        worked = await this.pass();
+      } catch (err) {
+        // Publish or clear failed: the in-flight ids stay recorded; recover before going on.
+        this.logger.warn({ err }, 'event relay pass failed; retrying after a pause');
+        this.leader = false;
+      }
+      if (!worked && !this.stopping) await this.idle();
+    }
+  }
+
+  /** One batch; true when there may be more to do right away. */
+  private async pass(): Promise<boolean> {
+    if (!this.leader && !(await this.lead())) return false;
+    this.woken = false;
+    const docs = await this.store.pending(this.options.batchSize);
+    if (docs.length === 0) {
+      if (this.inflightOpen) {
+        await this.lease.settled(this.owner);
+        this.inflightOpen = false;
+      }
+      return false;
+    }
+    const events = docs.flatMap((d) => d.events);
+    const fresh = events.filter((e) => !this.alreadyPublished.has(e.id));
+    if (
+      !(await this.lease.begin(
+        this.owner,
+        this.options.leaseMs,
+        fresh.map((e) => e.id),
+      ))
+    ) {
+      this.leader = false;
+      return false;
+    }
+    this.inflightOpen = true;
+    const outcomes = await this.bus.publish(fresh);
+    const failed = outcomes.find((o) => o !== null);
+    if (failed) throw failed;
+    await this.store.clear(docs);
+    for (const e of events) this.alreadyPublished.delete(e.id);
+    this.published += fresh.length;
+    this.onPublished(fresh);
+    return docs.length >= this.options.batchSize || this.woken;
+  }
+
+  /** Takes (or keeps) the lease; on taking it, settles what a predecessor left in doubt. */
+  private async lead(): Promise<boolean> {
+    const state = await this.lease.acquire(this.owner, this.options.leaseMs);
+    if (state === null) return false;
+    this.leader = true;
+    this.alreadyPublished = state.inflight
+      ? await this.bus.publishedAmong(state.inflight.ids, state.inflight.since)
+      : new Set();
+    if (state.inflight) {
+      this.logger.info(
+        { inDoubt: state.inflight.ids.length, alreadyPublished: this.alreadyPublished.size },
+        'event relay: recovered an unfinished batch',
+      );
+    }
+    return true;
+  }
+
+  private async idle(): Promise<void> {
+    if (this.woken) {
+      this.woken = false;
+      return;
+    }
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, this.options.pollMs);
+      timer.unref();
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wakeUp = done;
+    });
+    this.wakeUp = null;
+    this.woken = false;
+    // A leader renews its lease at every poll, even with nothing to publish.
+    if (this.leader && !this.stopping) {
+      this.leader = (await this.lease.acquire(this.owner, this.options.leaseMs)) !== null;
+    }
+  }
+}

@@ -1,0 +1,75 @@
+import type { RedisHandles } from '../../infra/redis.js';
+import type { HourCounts } from './stats.repository.js';
+
+/** Live counters are kept this long (the log's default retention, and a day to read them). */
+const TTL_SECONDS = 8 * 24 * 3600;
+
+/** One counter change: `hincr` adds 1 to a hash field, `sadd` adds a member to a set. */
+export type StatsOp =
+  { op: 'hincr'; key: string; field: string } | { op: 'sadd'; key: string; member: string };
+
+// Applies an event's counter changes once: the event id joins the hour's `seen` set first, and
+// nothing happens when it was already there. One script, so a crash never half-applies it.
+const APPLY = `
+if redis.call('SADD', KEYS[1], ARGV[1]) == 0 then return 0 end
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+for i = 2, #KEYS do
+  local op = ARGV[i + 1]
+  local sep = string.find(op, ':', 1, true)
+  local kind, arg = string.sub(op, 1, sep - 1), string.sub(op, sep + 1)
+  if kind == 'h' then redis.call('HINCRBY', KEYS[i], arg, 1) else redis.call('SADD', KEYS[i], arg) end
+  redis.call('EXPIRE', KEYS[i], ARGV[2])
+end
+return 1
+`;
+
+/**
+ * The `stats` consumer's counters in Redis, by the hour and day the event occurred (UTC):
+ * - `stats:h:<hour>` hash: messages, autoMessages, newUsers, attachments;
+ * - `stats:h:<hour>:senders` / `:active` sets: users who sent a text message / did anything;
+ * - `stats:d:<day>:conversations` / `:users` hashes: messages per conversation / per sender.
+ * `stats:seen:<hour>` holds the event ids applied, which makes every apply idempotent.
+ */
+export class LiveStatsRepository {
+  constructor(private readonly redis: RedisHandles) {}
+
+  /** True when applied now, false when this event id was applied before. */
+  async apply(eventId: string, hour: string, ops: readonly StatsOp[]): Promise<boolean> {
+    const keys = [`stats:seen:${hour}`, ...ops.map((o) => o.key)].map((k) => this.redis.key(k));
+    const args = ops.map((o) => (o.op === 'hincr' ? `h:${o.field}` : `s:${o.member}`));
+    const applied = await this.redis.client.eval(
+      APPLY,
+      keys.length,
+      ...keys,
+      eventId,
+      TTL_SECONDS,
+      ...args,
+    );
+    return applied === 1;
+  }
+
+  async hour(hour: string): Promise<HourCounts> {
+    const [counts, senders] = await Promise.all([
+      this.redis.client.hgetall(this.redis.key(`stats:h:${hour}`)),
+      this.redis.client.scard(this.redis.key(`stats:h:${hour}:senders`)),
+    ]);
+    const n = (field: string) => Number(counts[field] ?? 0);
+    return {
+      messages: n('messages'),
+      activeSenders: senders,
+      newUsers: n('newUsers'),
+      attachments: n('attachments'),
+      autoMessages: n('autoMessages'),
+    };
+  }
+
+  async activeUsers(hour: string): Promise<number> {
+    return this.redis.client.scard(this.redis.key(`stats:h:${hour}:active`));
+  }
+
+  /** Messages per conversation (or per sender) on `day` (YYYY-MM-DD). */
+  async perDay(day: string, of: 'conversations' | 'users'): Promise<Record<string, number>> {
+    const raw = await this.redis.client.hgetall(this.redis.key(`stats:d:${day}:${of}`));
+    return Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, Number(v)]));
+  }
+}
