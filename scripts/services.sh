@@ -22,7 +22,7 @@ redis_up() {
 }
 amqp_up() {
   # An AMQP 0-9-1 server answers the protocol header with a Connection.Start frame.
-  timeout 3 bash -c "exec 3<>/dev/tcp/$amqp_host/$amqp_port; printf 'AMQP\x00\x00\x09\x01' >&3; head -c 1 <&3" 2>/dev/null | od -An -tx1 | grep -q 01
+  timeout 5 bash -c "exec 3<>/dev/tcp/$amqp_host/$amqp_port; printf 'AMQP\x00\x00\x09\x01' >&3; head -c 1 <&3" 2>/dev/null | od -An -tx1 | grep -q 01
 }
 wait_for() { # check seconds
   local deadline=$((SECONDS + $2))
@@ -59,19 +59,22 @@ ensure_redis() {
 }
 
 ensure_rabbitmq() {
-  amqp_up && return 0
+  # A busy broker can take seconds to answer: give it time before concluding anything.
+  amqp_up || wait_for amqp_up 20 && return 0
   if ! is_local "$amqp_host"; then echo "services: RabbitMQ at $amqp_host:$amqp_port is not answering" >&2; return 1; fi
   ensure_installed rabbitmq-server RabbitMQ || return 1
-  amqp_up && return 0
   if timeout 20 rabbitmqctl -q ping >/dev/null 2>&1; then
-    # The node runs but the port does not answer: its app was stopped (stop_app), its listeners
-    # were suspended, or it is wedged. Start what is stopped; if that is not enough, restart it.
-    echo "services: the RabbitMQ node runs but port $amqp_port does not answer; starting its app" >&2
-    timeout 60 rabbitmqctl -q start_app >/dev/null 2>&1 || true
-    timeout 20 rabbitmqctl -q resume_listeners >/dev/null 2>&1 || true
-    wait_for amqp_up 20 && return 0
-    echo "services: restarting the RabbitMQ node" >&2
-    timeout 60 rabbitmqctl -q stop >/dev/null 2>&1 || true
+    # The node runs. Only a stopped app (`rabbitmqctl stop_app`) is ours to start: a running
+    # broker that does not answer may be serving others, so it is never stopped from here.
+    if [ "$(timeout 20 rabbitmqctl -q eval 'rabbit:is_running().' 2>/dev/null)" = false ]; then
+      echo "services: the RabbitMQ app is stopped; starting it" >&2
+      timeout 120 rabbitmqctl -q start_app >/dev/null 2>&1 || true
+      wait_for amqp_up 30 && return 0
+    fi
+    echo "services: the RabbitMQ node runs but port $amqp_port does not answer. Listening there:" >&2
+    ss -ltnp "sport = :$amqp_port" >&2 || true
+    echo "services: check 'rabbitmqctl status'; to restart it: rabbitmqctl stop && rabbitmq-server -detached" >&2
+    return 1
   fi
   echo "services: starting rabbitmq-server" >&2
   rabbitmq-server -detached >&2 || true
