@@ -231,6 +231,10 @@ export class AttachmentsRepository {
     return new Set(docs.map((d) => d.storageKey));
   }
 
+  async removeMany(ids: readonly string[]): Promise<void> {
+    await this.attachments.deleteMany({ _id: { $in: ids.map((id) => new ObjectId(id)) } });
+  }
+
   async remove(id: string): Promise<boolean> {
     const result = await this.attachments.deleteOne({ _id: new ObjectId(id) });
     return result.deletedCount === 1;

@@ -86,12 +86,16 @@ export class MediaService implements AttachmentLinks {
         taskId: task.id,
       })),
     );
-    const unconfirmed = await this.queue.publish(
-      planned.map(({ id, task }) => ({ taskId: task.id, attachmentId: id })),
-    );
-    if (unconfirmed.length) {
-      // The task stays queued: the orphan sweep re-publishes queued media tasks it finds stale.
-      this.logger.warn({ count: unconfirmed.length }, 'media jobs not confirmed by the broker');
+    const jobs = planned.map(({ id, task }) => ({ taskId: task.id, attachmentId: id }));
+    const refused = await this.queue.publish(jobs).catch((error: unknown) => {
+      this.logger.warn({ err: error }, 'media jobs could not be published');
+      return jobs;
+    });
+    if (refused.length) {
+      await this.withdraw(planned, refused);
+      throw errors.unavailable(
+        'Uploads cannot be processed right now; nothing was kept. Please try again shortly.',
+      );
     }
     return {
       uploads: stored.map((attachment, i) => ({
@@ -99,6 +103,24 @@ export class MediaService implements AttachmentLinks {
         task: planned[i]?.task ?? (undefined as never),
       })),
     };
+  }
+
+  /**
+   * An upload whose jobs the broker did not take is answered 503 and kept nowhere: its files and
+   * attachments go, and its tasks end `failed` (their owner already heard of them as queued).
+   * A job confirmed despite the rest finds its task failed or gone and does nothing.
+   */
+  private async withdraw(
+    planned: { id: string; file: { storageKey: string }; task: { id: string } }[],
+    refused: MediaJob[],
+  ): Promise<void> {
+    await this.tasks.failQueued(
+      planned.map(({ task }) => task.id),
+      'The upload could not be queued for processing (message broker unavailable)',
+    );
+    await this.attachments.removeMany(planned.map(({ id }) => id));
+    await Promise.all(planned.map(({ file }) => this.storage.removePrefix(file.storageKey)));
+    this.logger.warn({ refused: refused.length, files: planned.length }, 'upload withdrawn');
   }
 
   async view(userId: string, id: string): Promise<AttachmentView> {

@@ -128,6 +128,13 @@ export class TasksRepository {
     return this.finishWhere({ _id: new ObjectId(id), state: 'queued' }, 'cancelled', retentionMs);
   }
 
+  /** Queued → failed, for work that could not even be handed to a worker. Null when not queued. */
+  async failQueued(id: string, error: string, retentionMs: number): Promise<Task | null> {
+    return this.finishWhere({ _id: new ObjectId(id), state: 'queued' }, 'failed', retentionMs, {
+      error,
+    });
+  }
+
   /** Flags a running task; its worker's cancel watch aborts the work. Null when not running. */
   async requestCancel(id: string): Promise<Task | null> {
     const doc = await this.tasks.findOneAndUpdate(

@@ -71,6 +71,18 @@ export class TasksService {
     return this.cancel(userId, id);
   }
 
+  /**
+   * Fails tasks whose work never reached a worker (the broker refused the job): the owner hears
+   * it at once instead of a task that stays queued for ever. A task already picked up (its job
+   * was confirmed after all) is left to its run.
+   */
+  async failQueued(ids: readonly string[], error: string): Promise<void> {
+    for (const id of ids) {
+      const failed = await this.tasks.failQueued(id, error, this.options.retentionMs);
+      if (failed) this.announce(failed);
+    }
+  }
+
   /** `task_updated` to the owner's sockets, wherever they are connected. */
   announce(task: Task): void {
     this.notifier.toUsers([task.ownerId], 'task_updated', { task: presentTask(task) });
