@@ -4,6 +4,9 @@ import { cpus, platform, release, tmpdir, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import amqp from 'amqplib';
 import { loadConfig } from '../src/config.js';
+import { MEDIA_QUEUE } from '../src/core.js';
+import { createRabbit } from '../src/infra/rabbit.js';
+import { silentLogger } from '../src/logger.js';
 import { journaledInsertRow, restartRows } from './durability.js';
 import { runEmbeddedMongoBench } from './embedded-mongo.js';
 import { startChild, type BenchChild } from './lib/child.js';
@@ -14,11 +17,12 @@ import { PROFILES, type Context, type Profile, type RowResult } from './lib/type
 import { httpRows } from './scenarios/http.js';
 import { deliverRow, planRow } from './scenarios/pipeline.js';
 import { idleRow, messagingRows } from './scenarios/realtime.js';
+import { MEDIA_ENV, mediaRows } from './scenarios/media.js';
 import { loadSearchCorpus, searchRows } from './scenarios/search.js';
 import { variantThroughputRow, type Variant } from './scenarios/variants.js';
 
 /**
- * `npm run bench [-- --quick | --smoke] [--only=web,pipeline,variants,search,engine] [--out=DIR] [--no-docs]
+ * `npm run bench [-- --quick | --smoke] [--only=web,pipeline,variants,search,media,engine] [--out=DIR] [--no-docs]
  * [--cpu-prof] [--render=latest.json] [--root=DIR]`: every row of docs/PERFORMANCE.md, each
  * against its baseline in the same run. See bench/NOTES.md for the method.
  */
@@ -44,7 +48,7 @@ const profile: Profile = {
   reps: sized('reps', base.reps),
   heavyReps: sized('reps', base.heavyReps),
 };
-const groups = new Set((option('only') ?? 'web,pipeline,variants,search,engine').split(','));
+const groups = new Set((option('only') ?? 'web,pipeline,variants,search,media,engine').split(','));
 const outDir = option('out') ?? `${root}bench/results`;
 const writeDocs = !flag('no-docs') && profile.name !== 'smoke';
 const runId = randomBytes(4).toString('hex');
@@ -96,11 +100,8 @@ function envFor(engineUri: string) {
   });
 }
 
-async function cleanup(
-  fixtures: Fixtures,
-  queueMain: string | undefined,
-  amqpUrl: string,
-): Promise<void> {
+/** Removes what one group's Parley created: its database, Redis keys and queues. */
+async function cleanup(fixtures: Fixtures, env: Record<string, string>): Promise<void> {
   await fixtures.mongo.db.dropDatabase();
   const client = fixtures.redis.client;
   let cursor = '0';
@@ -115,15 +116,20 @@ async function cleanup(
     if (keys.length) await client.del(...keys);
     cursor = next;
   } while (cursor !== '0');
-  if (!queueMain) return;
-  const connection = await amqp.connect(amqpUrl);
+  const connection = await amqp.connect(env.AMQP_URL ?? '');
   try {
     const channel = await connection.createChannel();
-    const retries = loadConfig({}).AUTO_MESSAGE_RETRY_DELAYS_MS.map(
-      (d) => `${queueMain}.retry.${d}ms`,
-    );
-    for (const queue of [queueMain, `${queueMain}.dead`, ...retries])
-      await channel.deleteQueue(queue);
+    const config = loadConfig(env);
+    for (const name of [undefined, MEDIA_QUEUE]) {
+      const { main, dead, retries } = createRabbit({
+        url: config.AMQP_URL,
+        logger: silentLogger,
+        prefix: config.AMQP_QUEUE_PREFIX,
+        retryDelaysMs: config.AUTO_MESSAGE_RETRY_DELAYS_MS,
+        ...(name ? { queue: name } : {}),
+      }).queues;
+      for (const queue of [main, dead, ...retries]) await channel.deleteQueue(queue);
+    }
   } finally {
     await connection.close();
   }
@@ -150,11 +156,10 @@ async function withGroup(
     children.push(baseline);
     return await body({ parley, baseline }, fixtures);
   } finally {
-    const queue = children[0]?.extra.queue;
     ctx.log(`${group}: stopping servers`);
     for (const child of children.reverse()) await child.stop();
     ctx.log(`${group}: cleaning up`);
-    await cleanup(fixtures, typeof queue === 'string' ? queue : undefined, env.AMQP_URL ?? '');
+    await cleanup(fixtures, env);
     await fixtures.close();
   }
 }
@@ -181,9 +186,8 @@ async function withVariant<T>(
     );
     return await body({ parley, fixtures, enginePid: engine.pid });
   } finally {
-    const queue = parley?.extra.queue;
     await parley?.stop();
-    await cleanup(fixtures, typeof queue === 'string' ? queue : undefined, env.AMQP_URL ?? '');
+    await cleanup(fixtures, env);
     await fixtures.close();
   }
 }
@@ -287,6 +291,20 @@ async function main(): Promise<number> {
         return searchRows(ctx, sides.parley, corpus, profile.searchQueries);
       }),
     );
+    await attempt('media', async () => {
+      const uploadDir = await mkdtemp(`${tmpdir()}/parley-bench-uploads-`);
+      try {
+        return await withVariant(
+          ctx,
+          'media',
+          engine,
+          { ...MEDIA_ENV, UPLOAD_DIR: uploadDir },
+          (v) => mediaRows(ctx, v, uploadDir),
+        );
+      } finally {
+        await rm(uploadDir, { recursive: true, force: true });
+      }
+    });
   } finally {
     await engine.stop();
   }

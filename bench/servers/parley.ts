@@ -27,7 +27,7 @@ async function drained(args: unknown): Promise<{ ms: number }> {
 }
 
 serveParent(
-  { url: parley.url ?? '', extra: { queue: parley.infra.rabbit.queues.main } },
+  { url: parley.url ?? '' },
   {
     memory: () => Promise.resolve(memoryAfterGc()),
     sockets: () => Promise.resolve({ count: parley.io?.engine.clientsCount ?? 0 }),

@@ -25,7 +25,7 @@ test('the benchmark suite runs end to end on tiny sizes', { timeout: 300_000 }, 
   try {
     await run(
       process.execPath,
-      [runner, '--smoke', '--only=web,pipeline,variants,search', `--out=${out}`],
+      [runner, '--smoke', '--only=web,pipeline,variants,search,media', `--out=${out}`],
       {
         timeout: 280_000,
       },
@@ -48,6 +48,8 @@ test('the benchmark suite runs end to end on tiny sizes', { timeout: 300_000 }, 
         'messages-journal',
         'search-few-conversations',
         'search-many-conversations',
+        'media-thumbnails',
+        'media-upload',
       ],
     );
     for (const row of result.rows) {
