@@ -289,4 +289,18 @@ describe('conversations and messages over REST', () => {
     assert.ok(ids.includes(mark.body.message.id));
     assert.equal(res.body.nextCursor, null);
   });
+
+  test('a message id that starts with "c" is an id, not a continuation cursor (was a 500)', async () => {
+    // Hex ids start with "c" one time in sixteen; this one is far in the future: nothing newer.
+    const id = 'c0ffee00' + '0'.repeat(16);
+    const sync = await get<Page<{ id: string }>>(alice, `/api/sync?since=${id}`);
+    assert.equal(sync.status, 200);
+    assert.deepEqual(sync.body.items, []);
+    const history = await get<Page<{ id: string }>>(
+      alice,
+      `/api/conversations/${direct}/messages?after=${id}`,
+    );
+    assert.equal(history.status, 200);
+    assert.deepEqual(history.body.items, []);
+  });
 });

@@ -267,7 +267,8 @@ export const SYNC_LOOKBACK_SECONDS = 5;
 const CONTINUE = 'c';
 
 function catchUpStart(cursor: string): CatchUpStart {
-  return cursor.startsWith(CONTINUE)
+  // A bare id may start with "c" too (it is hex): only the longer, prefixed form continues.
+  return cursor.length === CONTINUE.length + 24 && cursor.startsWith(CONTINUE)
     ? { id: cursor.slice(CONTINUE.length), lookbackSeconds: 0 }
     : { id: cursor, lookbackSeconds: SYNC_LOOKBACK_SECONDS };
 }
