@@ -88,6 +88,37 @@ describe('security: a Redis outage does not take api processes down', () => {
     await delivered;
   });
 
+  test('sockets connected before a Redis restart are made to reconnect, and receive again', async () => {
+    const redis = await startPrivateRedis({ persistent: true });
+    const env = await isolatedEnv({ REDIS_URL: redis.url, ROLE: 'api' });
+    atEnd(async () => {
+      await redis.start();
+      await cleanUpEnv(env);
+    });
+    const app = await startTestApp(env);
+    const [alice, bob] = [await registerUser(app.url), await registerUser(app.url)];
+    const conversationId = await directConversation(app.url, alice, bob);
+    const bobSocket = await connectSocket(app.url, bob.accessToken, { reconnection: true });
+    let connects = 0;
+    bobSocket.io.on('reconnect', () => (connects += 1));
+
+    await redis.stop();
+    await redis.start();
+    // Pub/sub kept nothing of the outage: the server must not leave bob's socket silently behind.
+    await eventually(() => connects > 0 && bobSocket.connected, 20_000, 'bob to be reconnected');
+    const delivered = nextEvent(
+      bobSocket,
+      'message_received',
+      (p) => p.message.content === 'after',
+    );
+    const res = await http(app.url, 'POST', `/api/conversations/${conversationId}/messages`, {
+      token: alice.accessToken,
+      body: { content: 'after' },
+    });
+    assert.equal(res.status, 201);
+    await delivered;
+  });
+
   test('fan-out while Redis is down leaves no unhandled rejection behind', async () => {
     const redis = await startPrivateRedis();
     const env = await isolatedEnv({ REDIS_URL: redis.url, ROLE: 'api' });

@@ -4,7 +4,10 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { atEnd } from './app.js';
 
 export interface PrivateRedis {
@@ -26,14 +29,24 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-export async function startPrivateRedis(): Promise<PrivateRedis> {
+/**
+ * `persistent`: an append-only file synced on every write, in a temp dir, so a kill -9 and restart
+ * keeps everything (sessions included), as a production Redis with AOF does.
+ */
+export async function startPrivateRedis(
+  options: { persistent?: boolean } = {},
+): Promise<PrivateRedis> {
   const port = await freePort();
+  const dir = options.persistent ? await mkdtemp(join(tmpdir(), 'parley-redis-')) : null;
+  const persistence = dir
+    ? ['--appendonly', 'yes', '--appendfsync', 'always', '--dir', dir]
+    : ['--appendonly', 'no'];
   let child: ChildProcess | null = null;
   const start = async () => {
     if (child) return;
     const proc = spawn(
       'redis-server',
-      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...persistence],
       { stdio: ['ignore', 'pipe', 'inherit'] },
     );
     child = proc;
@@ -55,6 +68,9 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
     await exited;
   };
   await start();
-  atEnd(stop);
+  atEnd(async () => {
+    await stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
   return { url: `redis://127.0.0.1:${port}`, stop, start };
 }

@@ -34,11 +34,34 @@ export function createSocketServer(
       callback(null, originAllowed(req, corsOrigins, options.trustProxy)),
   });
   io.adapter(
-    createAdapter(guardedPublisher(redis, logger), redis.duplicate(), {
+    createAdapter(guardedPublisher(redis, logger), resyncingSubscriber(io, redis, logger), {
       key: socketChannel(redis),
     }),
   );
   return io;
+}
+
+/**
+ * The adapter's subscribing connection. Whatever was published while it was away is gone (Redis
+ * pub/sub keeps nothing), so the sockets of this instance may have missed messages, receipts and
+ * presence, and a restarted Redis lost their presence too. When it is back, they are
+ * disconnected: clients reconnect, re-register and catch up with `/api/sync`, instead of
+ * silently staying behind.
+ */
+function resyncingSubscriber(io: ParleyServer, redis: RedisHandles, logger: Logger) {
+  const client = redis.duplicate();
+  let interrupted = false;
+  client.on('close', () => (interrupted = true));
+  client.on('ready', () => {
+    if (!interrupted) return;
+    interrupted = false;
+    const sockets = io.of('/').sockets.size;
+    logger.warn({ sockets }, 'socket fan-out resumed after a Redis outage: reconnecting clients');
+    // Closing the transport (not a Socket.IO disconnect, which tells clients to stay away) makes
+    // clients reconnect on their own.
+    for (const socket of io.of('/').sockets.values()) socket.conn.close();
+  });
+  return client;
 }
 
 /**
