@@ -245,6 +245,9 @@ export async function buildServices(
       leaseMs: config.EVENTS_RELAY_LEASE_MS,
     },
     logger.child({ component: 'event-relay' }),
+    (events) => {
+      for (const event of events) infra.metrics.eventsPublished.inc({ type: event.type });
+    },
   );
   // Event consumers (worker role); other modules register theirs here too.
   const eventConsumers = new EventConsumers();

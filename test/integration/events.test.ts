@@ -42,6 +42,12 @@ describe('domain events: each committed change publishes exactly its events (SPE
       displayName: alice.user.username,
     });
     assert.equal(new Set(events.map((e) => e.id)).size, 4, 'every event has its own id');
+    // The relay counts what it published (SPEC §13).
+    const metrics = await (await fetch(`${app.url}/metrics`)).text();
+    assert.match(
+      metrics,
+      /^parley_events_published_total\{[^}]*type="user\.registered"[^}]*\} 4$/m,
+    );
   });
 
   test('a direct conversation, a message, and what happens to it', async () => {
