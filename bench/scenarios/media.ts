@@ -70,6 +70,27 @@ async function post(url: string, user: BenchUser, request: { type: string; body:
   await res.arrayBuffer();
 }
 
+/** Parley's batches against the bare ones, alternately: per-second medians and CPU per item. */
+async function compareBatches(
+  ctx: Context,
+  pids: Record<string, number>,
+  viaParley: () => Promise<Batch>,
+  bare: () => Promise<Batch>,
+  digits: number,
+) {
+  const runs = await interleave<Measured<Batch>>(
+    ctx.profile.heavyReps,
+    () => withCpu(pids, viaParley),
+    () => withCpu({ bench: process.pid }, bare),
+  );
+  return compareRuns(
+    runs,
+    (v) => v.perSecond,
+    (v) => v.count,
+    { digits },
+  );
+}
+
 /**
  * `media-thumbnails`: 2,000 × 1,600 JPEGs uploaded (10 per request) until every one is `ready`
  * — the worker decoded it, stripped its metadata, made the 150/300/600 thumbnails and stored
@@ -125,17 +146,7 @@ async function thumbnailsRow(
     return { count: photos.length, ms, perSecond: (photos.length * 1000) / ms };
   };
   ctx.log(`media-thumbnails: ${photos.length} images × ${ctx.profile.heavyReps} each side`);
-  const runs = await interleave<Measured<Batch>>(
-    ctx.profile.heavyReps,
-    () => withCpu(pids, viaParley),
-    () => withCpu({ bench: process.pid }, bare),
-  );
-  const m = compareRuns(
-    runs,
-    (v) => v.perSecond,
-    (v) => v.count,
-    { digits: 1 },
-  );
+  const m = await compareBatches(ctx, pids, viaParley, bare, 1);
   const minRatio = 0.7;
   return {
     id: 'media-thumbnails',
@@ -184,17 +195,7 @@ async function uploadRow(
     return { count: files, ms, perSecond: mbps(ms) };
   };
   ctx.log(`media-upload: ${files} × 10 MiB × ${ctx.profile.heavyReps} each side`);
-  const runs = await interleave<Measured<Batch>>(
-    ctx.profile.heavyReps,
-    () => withCpu(pids, viaParley),
-    () => withCpu({ bench: process.pid }, bare),
-  );
-  const m = compareRuns(
-    runs,
-    (v) => v.perSecond,
-    (v) => v.count,
-    { digits: 0 },
-  );
+  const m = await compareBatches(ctx, pids, viaParley, bare, 0);
   const minRatio = 0.3;
   return {
     id: 'media-upload',
