@@ -126,11 +126,17 @@ export class RelayLeaseRepository {
   }
 
   /** Renews the lease and records the batch about to be published. False: the lease is lost. */
-  async begin(owner: string, ttlMs: number, ids: readonly string[]): Promise<boolean> {
+  async begin(
+    owner: string,
+    ttlMs: number,
+    ids: readonly string[],
+    since?: Date,
+  ): Promise<boolean> {
     const now = new Date();
+    const inflight = { since: since ?? now, ids: [...ids] };
     const result = await this.leases.updateOne(
       { _id: 'relay', owner },
-      { $set: { until: new Date(now.getTime() + ttlMs), inflight: { since: now, ids: [...ids] } } },
+      { $set: { until: new Date(now.getTime() + ttlMs), inflight } },
     );
     return result.matchedCount === 1;
   }

@@ -10,7 +10,8 @@ export interface RelayStore {
 
 export interface RelayLease {
   acquire(owner: string, ttlMs: number): Promise<LeaseState | null>;
-  begin(owner: string, ttlMs: number, ids: readonly string[]): Promise<boolean>;
+  /** `since`: when the oldest of `ids` may have reached the log (default: now). */
+  begin(owner: string, ttlMs: number, ids: readonly string[], since?: Date): Promise<boolean>;
   settled(owner: string): Promise<void>;
   release(owner: string): Promise<void>;
 }
@@ -45,6 +46,8 @@ export class EventRelay {
   private leader = false;
   /** In-doubt events found in the log: cleared without a second publish. */
   private alreadyPublished = new Set<string>();
+  /** When the predecessor that published them began its batch. */
+  private alreadyPublishedSince: Date | undefined;
   private inflightOpen = false;
   private published = 0;
 
@@ -112,11 +115,15 @@ export class EventRelay {
     }
     const events = docs.flatMap((d) => d.events);
     const fresh = events.filter((e) => !this.alreadyPublished.has(e.id));
+    // What a predecessor published but nobody cleared stays in doubt, with the predecessor's
+    // start, until it is cleared: a successor of this relay must find it in the log too.
+    const inDoubt = new Set([...events.map((e) => e.id), ...this.alreadyPublished]);
     if (
       !(await this.lease.begin(
         this.owner,
         this.options.leaseMs,
-        fresh.map((e) => e.id),
+        [...inDoubt],
+        this.alreadyPublished.size > 0 ? this.alreadyPublishedSince : undefined,
       ))
     ) {
       this.leader = false;
@@ -141,6 +148,7 @@ export class EventRelay {
     this.alreadyPublished = state.inflight
       ? await this.bus.publishedAmong(state.inflight.ids, state.inflight.since)
       : new Set();
+    this.alreadyPublishedSince = state.inflight?.since;
     if (state.inflight) {
       this.logger.info(
         { inDoubt: state.inflight.ids.length, alreadyPublished: this.alreadyPublished.size },

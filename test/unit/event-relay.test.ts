@@ -1,0 +1,152 @@
+/**
+ * The relay's takeover rules, with the outbox, the lease and the log kept in memory: a relay
+ * "dies" by never getting an answer to its publish (its loop is simply abandoned), and the next
+ * one takes over once the lease is marked expired. The real repositories and RabbitMQ stream are
+ * exercised by test/integration/events-crash.test.ts with kill -9.
+ */
+import assert from 'node:assert/strict';
+import { ObjectId } from 'mongodb';
+import { test } from 'node:test';
+import type { DomainEvent } from '../../src/contracts/events.js';
+import { silentLogger } from '../../src/logger.js';
+import { domainEvent } from '../../src/modules/events/outbox.js';
+import type { LeaseState, PendingDoc } from '../../src/modules/events/outbox.repository.js';
+import {
+  EventRelay,
+  type RelayBus,
+  type RelayLease,
+  type RelayStore,
+} from '../../src/modules/events/relay.js';
+
+/** A clock the test moves: publishes and lease records are stamped with it. */
+let now = 0;
+
+class MemoryOutbox implements RelayStore {
+  docs: PendingDoc[] = [];
+  add(count: number): void {
+    for (let i = 0; i < count; i += 1) {
+      const event = domainEvent('user.registered', `u${i}`, null, {
+        userId: new ObjectId().toHexString(),
+        username: `u${i}`,
+        displayName: `U ${i}`,
+      });
+      this.docs.push({ collection: 'users', id: new ObjectId(), seq: 1, events: [event] });
+    }
+  }
+  pending(limit: number): Promise<PendingDoc[]> {
+    return Promise.resolve(this.docs.slice(0, limit));
+  }
+  clear(docs: readonly PendingDoc[]): Promise<void> {
+    this.docs = this.docs.filter((d) => !docs.includes(d));
+    return Promise.resolve();
+  }
+}
+
+class MemoryLease implements RelayLease {
+  owner: string | null = null;
+  inflight: LeaseState['inflight'] = null;
+  /** The holder stopped renewing (it died): the next acquire takes the lease over. */
+  expire(): void {
+    this.owner = null;
+  }
+  acquire(owner: string): Promise<LeaseState | null> {
+    if (this.owner !== null && this.owner !== owner) return Promise.resolve(null);
+    this.owner = owner;
+    return Promise.resolve({ inflight: this.inflight });
+  }
+  begin(owner: string, _ttl: number, ids: readonly string[], since?: Date): Promise<boolean> {
+    if (this.owner !== owner) return Promise.resolve(false);
+    this.inflight = { since: since ?? new Date(now), ids: [...ids] };
+    return Promise.resolve(true);
+  }
+  settled(owner: string): Promise<void> {
+    if (this.owner === owner) this.inflight = null;
+    return Promise.resolve();
+  }
+  release(owner: string): Promise<void> {
+    if (this.owner === owner) this.owner = null;
+    return Promise.resolve();
+  }
+}
+
+/** The log: every append stamped with the clock; `dieAfter` appends, then publishes hang. */
+class MemoryLog implements RelayBus {
+  log: { at: number; event: DomainEvent }[] = [];
+  private dieAfter = Infinity;
+  private died: (() => void) | null = null;
+
+  /** Resolves once the current relay has appended `count` events and hung (it is "dead"). */
+  killAfter(count: number): Promise<void> {
+    this.dieAfter = count;
+    return new Promise((resolve) => (this.died = resolve));
+  }
+  publish(events: readonly DomainEvent[]): Promise<(Error | null)[]> {
+    for (const event of events) {
+      if (this.dieAfter === 0) {
+        this.dieAfter = Infinity;
+        this.died?.();
+        return new Promise(() => undefined);
+      }
+      this.dieAfter -= 1;
+      this.log.push({ at: now, event });
+    }
+    if (this.dieAfter === 0) {
+      // Everything appended, then the process died before the confirms came back.
+      this.dieAfter = Infinity;
+      this.died?.();
+      return new Promise(() => undefined);
+    }
+    return Promise.resolve(events.map(() => null));
+  }
+  publishedAmong(ids: readonly string[], since: Date): Promise<Set<string>> {
+    const wanted = new Set(ids);
+    return Promise.resolve(
+      new Set(
+        this.log
+          .filter((e) => e.at >= since.getTime() && wanted.has(e.event.id))
+          .map((e) => e.event.id),
+      ),
+    );
+  }
+}
+
+function relay(outbox: MemoryOutbox, lease: MemoryLease, log: MemoryLog): EventRelay {
+  const options = { batchSize: 10, pollMs: 5, leaseMs: 1000 };
+  return new EventRelay(outbox, lease, log, options, silentLogger);
+}
+
+test('relays that die one after another mid-batch still publish every event exactly once', async () => {
+  const outbox = new MemoryOutbox();
+  const lease = new MemoryLease();
+  const log = new MemoryLog();
+  outbox.add(10);
+
+  // The first relay appends 3 of its batch of 10 and dies.
+  let died = log.killAfter(3);
+  relay(outbox, lease, log).start();
+  await died;
+  now += 60_000;
+  lease.expire();
+
+  // Its successor finds those 3 in the log, appends the other 7 and dies before clearing.
+  died = log.killAfter(7);
+  relay(outbox, lease, log).start();
+  await died;
+  now += 60_000;
+  lease.expire();
+
+  // The third must publish nothing again: all 10 are in the log, the first 3 since a minute before
+  // the second relay began.
+  const third = relay(outbox, lease, log);
+  third.start();
+  for (let polls = 0; outbox.docs.length > 0; polls += 1) {
+    assert.ok(polls < 5000, 'the third relay clears the outbox');
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+  await third.stop();
+
+  const ids = log.log.map((e) => e.event.id);
+  assert.equal(ids.length, 10, `10 events in the log, got ${ids.length}`);
+  assert.equal(new Set(ids).size, 10, 'none of them twice');
+  assert.equal(third.publishedCount, 0);
+});
