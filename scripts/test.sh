@@ -9,4 +9,6 @@ bash scripts/services.sh
 rm -rf dist packages/*/dist
 npm run build --silent
 if [ "$#" -gt 0 ]; then targets=("$@"); else targets=(dist/test/ packages/*/dist/test/); fi
-exec node --test --test-concurrency="${TEST_CONCURRENCY:-2}" --test-timeout=180000 "${targets[@]}"
+# TEST_PATIENCE (default 1) stretches every wait's deadline on a busy machine (test/support/sockets.ts).
+timeout_ms=$((180000 * ${TEST_PATIENCE:-1}))
+exec node --test --test-concurrency="${TEST_CONCURRENCY:-2}" --test-timeout="$timeout_ms" "${targets[@]}"

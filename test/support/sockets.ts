@@ -82,7 +82,7 @@ export async function requestOk<E extends ClientEvent>(
 ): Promise<AckBody<E>> {
   // The SDK's ack handling (a refusal or a timeout rejects with a ParleyError), then the
   // contract: an ack whose shape drifted fails the test.
-  return contract[event].ack.parse(await requestAck(socket, event, payload, timeoutMs));
+  return contract[event].ack.parse(await requestAck(socket, event, payload, patient(timeoutMs)));
 }
 
 /** `request` with a payload the contract forbids: how tests send hostile input. */
@@ -100,13 +100,23 @@ type WireEvents = {
   [E in ClientEvent]: (payload: unknown, ack: (response: unknown) => void) => void;
 };
 
+/**
+ * Every deadline of the tests' waits, scaled by TEST_PATIENCE (default 1): a machine busy with
+ * other work (several suites at once) gets longer before a wait is called lost. A deadline only
+ * ends a wait that would otherwise hang; it is never what a test asserts.
+ */
+export function patient(timeoutMs: number): number {
+  return timeoutMs * PATIENCE;
+}
+const PATIENCE = Math.max(1, Number(process.env.TEST_PATIENCE ?? 1) || 1);
+
 function emitWithAck(
   socket: Socket<ServerToClientEvents, WireEvents>,
   event: ClientEvent,
   payload: unknown,
   timeoutMs: number,
 ): Promise<unknown> {
-  return socket.timeout(timeoutMs).emitWithAck(event, payload);
+  return socket.timeout(patient(timeoutMs)).emitWithAck(event, payload);
 }
 
 const contract: { [E in ClientEvent]: { ack: z.ZodType<AckBody<E>> } } = clientEvents;
@@ -135,8 +145,8 @@ export function nextEvent<E extends ServerEvent>(
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       stop();
-      reject(new Error(`no ${event} within ${timeoutMs} ms`));
-    }, timeoutMs);
+      reject(new Error(`no ${event} within ${patient(timeoutMs)} ms`));
+    }, patient(timeoutMs));
     const stop = onEvent(socket, event, (payload) => {
       if (!match(payload)) return;
       clearTimeout(timer);
@@ -176,11 +186,11 @@ export async function eventually(
   what: string | (() => Promise<string>) = 'condition',
   intervalMs = 25,
 ): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
+  const deadline = Date.now() + patient(timeoutMs);
   while (!(await check())) {
     if (Date.now() > deadline) {
       const detail = typeof what === 'string' ? `waiting for ${what}` : await what();
-      throw new Error(`timed out after ${timeoutMs} ms ${detail}`);
+      throw new Error(`timed out after ${patient(timeoutMs)} ms ${detail}`);
     }
     await new Promise((r) => setTimeout(r, intervalMs));
   }
