@@ -4,6 +4,7 @@ import { http, registerUser, type Registered } from '../support/http.js';
 import {
   connectSocket,
   eventually,
+  patient,
   record,
   request,
   type ClientSocket,
@@ -24,7 +25,11 @@ const SOCKET_SENDS = 40;
 describe('SIGTERM to an api instance during a burst of sends', { skip: skipWithoutNginx }, () => {
   let cluster: TestCluster;
   before(async () => {
-    cluster = await startTestCluster({ instances: 2 });
+    // The default drain deadline, stretched like every wait when TEST_PATIENCE says the machine is busy.
+    cluster = await startTestCluster(
+      { instances: 2 },
+      { SHUTDOWN_TIMEOUT_MS: String(patient(10_000)) },
+    );
   });
 
   test('it exits 0, and every acknowledged message is stored and delivered', async () => {
