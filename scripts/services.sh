@@ -90,6 +90,23 @@ ensure_rabbitmq() {
   return 1
 }
 
+# RabbitMQ 3.10 books 3 file handles per quorum queue against a budget taken from its open-files
+# limit (927 for the default 1024). Past ~300 quorum queues every new connection waits for a
+# handle forever: port 5672 accepts but stays silent and `rabbitmqctl status` hangs. Each app a
+# test starts declares ~10 quorum queues (job, retry and parking queues), and suites sharing the
+# broker reach that. The booking is accounting, not open descriptors (~130 real ones at 340
+# queues), so a local broker still on a budget under 16384 gets that budget, at run time: nothing
+# is restarted. Production brokers need a real `ulimit -n` of 65536 (docs/DEPLOYMENT.md).
+ensure_rabbitmq_handles() {
+  is_local "$amqp_host" && command -v rabbitmqctl >/dev/null || return 0
+  local limit
+  limit=$(timeout 20 rabbitmqctl -q eval 'file_handle_cache:get_limit().' 2>/dev/null) || return 0
+  [[ $limit =~ ^[0-9]+$ ]] && ((limit < 16384)) || return 0
+  echo "services: RabbitMQ's file handle budget is $limit (about $((limit / 3)) quorum queues); raising it to 16384" >&2
+  timeout 20 rabbitmqctl -q eval 'file_handle_cache:set_limit(16384).' >/dev/null 2>&1 ||
+    echo "services: could not raise it; long test runs may stall RabbitMQ (see the comment above)" >&2
+}
+
 # Nginx is only needed by `npm run cluster` and its tests (which skip without it), so a missing
 # Nginx that cannot be installed is reported, never fatal. Nothing is started here: the cluster
 # runs its own Nginx with its own config.
@@ -118,7 +135,9 @@ ensure_chromium() {
 }
 
 ensure_redis
+ensure_rabbitmq_handles # first: a broker stalled on its handle budget answers again
 ensure_rabbitmq
+ensure_rabbitmq_handles # again: a broker started just now has the default budget
 ensure_nginx
 ensure_example_tools
 ensure_chromium
