@@ -2,11 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, platform, release, tmpdir, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import amqp from 'amqplib';
 import { loadConfig } from '../src/config.js';
-import { MEDIA_QUEUE } from '../src/core.js';
-import { createRabbit } from '../src/infra/rabbit.js';
-import { silentLogger } from '../src/logger.js';
+import { deleteOwnedQueues } from '../src/core.js';
 import { journaledInsertRow, restartRows } from './durability.js';
 import { runEmbeddedMongoBench } from './embedded-mongo.js';
 import { startChild, type BenchChild } from './lib/child.js';
@@ -100,7 +97,7 @@ function envFor(engineUri: string) {
   });
 }
 
-/** Removes what one group's Parley created: its database, Redis keys and queues. */
+/** Removes what one group's Parley created: its database, Redis keys, queues and event bus. */
 async function cleanup(fixtures: Fixtures, env: Record<string, string>): Promise<void> {
   await fixtures.mongo.db.dropDatabase();
   const client = fixtures.redis.client;
@@ -116,23 +113,7 @@ async function cleanup(fixtures: Fixtures, env: Record<string, string>): Promise
     if (keys.length) await client.del(...keys);
     cursor = next;
   } while (cursor !== '0');
-  const connection = await amqp.connect(env.AMQP_URL ?? '');
-  try {
-    const channel = await connection.createChannel();
-    const config = loadConfig(env);
-    for (const name of [undefined, MEDIA_QUEUE]) {
-      const { main, dead, retries } = createRabbit({
-        url: config.AMQP_URL,
-        logger: silentLogger,
-        prefix: config.AMQP_QUEUE_PREFIX,
-        retryDelaysMs: config.AUTO_MESSAGE_RETRY_DELAYS_MS,
-        ...(name ? { queue: name } : {}),
-      }).queues;
-      for (const queue of [main, dead, ...retries]) await channel.deleteQueue(queue);
-    }
-  } finally {
-    await connection.close();
-  }
+  await deleteOwnedQueues(loadConfig(env));
 }
 
 /** Starts Parley (given role) and the baselines on one isolated database, runs `body`, cleans up. */

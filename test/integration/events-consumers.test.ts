@@ -8,7 +8,8 @@ import { silentLogger } from '../../src/logger.js';
 import { consumerQueue, type EventConsumer } from '../../src/modules/events/consumers.js';
 import { replay } from '../../src/modules/events/event-log.js';
 import { hourOf } from '../../src/modules/stats/stats.consumer.js';
-import { consumerQueueStats, startEventConsumers } from '../../src/roles/event-consumers.js';
+import { queueNames } from '../../src/infra/rabbit.js';
+import { startEventConsumers } from '../../src/roles/event-consumers.js';
 import { Shutdown } from '../../src/shutdown.js';
 import { atEnd, isolatedEnv, startTestApp, type TestApp } from '../support/app.js';
 import { directConversation, registerUser } from '../support/http.js';
@@ -16,6 +17,12 @@ import { sendText } from '../support/messaging.js';
 import { eventually } from '../support/sockets.js';
 
 const run = promisify(execFile);
+
+/** Depths of a consumer's queue and parking queue. */
+function consumerDepths(app: TestApp, consumer: string) {
+  const { AMQP_QUEUE_PREFIX: prefix, AUTO_MESSAGE_RETRY_DELAYS_MS: delays } = app.config;
+  return app.infra.rabbit.queueOf(queueNames(prefix, consumerQueue(consumer), delays)).queueStats();
+}
 
 describe('event consumers: queues, the stats consumer, replay (SPEC §10)', () => {
   let app: TestApp;
@@ -65,12 +72,7 @@ describe('event consumers: queues, the stats consumer, replay (SPEC §10)', () =
     await sendText(app.url, alice, direct, 'fence');
     await eventually(async () => (await perConversation()) === 9, 10_000, 'the fence counted');
     await eventually(async () => {
-      const [stats] = Object.values(
-        await consumerQueueStats(app.infra.rabbit, env.AMQP_QUEUE_PREFIX ?? '', [
-          { name: 'stats', keys: [], handle: () => Promise.resolve() },
-        ]),
-      );
-      return stats?.main.ready === 0;
+      return (await consumerDepths(app, 'stats')).main.ready === 0;
     });
     assert.equal(await perConversation(), 9, 'replayed events were not counted again');
     assert.equal((await liveStats.perDay(day, 'users'))[alice.user.id], 6);
@@ -114,8 +116,7 @@ describe('event consumers: queues, the stats consumer, replay (SPEC §10)', () =
     const carol = await registerUser(app.url);
     const prefix = env.AMQP_QUEUE_PREFIX ?? '';
     await eventually(
-      async () =>
-        (await consumerQueueStats(app.infra.rabbit, prefix, [flaky])).flaky?.dead.ready === 1,
+      async () => (await consumerDepths(app, 'flaky')).dead.ready === 1,
       10_000,
       'the event parked',
     );
