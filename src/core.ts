@@ -325,7 +325,15 @@ export async function buildServices(
   // Event consumers (worker role); other modules register theirs here too.
   const eventConsumers = new EventConsumers(EVENT_CONSUMER_NAMES);
   const liveStats = new LiveStatsRepository(infra.redis);
-  eventConsumers.register(statsConsumer(liveStats));
+  const statsCounting = statsConsumer(liveStats);
+  eventConsumers.register(statsCounting);
+  const statsQueue = infra.rabbit.queueOf(
+    queueNames(
+      config.AMQP_QUEUE_PREFIX,
+      consumerQueue(statsCounting.name),
+      config.AUTO_MESSAGE_RETRY_DELAYS_MS,
+    ),
+  );
   const webhooks = new WebhooksService(repos.webhooks, repos.messages, config.webhookAllowPrivate);
   eventConsumers.register(webhooks.consumer());
   return {
@@ -338,7 +346,10 @@ export async function buildServices(
     tasks,
     taskRunner,
     ...media,
-    stats: new StatsService(repos.stats),
+    stats: new StatsService(repos.stats, {
+      hour: (hour) => liveStats.hour(hour),
+      running: async () => (await statsQueue.queueStats()).main.consumers > 0,
+    }),
     membership,
     conversations,
     groups,

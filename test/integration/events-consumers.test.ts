@@ -3,7 +3,9 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { before, describe, test } from 'node:test';
+import { ObjectId } from 'mongodb';
 import type { DomainEvent } from '../../src/contracts/events.js';
+import type { StatsHour } from '../../src/contracts/stats.js';
 import { silentLogger } from '../../src/logger.js';
 import { consumerQueue, type EventConsumer } from '../../src/modules/events/consumers.js';
 import { replay } from '../../src/modules/events/event-log.js';
@@ -12,7 +14,7 @@ import { queueNames } from '../../src/infra/rabbit.js';
 import { startEventConsumers } from '../../src/roles/event-consumers.js';
 import { Shutdown } from '../../src/shutdown.js';
 import { atEnd, isolatedEnv, startTestApp, type TestApp } from '../support/app.js';
-import { directConversation, registerUser } from '../support/http.js';
+import { directConversation, http, registerAdmin, registerUser } from '../support/http.js';
 import { sendText } from '../support/messaging.js';
 import { eventually } from '../support/sockets.js';
 
@@ -77,6 +79,69 @@ describe('event consumers: queues, the stats consumer, replay (SPEC §10)', () =
     assert.equal(await perConversation(), 9, 'replayed events were not counted again');
     assert.equal((await liveStats.perDay(day, 'users'))[alice.user.id], 6);
     assert.deepEqual(await liveStats.hour(hour), { ...counts, messages: counts.messages + 1 });
+  });
+
+  test('stats-hourly and the dashboard read the stats consumer counters, not MongoDB', async () => {
+    const { liveStats } = app.services;
+    const hour = hourOf(new Date().toISOString());
+    const hourStart = new Date(`${hour}:00:00.000Z`);
+    const before = await liveStats.hour(hour);
+    const admin = await registerAdmin(app.url, app.config);
+    const alice = await registerUser(app.url);
+    const bob = await registerUser(app.url);
+    const direct = await directConversation(app.url, alice, bob);
+    for (let i = 0; i < 3; i += 1) await sendText(app.url, alice, direct, `s${i}`);
+    await sendText(app.url, bob, direct, 'hi');
+    const expected = {
+      ...before,
+      messages: before.messages + 4,
+      activeSenders: before.activeSenders + 2,
+      newUsers: before.newUsers + 3,
+    };
+    await eventually(
+      async () => JSON.stringify(await liveStats.hour(hour)) === JSON.stringify(expected),
+      10_000,
+      "the stats consumer counted this test's events",
+    );
+    // A message written to MongoDB behind Parley's back: no event, so no counter sees it.
+    await app.infra.mongo.db
+      .collection('messages')
+      .insertOne({ _id: new ObjectId(), senderId: new ObjectId(alice.user.id), type: 'text' });
+    const fromMongo = await app.services.repos.stats.count(
+      hourStart,
+      new Date(hourStart.getTime() + 3600_000),
+    );
+    assert.equal(fromMongo.messages, expected.messages + 1, 'MongoDB counts one more');
+
+    const listed = async () => {
+      const res = await http<{ items: StatsHour[] }>(app.url, 'GET', '/api/admin/stats', {
+        token: admin.accessToken,
+      });
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+      const item = res.body.items.find((h) => h.hour === hourStart.toISOString());
+      assert.ok(item, `hour ${hour} listed`);
+      const { hour: _h, computedAt: _c, source, ...counts } = item;
+      return { source, counts };
+    };
+    // The dashboard's current hours come from the counters before any job ran...
+    assert.deepEqual(await listed(), { source: 'counters', counts: expected });
+    // ...and the job stores the counters too.
+    const run = await http<{ counts: Record<string, unknown> }>(
+      app.url,
+      'POST',
+      '/api/admin/stats/hourly',
+      { token: admin.accessToken },
+    );
+    assert.equal(run.status, 200, JSON.stringify(run.body));
+    assert.equal(run.body.counts.source, 'counters');
+    const [stored] = await app.services.repos.stats.range(
+      hourStart,
+      new Date(hourStart.getTime() + 1),
+    );
+    assert.ok(stored);
+    const { _id, computedAt: _computed, source, ...counts } = stored;
+    assert.deepEqual({ source, counts }, { source: 'counters', counts: expected });
+    assert.deepEqual(await listed(), { source: 'counters', counts: expected });
   });
 
   test('npm run cli -- events tail prints the log as JSON lines, filtered by type', async () => {
