@@ -2,11 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, platform, release, tmpdir, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import amqp from 'amqplib';
 import { loadConfig } from '../src/config.js';
-import { MEDIA_QUEUE } from '../src/core.js';
-import { createRabbit } from '../src/infra/rabbit.js';
-import { silentLogger } from '../src/logger.js';
+import { deleteOwnedQueues } from '../src/core.js';
 import { journaledInsertRow, restartRows } from './durability.js';
 import { runEmbeddedMongoBench } from './embedded-mongo.js';
 import { startChild, type BenchChild } from './lib/child.js';
@@ -20,9 +17,10 @@ import { idleRow, messagingRows } from './scenarios/realtime.js';
 import { MEDIA_ENV, mediaRows } from './scenarios/media.js';
 import { loadSearchCorpus, searchRows } from './scenarios/search.js';
 import { variantThroughputRow, type Variant } from './scenarios/variants.js';
+import { relayRow } from './scenarios/events.js';
 
 /**
- * `npm run bench [-- --quick | --smoke] [--only=web,pipeline,variants,search,media,engine] [--out=DIR] [--no-docs]
+ * `npm run bench [-- --quick | --smoke] [--only=web,pipeline,variants,events,search,media,engine] [--out=DIR] [--no-docs]
  * [--cpu-prof] [--render=latest.json] [--root=DIR]`: every row of docs/PERFORMANCE.md, each
  * against its baseline in the same run. See bench/NOTES.md for the method.
  */
@@ -48,7 +46,9 @@ const profile: Profile = {
   reps: sized('reps', base.reps),
   heavyReps: sized('reps', base.heavyReps),
 };
-const groups = new Set((option('only') ?? 'web,pipeline,variants,search,media,engine').split(','));
+const groups = new Set(
+  (option('only') ?? 'web,pipeline,variants,events,search,media,engine').split(','),
+);
 const outDir = option('out') ?? `${root}bench/results`;
 const writeDocs = !flag('no-docs') && profile.name !== 'smoke';
 const runId = randomBytes(4).toString('hex');
@@ -100,7 +100,7 @@ function envFor(engineUri: string) {
   });
 }
 
-/** Removes what one group's Parley created: its database, Redis keys and queues. */
+/** Removes what one group's Parley created: its database, Redis keys, queues and event bus. */
 async function cleanup(fixtures: Fixtures, env: Record<string, string>): Promise<void> {
   await fixtures.mongo.db.dropDatabase();
   const client = fixtures.redis.client;
@@ -116,23 +116,7 @@ async function cleanup(fixtures: Fixtures, env: Record<string, string>): Promise
     if (keys.length) await client.del(...keys);
     cursor = next;
   } while (cursor !== '0');
-  const connection = await amqp.connect(env.AMQP_URL ?? '');
-  try {
-    const channel = await connection.createChannel();
-    const config = loadConfig(env);
-    for (const name of [undefined, MEDIA_QUEUE]) {
-      const { main, dead, retries } = createRabbit({
-        url: config.AMQP_URL,
-        logger: silentLogger,
-        prefix: config.AMQP_QUEUE_PREFIX,
-        retryDelaysMs: config.AUTO_MESSAGE_RETRY_DELAYS_MS,
-        ...(name ? { queue: name } : {}),
-      }).queues;
-      for (const queue of [main, dead, ...retries]) await channel.deleteQueue(queue);
-    }
-  } finally {
-    await connection.close();
-  }
+  await deleteOwnedQueues(loadConfig(env));
 }
 
 /** Starts Parley (given role) and the baselines on one isolated database, runs `body`, cleans up. */
@@ -166,7 +150,8 @@ async function withGroup(
 
 /**
  * One Parley (api role) on its own database of `engine`, with `env` overriding the group's: a
- * side of a feature on/off row. Stops it and cleans its database up after `body`.
+ * side of a feature on/off row; with `worker`, a worker process beside it (same database and
+ * queues, `worker` overriding its env). Stops them and cleans the database up after `body`.
  */
 async function withVariant<T>(
   ctx: Context,
@@ -174,19 +159,29 @@ async function withVariant<T>(
   engine: BenchChild,
   overrides: Record<string, string>,
   body: (variant: Variant) => Promise<T>,
+  options: { worker?: Record<string, string> } = {},
 ): Promise<T> {
   const env = { ...envFor(engine.url)(group, 'api'), ...overrides };
-  const fixtures = await Fixtures.open(loadConfig(env));
-  let parley: BenchChild | undefined;
+  const config = loadConfig(env);
+  const fixtures = await Fixtures.open(config);
+  const profiling = ctx.cpuProfileDir ? { cpuProfileDir: ctx.cpuProfileDir } : {};
+  const children: BenchChild[] = [];
   try {
-    parley = await startChild(
-      'parley',
-      env,
-      ctx.cpuProfileDir ? { cpuProfileDir: ctx.cpuProfileDir } : {},
-    );
-    return await body({ parley, fixtures, enginePid: engine.pid });
+    const parley = await startChild('parley', env, profiling);
+    children.push(parley);
+    const worker = options.worker
+      ? await startChild('parley', { ...env, ROLE: 'worker', ...options.worker }, profiling)
+      : undefined;
+    if (worker) children.push(worker);
+    return await body({
+      parley,
+      ...(worker ? { worker } : {}),
+      fixtures,
+      config,
+      enginePid: engine.pid,
+    });
   } finally {
-    await parley?.stop();
+    for (const child of children.reverse()) await child.stop();
     await cleanup(fixtures, env);
     await fixtures.close();
   }
@@ -216,6 +211,50 @@ async function journalRow(ctx: Context): Promise<RowResult> {
     await journaled.stop();
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Events on vs off: the same api under the same load, once with a worker beside it running the
+ * outbox relay and every event consumer, once alone (the outbox is still written into each
+ * document, nothing relays it). Then the relay's own publish rate.
+ */
+async function eventsRows(ctx: Context): Promise<RowResult[]> {
+  const onOff = await withVariant(
+    ctx,
+    'events-on',
+    ctx.engine,
+    {},
+    (on) =>
+      withVariant(ctx, 'events-off', ctx.engine, {}, async (off) => {
+        const row = await variantThroughputRow(
+          ctx,
+          {
+            id: 'messages-events',
+            scenario: `1:1 messages, persisted: peak throughput with events on (a worker relays the outbox to \`parley.events\` and runs the stats and webhooks consumers) vs off (api alone; ${ctx.profile.pairs} pairs, closed loop)`,
+            ratioNote: 'events on msg/s ÷ events off msg/s',
+            minRatio: 0.8,
+          },
+          on,
+          off,
+        );
+        // The relay kept up (or not): events still waiting in the documents after the row.
+        const waiting = (v: Variant) =>
+          v.fixtures.mongo.db
+            .collection('messages')
+            .countDocuments({ outboxAt: { $gte: new Date(0) } });
+        return {
+          ...row,
+          details: {
+            ...row.details,
+            outboxLeftOn: await waiting(on),
+            outboxLeftOff: await waiting(off),
+          },
+        };
+      }),
+    { worker: { EVENTS_CONSUMERS: 'all' } },
+  );
+  const relay = await withVariant(ctx, 'events-relay', ctx.engine, {}, (v) => relayRow(ctx, v));
+  return [onOff, relay];
 }
 
 /** --render=FILE: regenerate docs/PERFORMANCE.md from a saved result (e.g. after editing NOTES). */
@@ -281,6 +320,7 @@ async function main(): Promise<number> {
       }),
     );
     await attempt('variants', async () => [await journalRow(ctx)]);
+    await attempt('events', () => eventsRows(ctx));
     await attempt('search', () =>
       withGroup(ctx, 'search', 'api', async (sides, fixtures) => {
         const { searchMessages: messages, searchConversations: conversations } = profile;

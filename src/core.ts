@@ -3,13 +3,26 @@ import type { Config } from './config.js';
 import type { Notifier } from './contracts/socket.js';
 import type { Logger } from './logger.js';
 import { connectMongo, type MongoHandles } from './infra/mongo.js';
-import { createRabbit, type Rabbit } from './infra/rabbit.js';
+import {
+  createRabbit,
+  deleteTopology,
+  MAIN_QUEUE,
+  queueNames,
+  type QueueNames,
+  type QueueOps,
+  type Rabbit,
+} from './infra/rabbit.js';
 import { Metrics, type QueueSample } from './infra/metrics.js';
-import { declareEventTopology, EventBus, eventBusNames } from './infra/event-bus.js';
+import {
+  declareEventTopology,
+  EventBus,
+  eventBusNames,
+  type EventBusNames,
+} from './infra/event-bus.js';
 import { OutboxSignal } from './modules/events/outbox.js';
 import { OutboxRepository, RelayLeaseRepository } from './modules/events/outbox.repository.js';
 import { EventRelay } from './modules/events/relay.js';
-import { EventConsumers } from './modules/events/consumers.js';
+import { consumerQueue, EventConsumers } from './modules/events/consumers.js';
 import { LiveStatsRepository } from './modules/stats/live-stats.repository.js';
 import { statsConsumer } from './modules/stats/stats.consumer.js';
 import { WebhooksRepository } from './modules/webhooks/webhooks.repository.js';
@@ -116,6 +129,66 @@ async function sampleQueues(queues: readonly Rabbit[]): Promise<QueueSample[]> {
 }
 
 export const MEDIA_QUEUE = 'media_processing_queue';
+
+/**
+ * Every event consumer's name. `eventConsumers.register` refuses any other, so queue names can be
+ * derived from this list where services are not built (test and bench cleanup).
+ * `search-indexer` is registered by the search module (issue 15).
+ */
+export const EVENT_CONSUMER_NAMES = ['stats', 'webhooks', 'search-indexer'] as const;
+
+/**
+ * Everything Parley declares on RabbitMQ under AMQP_QUEUE_PREFIX: the job queues, each event
+ * consumer's queue (each with its parking and retry queues), and the event bus. The admin
+ * listing, the metrics and the test and bench cleanups all take their names from here.
+ */
+export function ownedQueueNames(
+  config: Pick<Config, 'AMQP_QUEUE_PREFIX' | 'AUTO_MESSAGE_RETRY_DELAYS_MS'>,
+  consumers: readonly string[] = EVENT_CONSUMER_NAMES,
+): { queues: QueueNames[]; events: EventBusNames } {
+  const { AMQP_QUEUE_PREFIX: prefix, AUTO_MESSAGE_RETRY_DELAYS_MS: delays } = config;
+  return {
+    queues: [MAIN_QUEUE, MEDIA_QUEUE, ...consumers.map(consumerQueue)].map((name) =>
+      queueNames(prefix, name, delays),
+    ),
+    events: eventBusNames(prefix),
+  };
+}
+
+/**
+ * Deletes everything `ownedQueueNames` names, with a connection of its own: for throwaway
+ * prefixes only (tests and bench runs clean up with it).
+ */
+export async function deleteOwnedQueues(
+  config: Pick<Config, 'AMQP_URL' | 'AMQP_QUEUE_PREFIX' | 'AUTO_MESSAGE_RETRY_DELAYS_MS'>,
+): Promise<void> {
+  if (config.AMQP_QUEUE_PREFIX === '') throw new Error('refusing to delete unprefixed queues');
+  const { queues, events } = ownedQueueNames(config);
+  await deleteTopology(config.AMQP_URL, {
+    queues: [...queues.flatMap((q) => [q.main, q.dead, ...q.retries]), events.log],
+    exchanges: [events.exchange],
+  });
+}
+
+/**
+ * The owned queues with their depth and parking calls: the job queues through their own clients,
+ * the registered consumers' queues through the main connection (any role can list them).
+ */
+export function ownedQueues(
+  config: Readonly<Config>,
+  infra: Pick<Infrastructure, 'rabbit' | 'mediaQueue'>,
+  consumers: EventConsumers,
+): { name: string; queue: QueueOps }[] {
+  const clients = [infra.rabbit, infra.mediaQueue];
+  const { queues } = ownedQueueNames(
+    config,
+    consumers.all.map((c) => c.name),
+  );
+  return queues.map((names) => ({
+    name: names.name,
+    queue: clients.find((c) => c.queues.name === names.name) ?? infra.rabbit.queueOf(names),
+  }));
+}
 
 async function connectQueue(rabbit: Rabbit, config: Readonly<Config>): Promise<Rabbit> {
   try {
@@ -250,9 +323,17 @@ export async function buildServices(
     },
   );
   // Event consumers (worker role); other modules register theirs here too.
-  const eventConsumers = new EventConsumers();
+  const eventConsumers = new EventConsumers(EVENT_CONSUMER_NAMES);
   const liveStats = new LiveStatsRepository(infra.redis);
-  eventConsumers.register(statsConsumer(liveStats));
+  const statsCounting = statsConsumer(liveStats);
+  eventConsumers.register(statsCounting);
+  const statsQueue = infra.rabbit.queueOf(
+    queueNames(
+      config.AMQP_QUEUE_PREFIX,
+      consumerQueue(statsCounting.name),
+      config.AUTO_MESSAGE_RETRY_DELAYS_MS,
+    ),
+  );
   const webhooks = new WebhooksService(repos.webhooks, repos.messages, config.webhookAllowPrivate);
   eventConsumers.register(webhooks.consumer());
   return {
@@ -265,7 +346,10 @@ export async function buildServices(
     tasks,
     taskRunner,
     ...media,
-    stats: new StatsService(repos.stats),
+    stats: new StatsService(repos.stats, {
+      hour: (hour) => liveStats.hour(hour),
+      running: async () => (await statsQueue.queueStats()).main.consumers > 0,
+    }),
     membership,
     conversations,
     groups,

@@ -1,3 +1,4 @@
+import type { Config } from '../../src/config.js';
 import type { BenchChild } from '../lib/child.js';
 import type { Fixtures } from '../lib/fixtures.js';
 import { compareRuns, withCpu, type Measured } from '../lib/measure.js';
@@ -9,7 +10,10 @@ import { parleyPairs } from './realtime.js';
 /** One configuration of Parley under load: its server, its database's fixtures, its engine. */
 export interface Variant {
   parley: BenchChild;
+  /** A worker beside the api (same database and queues), when the variant runs one. */
+  worker?: BenchChild;
   fixtures: Fixtures;
+  config: Readonly<Config>;
   enginePid: number;
 }
 
@@ -35,7 +39,12 @@ export async function variantThroughputRow(
   const pairSet = async (v: Variant) =>
     parleyPairs(v.parley.url, v.fixtures, await v.fixtures.usersWithTokens(profile.pairs * 2));
   const [a, b] = [await pairSet(on), await pairSet(off)];
-  const pids = (v: Variant) => ({ server: v.parley.pid, engine: v.enginePid, ...ctx.servicePids });
+  const pids = (v: Variant) => ({
+    server: v.parley.pid,
+    ...(v.worker ? { worker: v.worker.pid } : {}),
+    engine: v.enginePid,
+    ...ctx.servicePids,
+  });
   try {
     ctx.log(`${spec.id}: warm-up`);
     await closedLoop(a.pairs, Math.min(1500, profile.closedLoopMs));

@@ -1,8 +1,13 @@
 import { z } from 'zod';
 
-/** The queues Parley owns, by the names operators use (no test or deployment prefix). */
-export const QUEUE_NAMES = ['message_sending_queue', 'media_processing_queue'] as const;
-export const QueueName = z.enum(QUEUE_NAMES);
+/**
+ * A queue Parley owns, by the name operators use (no test or deployment prefix): the job queues
+ * `message_sending_queue`, `media_processing_queue`, and each event consumer's
+ * `parley.events.<consumer>`. Which ones exist is known at run time (an unknown name is a 400).
+ */
+export const QueueName = z
+  .string()
+  .describe('message_sending_queue, media_processing_queue or parley.events.<consumer>');
 export type QueueName = z.infer<typeof QueueName>;
 
 export const QueueParams = z.strictObject({ queue: QueueName });

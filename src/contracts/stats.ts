@@ -9,8 +9,14 @@ export const StatsHour = z
     messages: z.number().int().describe('Messages sent in the hour, every type'),
     activeSenders: z.number().int().describe('Distinct users who sent a text message'),
     newUsers: z.number().int(),
-    attachments: z.number().int().describe('Uploads in the hour'),
+    attachments: z
+      .number()
+      .int()
+      .describe('Uploads in the hour (from the counters: uploads processed, ready or failed)'),
     autoMessages: z.number().int().describe('Automatic messages delivered in the hour'),
+    source: z
+      .enum(['counters', 'mongodb'])
+      .describe("The stats consumer's live counters, or MongoDB when no worker runs that consumer"),
     computedAt: IsoDate,
   })
   .meta({ id: 'StatsHour' });

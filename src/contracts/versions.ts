@@ -4,6 +4,6 @@
  * (test/integration/api-contract.test.ts) compares both with the copies in docs/api/.
  */
 export const CONTRACT_VERSIONS = {
-  rest: '0.1.0',
+  rest: '0.2.0',
   socket: '0.1.0',
 } as const;

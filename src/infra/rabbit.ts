@@ -8,7 +8,7 @@ import type {
 import { PublishNotConfirmedError, QueueUnavailableError } from './job-errors.js';
 import { asError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { checkQueues, pingQueue, withChannel } from './rabbit/admin.js';
+import { checkQueue, pingQueue, withChannel } from './rabbit/admin.js';
 import { openRecoveringConnection } from './rabbit/connection.js';
 import { JobConsumer, type ConsumeOptions, type JobHandler } from './rabbit/consumer.js';
 import { ConfirmPublisher, copyOf, jsonMessage } from './rabbit/publisher.js';
@@ -19,6 +19,8 @@ import type {
   ExchangeMessage,
   PublishManyResult,
   QueueDepth,
+  QueueNames,
+  QueueOps,
   Rabbit,
   RabbitOptions,
 } from './rabbit/types.js';
@@ -30,10 +32,14 @@ export type {
   ExchangeMessage,
   PublishManyResult,
   QueueDepth,
+  QueueNames,
+  QueueOps,
   Rabbit,
   RabbitOptions,
 } from './rabbit/types.js';
 export type { Topology };
+export { queueNames } from './rabbit/topology.js';
+export { deleteTopology } from './rabbit/admin.js';
 
 /** What one (re)connection provides; the state holds it while connected. */
 interface Live {
@@ -41,8 +47,11 @@ interface Live {
   readonly publisher: ConfirmPublisher;
 }
 
+/** The auto-message job queue, the default queue of a client. */
+export const MAIN_QUEUE = 'message_sending_queue';
+
 const DEFAULTS = {
-  queue: 'message_sending_queue',
+  queue: MAIN_QUEUE,
   retryDelaysMs: [5_000, 30_000, 300_000],
   maxAttempts: 5,
   deliveryLimit: 20,
@@ -274,33 +283,50 @@ class RabbitClient implements Rabbit {
   }
 
   async queueStats(): Promise<{ main: QueueDepth; dead: QueueDepth }> {
-    const live = this.supervisor.live;
-    if (live === null) throw new QueueUnavailableError('not connected to RabbitMQ');
-    const { main, dead } = this.queues;
-    const [m, d] = await checkQueues(live.model, [main, dead], this.logger);
-    if (m === undefined || d === undefined) throw new Error('checkQueues returned too little');
-    return {
-      main: { ...m, unacknowledged: this.consumer?.inFlightCount ?? null },
-      dead: { ...d, unacknowledged: null },
-    };
+    const { main, dead } = await this.queueOf(this.queues).queueStats();
+    return { main: { ...main, unacknowledged: this.consumer?.inFlightCount ?? null }, dead };
   }
 
   parked(limit: number): Promise<ParkedJob[]> {
-    return this.withAdminChannel((ch) => listParked(ch, this.queues.dead, limit));
+    return this.queueOf(this.queues).parked(limit);
   }
 
   requeueParked(ids?: readonly string[]): Promise<number> {
-    return this.withAdminChannel((ch) =>
-      sweepParked(ch, this.queues.dead, ids, (msg) =>
-        this.republish(this.queues.main, msg, freshAttemptHeaders(msg)),
-      ),
-    );
+    return this.queueOf(this.queues).requeueParked(ids);
   }
 
   discardParked(ids?: readonly string[]): Promise<number> {
-    return this.withAdminChannel((ch) =>
-      sweepParked(ch, this.queues.dead, ids, () => Promise.resolve()),
-    );
+    return this.queueOf(this.queues).discardParked(ids);
+  }
+
+  queueOf({ main, dead }: QueueNames): QueueOps {
+    // One channel per check: a 404 closes the channel it happened on.
+    const depth = async (queue: string): Promise<QueueDepth> => ({
+      ...(await this.withAdminChannel((ch) =>
+        ifDeclared(checkQueue(ch, queue), { queue, ready: 0, consumers: 0 }),
+      )),
+      unacknowledged: null,
+    });
+    return {
+      queueStats: async () => ({ main: await depth(main), dead: await depth(dead) }),
+      parked: (limit) => this.withAdminChannel((ch) => ifDeclared(listParked(ch, dead, limit), [])),
+      requeueParked: (ids) =>
+        this.withAdminChannel((ch) =>
+          ifDeclared(
+            sweepParked(ch, dead, ids, (msg) =>
+              this.republish(main, msg, freshAttemptHeaders(msg)),
+            ),
+            0,
+          ),
+        ),
+      discardParked: (ids) =>
+        this.withAdminChannel((ch) =>
+          ifDeclared(
+            sweepParked(ch, dead, ids, () => Promise.resolve()),
+            0,
+          ),
+        ),
+    };
   }
 
   private withAdminChannel<R>(fn: (channel: Channel) => Promise<R>): Promise<R> {
@@ -330,5 +356,15 @@ class RabbitClient implements Rabbit {
     }
     this.connection = null;
     this.supervisor.dispatch({ type: 'closed' });
+  }
+}
+
+/** A queue no one has declared yet (404 NOT_FOUND) reads as `empty`; other failures stand. */
+async function ifDeclared<R>(operation: Promise<R>, empty: R): Promise<R> {
+  try {
+    return await operation;
+  } catch (err) {
+    if ((err as { code?: unknown }).code === 404) return empty;
+    throw err;
   }
 }

@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Config } from '../config.js';
-import type { Infrastructure, Services } from '../core.js';
+import { ownedQueues, type Infrastructure, type Services } from '../core.js';
 import type { Logger } from '../logger.js';
 import { buildHttpApp } from '../http/app.js';
 import { webRoutes } from '../http/web.js';
@@ -90,12 +90,7 @@ export async function startApi(
       }),
       ...webhookRoutes(services.webhooks),
       ...adminRoutes({ autoMessages: services.autoMessages, jobs: services.runner }),
-      ...queueRoutes(
-        new QueuesService({
-          message_sending_queue: infra.rabbit,
-          media_processing_queue: infra.mediaQueue,
-        }),
-      ),
+      ...queueRoutes(new QueuesService(ownedQueues(config, infra, services.eventConsumers))),
     ],
     corsOrigins: config.CORS_ORIGINS,
     bodyLimit: config.BODY_LIMIT,

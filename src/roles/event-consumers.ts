@@ -1,7 +1,6 @@
 import type { Channel } from 'amqplib';
 import type { Config } from '../config.js';
 import { DomainEvent } from '../contracts/events.js';
-import type { QueueDepth } from '../contracts/automessages.js';
 import type { EventBusNames } from '../infra/event-bus.js';
 import { createRabbit, type JobDelivery, type Rabbit } from '../infra/rabbit.js';
 import type { Logger } from '../logger.js';
@@ -68,28 +67,6 @@ export async function startEventConsumers(
     });
     shutdown.add(`events consumer ${consumer.name} (drain)`, () => rabbit.stopConsuming());
   }
-}
-
-/** For GET /api/admin/queues: each consumer's queue and parking queue, from any role. */
-export async function consumerQueueStats(
-  rabbit: Rabbit,
-  prefix: string,
-  consumers: readonly EventConsumer[],
-): Promise<Record<string, { main: QueueDepth; dead: QueueDepth }>> {
-  const result: Record<string, { main: QueueDepth; dead: QueueDepth }> = {};
-  for (const { name } of consumers) {
-    const main = `${prefix}${consumerQueue(name)}`;
-    const depth = (queue: string) =>
-      rabbit
-        .withChannel(async (ch) => {
-          const { messageCount, consumerCount } = await ch.checkQueue(queue);
-          return { queue, ready: messageCount, unacknowledged: null, consumers: consumerCount };
-        })
-        // Not declared yet: no worker has started this consumer.
-        .catch(() => ({ queue, ready: 0, unacknowledged: null, consumers: 0 }));
-    result[name] = { main: await depth(main), dead: await depth(`${main}.dead`) };
-  }
-  return result;
 }
 
 /** EVENTS_CONSUMERS: `all`, `none`, or a list of names (a worker dedicated to some of them). */

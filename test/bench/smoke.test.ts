@@ -25,7 +25,7 @@ test('the benchmark suite runs end to end on tiny sizes', { timeout: 300_000 }, 
   try {
     await run(
       process.execPath,
-      [runner, '--smoke', '--only=web,pipeline,variants,search,media', `--out=${out}`],
+      [runner, '--smoke', '--only=web,pipeline,variants,events,search,media', `--out=${out}`],
       {
         timeout: 280_000,
       },
@@ -46,6 +46,8 @@ test('the benchmark suite runs end to end on tiny sizes', { timeout: 300_000 }, 
         'nightly-plan',
         'queue-deliver',
         'messages-journal',
+        'messages-events',
+        'events-relay',
         'search-few-conversations',
         'search-many-conversations',
         'media-thumbnails',

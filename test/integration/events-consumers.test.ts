@@ -3,19 +3,28 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { before, describe, test } from 'node:test';
+import { ObjectId } from 'mongodb';
 import type { DomainEvent } from '../../src/contracts/events.js';
+import type { StatsHour } from '../../src/contracts/stats.js';
 import { silentLogger } from '../../src/logger.js';
 import { consumerQueue, type EventConsumer } from '../../src/modules/events/consumers.js';
 import { replay } from '../../src/modules/events/event-log.js';
 import { hourOf } from '../../src/modules/stats/stats.consumer.js';
-import { consumerQueueStats, startEventConsumers } from '../../src/roles/event-consumers.js';
+import { queueNames } from '../../src/infra/rabbit.js';
+import { startEventConsumers } from '../../src/roles/event-consumers.js';
 import { Shutdown } from '../../src/shutdown.js';
 import { atEnd, isolatedEnv, startTestApp, type TestApp } from '../support/app.js';
-import { directConversation, registerUser } from '../support/http.js';
+import { directConversation, http, registerAdmin, registerUser } from '../support/http.js';
 import { sendText } from '../support/messaging.js';
 import { eventually } from '../support/sockets.js';
 
 const run = promisify(execFile);
+
+/** Depths of a consumer's queue and parking queue. */
+function consumerDepths(app: TestApp, consumer: string) {
+  const { AMQP_QUEUE_PREFIX: prefix, AUTO_MESSAGE_RETRY_DELAYS_MS: delays } = app.config;
+  return app.infra.rabbit.queueOf(queueNames(prefix, consumerQueue(consumer), delays)).queueStats();
+}
 
 describe('event consumers: queues, the stats consumer, replay (SPEC §10)', () => {
   let app: TestApp;
@@ -65,16 +74,74 @@ describe('event consumers: queues, the stats consumer, replay (SPEC §10)', () =
     await sendText(app.url, alice, direct, 'fence');
     await eventually(async () => (await perConversation()) === 9, 10_000, 'the fence counted');
     await eventually(async () => {
-      const [stats] = Object.values(
-        await consumerQueueStats(app.infra.rabbit, env.AMQP_QUEUE_PREFIX ?? '', [
-          { name: 'stats', keys: [], handle: () => Promise.resolve() },
-        ]),
-      );
-      return stats?.main.ready === 0;
+      return (await consumerDepths(app, 'stats')).main.ready === 0;
     });
     assert.equal(await perConversation(), 9, 'replayed events were not counted again');
     assert.equal((await liveStats.perDay(day, 'users'))[alice.user.id], 6);
     assert.deepEqual(await liveStats.hour(hour), { ...counts, messages: counts.messages + 1 });
+  });
+
+  test('stats-hourly and the dashboard read the stats consumer counters, not MongoDB', async () => {
+    const { liveStats } = app.services;
+    const hour = hourOf(new Date().toISOString());
+    const hourStart = new Date(`${hour}:00:00.000Z`);
+    const before = await liveStats.hour(hour);
+    const admin = await registerAdmin(app.url, app.config);
+    const alice = await registerUser(app.url);
+    const bob = await registerUser(app.url);
+    const direct = await directConversation(app.url, alice, bob);
+    for (let i = 0; i < 3; i += 1) await sendText(app.url, alice, direct, `s${i}`);
+    await sendText(app.url, bob, direct, 'hi');
+    const expected = {
+      ...before,
+      messages: before.messages + 4,
+      activeSenders: before.activeSenders + 2,
+      newUsers: before.newUsers + 3,
+    };
+    await eventually(
+      async () => JSON.stringify(await liveStats.hour(hour)) === JSON.stringify(expected),
+      10_000,
+      "the stats consumer counted this test's events",
+    );
+    // A message written to MongoDB behind Parley's back: no event, so no counter sees it.
+    await app.infra.mongo.db
+      .collection('messages')
+      .insertOne({ _id: new ObjectId(), senderId: new ObjectId(alice.user.id), type: 'text' });
+    const fromMongo = await app.services.repos.stats.count(
+      hourStart,
+      new Date(hourStart.getTime() + 3600_000),
+    );
+    assert.equal(fromMongo.messages, expected.messages + 1, 'MongoDB counts one more');
+
+    const listed = async () => {
+      const res = await http<{ items: StatsHour[] }>(app.url, 'GET', '/api/admin/stats', {
+        token: admin.accessToken,
+      });
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+      const item = res.body.items.find((h) => h.hour === hourStart.toISOString());
+      assert.ok(item, `hour ${hour} listed`);
+      const { hour: _h, computedAt: _c, source, ...counts } = item;
+      return { source, counts };
+    };
+    // The dashboard's current hours come from the counters before any job ran...
+    assert.deepEqual(await listed(), { source: 'counters', counts: expected });
+    // ...and the job stores the counters too.
+    const run = await http<{ counts: Record<string, unknown> }>(
+      app.url,
+      'POST',
+      '/api/admin/stats/hourly',
+      { token: admin.accessToken },
+    );
+    assert.equal(run.status, 200, JSON.stringify(run.body));
+    assert.equal(run.body.counts.source, 'counters');
+    const [stored] = await app.services.repos.stats.range(
+      hourStart,
+      new Date(hourStart.getTime() + 1),
+    );
+    assert.ok(stored);
+    const { _id, computedAt: _computed, source, ...counts } = stored;
+    assert.deepEqual({ source, counts }, { source: 'counters', counts: expected });
+    assert.deepEqual(await listed(), { source: 'counters', counts: expected });
   });
 
   test('npm run cli -- events tail prints the log as JSON lines, filtered by type', async () => {
@@ -114,8 +181,7 @@ describe('event consumers: queues, the stats consumer, replay (SPEC §10)', () =
     const carol = await registerUser(app.url);
     const prefix = env.AMQP_QUEUE_PREFIX ?? '';
     await eventually(
-      async () =>
-        (await consumerQueueStats(app.infra.rabbit, prefix, [flaky])).flaky?.dead.ready === 1,
+      async () => (await consumerDepths(app, 'flaky')).dead.ready === 1,
       10_000,
       'the event parked',
     );

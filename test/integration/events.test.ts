@@ -1,7 +1,22 @@
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import type { DomainEvent } from '../../src/contracts/events.js';
-import { isolatedEnv, startTestApp, type TestApp } from '../support/app.js';
+import { MongoClient, ObjectId } from 'mongodb';
+import {
+  domainEvent,
+  outboxOnInsert,
+  outboxPush,
+  type OutboxFields,
+} from '../../src/modules/events/outbox.js';
+import { OutboxRepository } from '../../src/modules/events/outbox.repository.js';
+import {
+  atEnd,
+  isolatedEnv,
+  mongoUri,
+  startTestApp,
+  uniqueId,
+  type TestApp,
+} from '../support/app.js';
 import { tapEvents, typesOf, type EventTap } from '../support/events.js';
 import { directConversation, http, registerUser, type Registered } from '../support/http.js';
 import { callAs, createGroup, messagePath, reactionPath, sendText } from '../support/messaging.js';
@@ -180,3 +195,45 @@ function find<T extends DomainEvent['type']>(
   assert.ok(event, `no ${type} among ${typesOf(events).join(', ')}`);
   return event as Extract<DomainEvent, { type: T }>;
 }
+
+describe("the relay's clear (outbox.repository.ts)", () => {
+  test('removes what was published and keeps what was written after the read', async () => {
+    const client = new MongoClient(await mongoUri());
+    await client.connect();
+    const db = client.db(`t_${uniqueId()}`);
+    atEnd(async () => {
+      await db.dropDatabase();
+      await client.close();
+    });
+    const outbox = new OutboxRepository(db);
+    const tasks = db.collection<{ _id: ObjectId } & OutboxFields>('tasks');
+    const event = (key: string) => domainEvent('user.registered', key, null, {} as never);
+    const [a, b, late] = [event('a'), event('b'), event('late')];
+    const now = new Date();
+    const [idA, idB] = [new ObjectId(), new ObjectId()];
+    await tasks.insertMany([
+      { _id: idA, ...outboxOnInsert([a], now) },
+      { _id: idB, ...outboxOnInsert([b], now) },
+    ]);
+    const read = await outbox.pending(10);
+    assert.equal(read.length, 2);
+    // A change to b after the read stores one more event (outboxSeq 2).
+    await tasks.updateOne({ _id: idB }, outboxPush([late]));
+    await outbox.clear(read);
+    const docA = await tasks.findOne({ _id: idA });
+    const docB = await tasks.findOne({ _id: idB });
+    assert.deepEqual(
+      [docA?.outbox, docA?.outboxAt, docA?.outboxSeq],
+      [undefined, undefined, undefined],
+    );
+    assert.deepEqual(
+      (docB?.outbox ?? []).map((e) => e.id),
+      [late.id],
+    );
+    assert.ok(docB?.outboxAt, 'b still waits for the relay');
+    assert.deepEqual(
+      (await outbox.pending(10)).map((d) => d.events.map((e) => e.id)),
+      [[late.id]],
+    );
+  });
+});

@@ -1,13 +1,18 @@
 /**
- * Parked jobs (SPEC §13): list, requeue and discard on every queue Parley owns, against real
- * RabbitMQ. The app runs as ROLE=api, so nothing consumes: what the routes do stays visible.
+ * Parked jobs (SPEC §13): list, requeue and discard on every queue Parley owns (the job queues
+ * and the event consumers' queues), against real RabbitMQ. The app runs as ROLE=api, so nothing
+ * consumes: what the routes do stays visible.
  */
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
-import amqp, { type ConfirmChannel } from 'amqplib';
+import amqp, { type ChannelModel, type ConfirmChannel } from 'amqplib';
+import { queueNames } from '../../src/infra/rabbit.js';
 import { ATTEMPT_HEADER } from '../../src/infra/rabbit/topology.js';
+import { silentLogger } from '../../src/logger.js';
+import { consumerRabbit } from '../../src/roles/event-consumers.js';
 import { atEnd, isolatedEnv, startTestApp, type TestApp } from '../support/app.js';
 import { http, registerAdmin, registerUser, type Registered } from '../support/http.js';
+import { eventually } from '../support/sockets.js';
 
 interface ParkedItem {
   id: string;
@@ -21,17 +26,23 @@ describe('parked jobs', () => {
   let app: TestApp;
   let admin: Registered;
   let channel: ConfirmChannel;
+  let connection: ChannelModel;
 
   before(async () => {
     app = await startTestApp(await isolatedEnv({ ROLE: 'api' }));
     admin = await registerAdmin(app.url, app.config);
-    const connection = await amqp.connect(app.config.AMQP_URL);
+    connection = await amqp.connect(app.config.AMQP_URL);
     atEnd(() => connection.close());
     channel = await connection.createConfirmChannel();
+    // The stats consumer's queue as a worker running it declares it (bound to the events).
+    const stats = consumerRabbit(app.config, app.infra.events.names, statsQueue, silentLogger);
+    await stats.connect();
+    await stats.close();
   });
 
+  const statsQueue = { name: 'stats', keys: ['#'] };
   const queuesOf = (name: string) =>
-    name === 'media_processing_queue' ? app.infra.mediaQueue.queues : app.infra.rabbit.queues;
+    queueNames(app.config.AMQP_QUEUE_PREFIX, name, app.config.AUTO_MESSAGE_RETRY_DELAYS_MS);
 
   /** A job as the consumer parks it: body, id and the headers it writes. */
   async function park(queue: string, id: string, payload: unknown): Promise<void> {
@@ -57,7 +68,7 @@ describe('parked jobs', () => {
     return (res.body as { items: ParkedItem[] }).items;
   }
 
-  for (const queue of ['message_sending_queue', 'media_processing_queue']) {
+  for (const queue of ['message_sending_queue', 'media_processing_queue', 'parley.events.stats']) {
     test(`${queue}: list leaves jobs parked; requeue and discard act on the chosen ones`, async () => {
       await park(queue, 'job-a', { n: 1 });
       await park(queue, 'job-b', { n: 2 });
@@ -107,6 +118,62 @@ describe('parked jobs', () => {
       assert.deepEqual(await parked(queue), []);
     });
   }
+
+  test("each event consumer's queue is listed with its depths, running or not", async () => {
+    type Summary = { name: string; ready: number; parked: number; consumers: number };
+    const listing = async () => {
+      const res = await call('GET', '/api/admin/queues');
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+      return res.body.queues as Summary[];
+    };
+    const stats = queuesOf('parley.events.stats');
+    for (const id of ['e-1', 'e-2']) {
+      channel.sendToQueue(stats.main, Buffer.from('{}'), { messageId: id, persistent: true });
+    }
+    await channel.waitForConfirms();
+    await park('parley.events.stats', 'e-0', {});
+
+    const queues = await listing();
+    assert.deepEqual(
+      queues.map((q) => q.name),
+      [
+        'message_sending_queue',
+        'media_processing_queue',
+        'parley.events.stats',
+        'parley.events.webhooks',
+      ],
+    );
+    const of = (name: string, list: Summary[]) => list.find((q) => q.name === name);
+    assert.deepEqual(of('parley.events.stats', queues), {
+      name: 'parley.events.stats',
+      ready: 2,
+      unacknowledged: null,
+      consumers: 0,
+      parked: 1,
+    });
+    // No worker ever ran webhooks here: its queue does not exist and reads as empty.
+    assert.deepEqual(of('parley.events.webhooks', queues), {
+      name: 'parley.events.webhooks',
+      ready: 0,
+      unacknowledged: null,
+      consumers: 0,
+      parked: 0,
+    });
+
+    // A consumer holding one delivery: one ready, one consumer.
+    const reader = await connection.createChannel();
+    await reader.prefetch(1);
+    await reader.consume(stats.main, () => undefined, { noAck: false });
+    await eventually(async () => {
+      const now = of('parley.events.stats', await listing());
+      return now?.consumers === 1 && now.ready === 1;
+    });
+    await reader.close();
+    await channel.purgeQueue(stats.main);
+    assert.deepEqual((await call('DELETE', '/api/admin/queues/parley.events.stats/parked')).body, {
+      discarded: 1,
+    });
+  });
 
   test('requeue without ids moves every parked job', async () => {
     const queue = 'message_sending_queue';

@@ -2,18 +2,14 @@ import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import amqp from 'amqplib';
 import { Redis } from 'ioredis';
 import { MongoClient } from 'mongodb';
-import { createRabbit } from '../../src/infra/rabbit.js';
 import { after } from 'node:test';
 import { loadConfig, type Config } from '../../src/config.js';
-import { createLogger, silentLogger, type Logger } from '../../src/logger.js';
+import { createLogger, type Logger } from '../../src/logger.js';
 import type { ErrorReporter } from '../../src/infra/sentry.js';
 import { startParley, type Parley } from '../../src/app.js';
-import { MEDIA_QUEUE } from '../../src/core.js';
-import { eventBusNames } from '../../src/infra/event-bus.js';
-import { consumerQueue } from '../../src/modules/events/consumers.js';
+import { deleteOwnedQueues } from '../../src/core.js';
 import { UsersRepository } from '../../src/modules/users/users.repository.js';
 import { startEmbeddedMongo, type EmbeddedMongo } from '@parley/embedded-mongo';
 
@@ -127,42 +123,21 @@ export interface TestNames {
  * Removes everything a test environment created on the shared servers (its database, Redis keys
  * and queues), with connections of its own, so it can run after the apps have stopped.
  */
-export async function cleanUpEnv(env: TestNames): Promise<void> {
+export async function cleanUpEnv(env: Record<string, string> | Readonly<Config>): Promise<void> {
   const mongo = new MongoClient(env.MONGODB_URI ?? '');
   await mongo.connect();
-  await mongo.db(env.MONGODB_DB).dropDatabase();
+  await mongo.db(env.MONGODB_DB ?? '').dropDatabase();
   await mongo.close();
   const redis = new Redis(env.REDIS_URL ?? '');
   await deleteKeys(redis, `${env.REDIS_KEY_PREFIX}*`);
   await redis.quit();
   if (env.UPLOAD_DIR?.startsWith(tmpdir()))
     await rm(env.UPLOAD_DIR, { recursive: true, force: true });
-  // Event consumers' queues too (deleting one that was never declared is a no-op).
-  const consumers = ['stats', 'webhooks', 'search-indexer'].map(consumerQueue);
-  for (const queue of [undefined, MEDIA_QUEUE, ...consumers]) {
-    const { queues } = createRabbit({
-      url: env.AMQP_URL ?? '',
-      logger: silentLogger,
-      prefix: env.AMQP_QUEUE_PREFIX ?? '',
-      ...(queue ? { queue } : {}),
-    });
-    await deleteQueues(env.AMQP_URL ?? '', queues);
-  }
-  await deleteEventBus(env.AMQP_URL ?? '', env.AMQP_QUEUE_PREFIX ?? '');
+  await deleteOwnedQueues(isConfig(env) ? env : loadConfig(env));
 }
 
-/** The test's `parley.events` exchange and log stream (only ever a prefixed, test-owned pair). */
-async function deleteEventBus(url: string, prefix: string): Promise<void> {
-  if (prefix === '') return;
-  const names = eventBusNames(prefix);
-  const connection = await amqp.connect(url);
-  try {
-    const channel = await connection.createChannel();
-    await channel.deleteQueue(names.log);
-    await channel.deleteExchange(names.exchange);
-  } finally {
-    await connection.close();
-  }
+function isConfig(env: Record<string, string> | Readonly<Config>): env is Readonly<Config> {
+  return Array.isArray((env as Partial<Config>).AUTO_MESSAGE_RETRY_DELAYS_MS);
 }
 
 /**
@@ -176,21 +151,6 @@ export async function promoteToAdmin(names: TestNames, email: string): Promise<v
     await new UsersRepository(mongo.db(names.MONGODB_DB)).setRoleByEmail(email, 'admin');
   } finally {
     await mongo.close();
-  }
-}
-
-/** Deletes a test's RabbitMQ queues (main, parking and retry queues). */
-async function deleteQueues(
-  url: string,
-  queues: { main: string; dead: string; retries: readonly string[] },
-): Promise<void> {
-  const connection = await amqp.connect(url);
-  try {
-    const channel = await connection.createChannel();
-    for (const queue of [queues.main, queues.dead, ...queues.retries])
-      await channel.deleteQueue(queue);
-  } finally {
-    await connection.close();
   }
 }
 

@@ -1,4 +1,4 @@
-import type { Channel, ChannelModel } from 'amqplib';
+import amqp, { type Channel, type ChannelModel } from 'amqplib';
 import type { Logger } from '../../logger.js';
 
 /** A short-lived channel: a failed check (404) closes it, never the publisher's or consumer's. */
@@ -43,18 +43,24 @@ export interface QueueCounts {
 /**
  * queue.declare(passive) is all AMQP offers: ready count and consumers. Unacknowledged counts
  * need the management plugin (not enabled here), so callers add what they know locally.
+ * A queue that does not exist fails with 404 and closes the channel.
  */
-export async function checkQueues(
-  model: ChannelModel,
-  queues: readonly string[],
-  logger: Logger,
-): Promise<QueueCounts[]> {
-  return withChannel(model, logger, async (ch) => {
-    const counts: QueueCounts[] = [];
-    for (const queue of queues) {
-      const { messageCount, consumerCount } = await ch.checkQueue(queue);
-      counts.push({ queue, ready: messageCount, consumers: consumerCount });
-    }
-    return counts;
-  });
+export async function checkQueue(channel: Channel, queue: string): Promise<QueueCounts> {
+  const { messageCount, consumerCount } = await channel.checkQueue(queue);
+  return { queue, ready: messageCount, consumers: consumerCount };
+}
+
+/** Deletes queues and exchanges (a missing one is no error), on a connection of its own. */
+export async function deleteTopology(
+  url: string,
+  names: { readonly queues: readonly string[]; readonly exchanges: readonly string[] },
+): Promise<void> {
+  const connection = await amqp.connect(url);
+  try {
+    const channel = await connection.createChannel();
+    for (const queue of names.queues) await channel.deleteQueue(queue);
+    for (const exchange of names.exchanges) await channel.deleteExchange(exchange);
+  } finally {
+    await connection.close();
+  }
 }

@@ -1,4 +1,5 @@
 import type { Channel } from 'amqplib';
+import type { QueueNames } from './types.js';
 
 /** Our own attempt counter (1-based); the broker's x-delivery-count only counts redeliveries. */
 export const ATTEMPT_HEADER = 'x-attempt';
@@ -37,6 +38,16 @@ export function buildTopology(
     retries: retryDelaysMs.map((delayMs) => ({ name: `${main}.retry.${delayMs}ms`, delayMs })),
     deliveryLimit,
   };
+}
+
+/** The names `buildTopology` gives queue `name` under `prefix` (cleanup and listings use them). */
+export function queueNames(
+  prefix: string,
+  name: string,
+  retryDelaysMs: readonly number[],
+): QueueNames {
+  const { main, dead, retries } = buildTopology(`${prefix}${name}`, retryDelaysMs, 1);
+  return { name, main, dead, retries: retries.map((r) => r.name) };
 }
 
 /** The retry queue that holds a job after its `attempt`-th failure (attempt is 1-based). */

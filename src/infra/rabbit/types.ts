@@ -47,14 +47,28 @@ export interface PublishManyResult<T> {
 /** Reported to operators as is (GET /api/admin/queues), so its shape is the contract's. */
 export type { QueueDepth } from '../../contracts/automessages.js';
 
-export interface Rabbit {
-  readonly queues: {
-    /** The queue's own name, without the prefix (what operators and metrics call it). */
-    readonly name: string;
-    readonly main: string;
-    readonly dead: string;
-    readonly retries: readonly string[];
-  };
+/** A queue's names: its own, and the prefixed main, parking and retry queues. */
+export interface QueueNames {
+  /** The queue's own name, without the prefix (what operators and metrics call it). */
+  readonly name: string;
+  readonly main: string;
+  readonly dead: string;
+  readonly retries: readonly string[];
+}
+
+/** Depths and parked jobs of one queue and its parking queue (SPEC §13). */
+export interface QueueOps {
+  queueStats(): Promise<{ main: QueueDepth; dead: QueueDepth }>;
+  /** The first `limit` jobs of the parking queue, left where they are. */
+  parked(limit: number): Promise<ParkedJob[]>;
+  /** Moves parked jobs (all, or those with these ids) back to the main queue as first attempts. */
+  requeueParked(ids?: readonly string[]): Promise<number>;
+  /** Drops parked jobs (all, or those with these ids). */
+  discardParked(ids?: readonly string[]): Promise<number>;
+}
+
+export interface Rabbit extends QueueOps {
+  readonly queues: QueueNames;
   connect(): Promise<void>;
   close(): Promise<void>;
   /** For readiness: connected, and the main queue answers within the bound. */
@@ -72,11 +86,10 @@ export interface Rabbit {
   withChannel<R>(fn: (channel: Channel) => Promise<R>): Promise<R>;
   consume<T>(handler: JobHandler<T>, options: ConsumeOptions<T>): Promise<void>;
   stopConsuming(timeoutMs?: number): Promise<void>;
-  queueStats(): Promise<{ main: QueueDepth; dead: QueueDepth }>;
-  /** The first `limit` jobs of the parking queue, left where they are. */
-  parked(limit: number): Promise<ParkedJob[]>;
-  /** Moves parked jobs (all, or those with these ids) back to the main queue as first attempts. */
-  requeueParked(ids?: readonly string[]): Promise<number>;
-  /** Drops parked jobs (all, or those with these ids). */
-  discardParked(ids?: readonly string[]): Promise<number>;
+  /**
+   * The same depth and parking calls for another queue Parley owns (an event consumer's), over
+   * this connection: the api role lists them without consuming them. A queue not declared yet
+   * (no worker has run its consumer) reads as empty.
+   */
+  queueOf(queues: QueueNames): QueueOps;
 }

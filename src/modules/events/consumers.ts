@@ -30,9 +30,12 @@ export interface EventDelivery {
 export class EventConsumers {
   private readonly consumers = new Map<string, EventConsumer>();
 
+  /** `names`: the only names allowed (EVENT_CONSUMER_NAMES in core.ts, where queues are named). */
+  constructor(private readonly names: readonly string[]) {}
+
   register(consumer: EventConsumer): void {
-    if (!/^[a-z][a-z0-9-]{0,39}$/.test(consumer.name))
-      throw new Error(`invalid event consumer name ${consumer.name}`);
+    if (!this.names.includes(consumer.name))
+      throw new Error(`event consumer ${consumer.name} is not in EVENT_CONSUMER_NAMES (core.ts)`);
     if (this.consumers.has(consumer.name))
       throw new Error(`event consumer ${consumer.name} is registered twice`);
     this.consumers.set(consumer.name, consumer);

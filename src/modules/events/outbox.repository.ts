@@ -1,4 +1,4 @@
-import type { AnyBulkWriteOperation, Collection, Db, ObjectId } from 'mongodb';
+import type { Collection, Db, ObjectId } from 'mongodb';
 import type { DomainEvent } from '../../contracts/events.js';
 import { OUTBOX_COLLECTIONS, type OutboxFields } from './outbox.js';
 
@@ -51,33 +51,36 @@ export class OutboxRepository {
 
   /**
    * Removes published events. Usually nothing was added since the read (same `outboxSeq`) and
-   * the whole outbox goes in one plain `$unset`; otherwise only the published ones are pulled
-   * and the newer ones stay for the next pass. Either order of the two updates is correct.
+   * the whole outbox goes in one plain `$unset`, one `updateMany` per collection and sequence
+   * number (new documents all carry 1); only when some document changed since (fewer matched)
+   * are the published ones pulled from every document of the batch, the newer ones staying for
+   * the next pass. Pulling from a document already unset changes nothing, so either order of
+   * the two updates is correct.
    */
   async clear(docs: readonly PendingDoc[]): Promise<void> {
-    const byCollection = new Map<PendingDoc['collection'], AnyBulkWriteOperation<OutboxDoc>[]>();
+    const groups = new Map<string, PendingDoc[]>();
     for (const doc of docs) {
-      const ids = doc.events.map((e) => e.id);
-      const ops = byCollection.get(doc.collection) ?? [];
-      ops.push({
-        updateOne: {
-          filter: { _id: doc.id, outboxSeq: doc.seq },
-          update: { $unset: { outbox: '', outboxAt: '', outboxSeq: '' } },
-        },
-      });
-      if (ids.length > 0) {
-        ops.push({
-          updateOne: {
-            filter: { _id: doc.id, 'outbox.id': { $in: ids } },
-            update: { $pull: { outbox: { id: { $in: ids } } } },
-          },
-        });
-      }
-      byCollection.set(doc.collection, ops);
+      const key = `${doc.collection}:${doc.seq}`;
+      const group = groups.get(key) ?? [];
+      group.push(doc);
+      groups.set(key, group);
     }
     await Promise.all(
-      [...byCollection].map(async ([name, ops]) => {
-        await this.collections.get(name)?.bulkWrite(ops, { ordered: false });
+      [...groups.values()].map(async (group) => {
+        const [first] = group;
+        const coll = first && this.collections.get(first.collection);
+        if (!first || !coll) return;
+        const ids = group.map((d) => d.id);
+        const cleared = await coll.updateMany(
+          { _id: { $in: ids }, outboxSeq: first.seq },
+          { $unset: { outbox: '', outboxAt: '', outboxSeq: '' } },
+        );
+        if (cleared.matchedCount === group.length) return;
+        const eventIds = group.flatMap((d) => d.events.map((e) => e.id));
+        await coll.updateMany(
+          { _id: { $in: ids }, 'outbox.id': { $in: eventIds } },
+          { $pull: { outbox: { id: { $in: eventIds } } } },
+        );
       }),
     );
   }

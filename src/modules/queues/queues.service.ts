@@ -1,42 +1,63 @@
 import type { QueuesResult } from '../../contracts/automessages.js';
 import type { QueueName, QueueSummary } from '../../contracts/queues.js';
-import type { ParkedJob, Rabbit } from '../../infra/rabbit.js';
+import { errors } from '../../errors.js';
+import type { ParkedJob, QueueOps } from '../../infra/rabbit.js';
 
-/** What the service needs of each queue: depths and its parking queue. */
-export type OwnedQueue = Pick<Rabbit, 'queueStats' | 'parked' | 'requeueParked' | 'discardParked'>;
+/** One queue Parley owns, by its operator-facing name. */
+export interface OwnedQueue {
+  readonly name: QueueName;
+  readonly queue: QueueOps;
+}
 
-/** Operators' view of every queue Parley owns (SPEC §13): depths and parked jobs. */
+/**
+ * Operators' view of every queue Parley owns (SPEC §13): the job queues and each event
+ * consumer's queue, with depths and parked jobs.
+ */
 export class QueuesService {
-  constructor(private readonly queues: Readonly<Record<QueueName, OwnedQueue>>) {}
+  private readonly byName: ReadonlyMap<QueueName, QueueOps>;
+
+  /** `queues` in listing order; the first two are the auto-message and media job queues. */
+  constructor(queues: readonly OwnedQueue[]) {
+    this.byName = new Map(queues.map(({ name, queue }) => [name, queue]));
+  }
 
   async overview(): Promise<QueuesResult> {
-    const [main, media] = await Promise.all([
-      this.queues.message_sending_queue.queueStats(),
-      this.queues.media_processing_queue.queueStats(),
-    ]);
-    const summary = (name: QueueName, stats: typeof main): QueueSummary => ({
+    const stats = await Promise.all(
+      [...this.byName].map(async ([name, queue]) => ({ name, ...(await queue.queueStats()) })),
+    );
+    const [main, media] = stats;
+    if (main === undefined) throw new Error('QueuesService owns no queue');
+    const summary = ({ name, main, dead }: (typeof stats)[number]): QueueSummary => ({
       name,
-      ready: stats.main.ready,
-      unacknowledged: stats.main.unacknowledged,
-      consumers: stats.main.consumers,
-      parked: stats.dead.ready,
+      ready: main.ready,
+      unacknowledged: main.unacknowledged,
+      consumers: main.consumers,
+      parked: dead.ready,
     });
     return {
-      ...main,
-      media,
-      queues: [summary('message_sending_queue', main), summary('media_processing_queue', media)],
+      main: main.main,
+      dead: main.dead,
+      ...(media ? { media: { main: media.main, dead: media.dead } } : {}),
+      queues: stats.map(summary),
     };
   }
 
   parked(queue: QueueName, limit: number): Promise<ParkedJob[]> {
-    return this.queues[queue].parked(limit);
+    return this.queue(queue).parked(limit);
   }
 
   requeue(queue: QueueName, ids?: readonly string[]): Promise<number> {
-    return this.queues[queue].requeueParked(ids);
+    return this.queue(queue).requeueParked(ids);
   }
 
   discard(queue: QueueName, ids?: readonly string[]): Promise<number> {
-    return this.queues[queue].discardParked(ids);
+    return this.queue(queue).discardParked(ids);
+  }
+
+  private queue(name: QueueName): QueueOps {
+    const queue = this.byName.get(name);
+    if (queue === undefined)
+      throw errors.validation([{ in: 'params', path: 'queue', message: `no queue ${name}` }]);
+    return queue;
   }
 }

@@ -8,13 +8,19 @@ export interface HourCounts {
   autoMessages: number;
 }
 
+/** Where an hour's counts came from: the stats consumer's counters or a MongoDB aggregation. */
+export type StatsSource = 'counters' | 'mongodb';
+
 export interface StatsHourDoc extends HourCounts {
   _id: Date;
+  /** Absent on hours stored before the counters existed (they came from MongoDB). */
+  source?: StatsSource;
   computedAt: Date;
 }
 
 /**
- * Reads the hour's activity from MongoDB and keeps the results in `stats_hourly` (one document
+ * Reads the hour's activity from MongoDB (the fallback when the stats consumer is not running)
+ * and keeps the results in `stats_hourly` (one document
  * per hour, `_id` = the hour's start, so a recomputed hour replaces itself).
  * Every read is an index range: messages and users by `_id` (ObjectIds begin with their
  * creation second), attachments by `createdAt`.
@@ -46,10 +52,10 @@ export class StatsRepository {
     return { messages, activeSenders: senders.size, newUsers, attachments, autoMessages };
   }
 
-  async save(hour: Date, counts: HourCounts): Promise<void> {
+  async save(hour: Date, counts: HourCounts, source: StatsSource): Promise<void> {
     await this.hours.replaceOne(
       { _id: hour },
-      { ...counts, computedAt: new Date() },
+      { ...counts, source, computedAt: new Date() },
       { upsert: true },
     );
   }

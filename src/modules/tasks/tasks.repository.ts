@@ -12,29 +12,13 @@ import { parseObjectId } from '../../infra/ids.js';
 
 export type TaskData = Record<string, unknown>;
 
-export interface Task {
-  id: string;
-  type: string;
-  state: TaskState;
-  progress: number;
-  ownerId: string;
-  /** What the work needs (e.g. the attachment id); never shown to clients. */
-  input: TaskData;
-  result?: TaskData;
-  error?: string;
-  cancelRequested: boolean;
-  attempts: number;
-  createdAt: Date;
-  startedAt?: Date;
-  finishedAt?: Date;
-}
-
 interface TaskDoc extends OutboxFields {
   _id: ObjectId;
   type: string;
   state: TaskState;
   progress: number;
   ownerId: string;
+  /** What the work needs (e.g. the attachment id); never shown to clients. */
   input: TaskData;
   result?: TaskData;
   error?: string;
@@ -49,6 +33,14 @@ interface TaskDoc extends OutboxFields {
   /** Finished tasks are removed by the TTL index at this time (finish + retention). */
   expireAt?: Date;
 }
+
+/** A task as services see it: the stored fields without storage bookkeeping, `_id` as `id`. */
+export type Task = Omit<
+  TaskDoc,
+  '_id' | keyof OutboxFields | 'runToken' | 'updatedAt' | 'expireAt'
+> & {
+  id: string;
+};
 
 export interface TaskListFilter {
   ownerId?: string;
