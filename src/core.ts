@@ -32,7 +32,7 @@ import { MessagesRepository } from './modules/messages/messages.repository.js';
 import { MessagesService } from './modules/messages/messages.service.js';
 import {
   createSearchService,
-  searchAwareNotifier,
+  searchIndexer,
   startSearchBackend,
 } from './modules/search/search.module.js';
 import { PresenceRepository } from './modules/presence/presence.repository.js';
@@ -169,7 +169,6 @@ export async function buildServices(
     repos.webhooks.ensureIndexes(),
   ]);
   const searchBackend = await startSearchBackend(config, db);
-  const messageNotifier = searchAwareNotifier(searchBackend, notifier, logger);
   const membership = new MembershipCache(infra.redis, repos.conversations, logger);
   const conversations = new ConversationsService(
     repos.conversations,
@@ -192,7 +191,7 @@ export async function buildServices(
     repos.messages,
     repos.conversations,
     conversations,
-    messageNotifier,
+    notifier,
     media.media,
   );
   const messageChanges = new MessageChangesService(
@@ -200,7 +199,7 @@ export async function buildServices(
     repos.messageChanges,
     repos.conversations,
     conversations,
-    messageNotifier,
+    notifier,
     media.media,
   );
   const groups = new GroupsService(
@@ -255,6 +254,8 @@ export async function buildServices(
   eventConsumers.register(statsConsumer(liveStats));
   const webhooks = new WebhooksService(repos.webhooks, repos.messages, config.webhookAllowPrivate);
   eventConsumers.register(webhooks.consumer());
+  const indexer = searchIndexer(searchBackend, repos.messages);
+  if (indexer) eventConsumers.register(indexer);
   return {
     repos,
     outbox,
