@@ -45,7 +45,7 @@ import { MessagesRepository } from './modules/messages/messages.repository.js';
 import { MessagesService } from './modules/messages/messages.service.js';
 import {
   createSearchService,
-  searchAwareNotifier,
+  searchIndexer,
   startSearchBackend,
 } from './modules/search/search.module.js';
 import { PresenceRepository } from './modules/presence/presence.repository.js';
@@ -242,7 +242,6 @@ export async function buildServices(
     repos.webhooks.ensureIndexes(),
   ]);
   const searchBackend = await startSearchBackend(config, db);
-  const messageNotifier = searchAwareNotifier(searchBackend, notifier, logger);
   const membership = new MembershipCache(infra.redis, repos.conversations, logger);
   const conversations = new ConversationsService(
     repos.conversations,
@@ -265,7 +264,7 @@ export async function buildServices(
     repos.messages,
     repos.conversations,
     conversations,
-    messageNotifier,
+    notifier,
     media.media,
   );
   const messageChanges = new MessageChangesService(
@@ -273,7 +272,7 @@ export async function buildServices(
     repos.messageChanges,
     repos.conversations,
     conversations,
-    messageNotifier,
+    notifier,
     media.media,
   );
   const groups = new GroupsService(
@@ -336,6 +335,8 @@ export async function buildServices(
   );
   const webhooks = new WebhooksService(repos.webhooks, repos.messages, config.webhookAllowPrivate);
   eventConsumers.register(webhooks.consumer());
+  const indexer = searchIndexer(searchBackend, repos.messages);
+  if (indexer) eventConsumers.register(indexer);
   return {
     repos,
     outbox,

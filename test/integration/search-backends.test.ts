@@ -7,17 +7,15 @@ import {
   MessagesRepository,
   type Message,
 } from '../../src/modules/messages/messages.repository.js';
-import { ElasticSearchBackend } from '../../src/modules/search/elastic-search.backend.js';
+import {
+  ElasticSearchBackend,
+  versionedDocumentOf,
+} from '../../src/modules/search/elastic-search.backend.js';
 import { MongoSearchBackend } from '../../src/modules/search/mongo-search.backend.js';
 import type { SearchBackend, SearchPosition } from '../../src/modules/search/search.backend.js';
 import { createSearchBackend } from '../../src/modules/search/search.module.js';
 import { isolatedEnv, mongoUri, startTestApp, uniqueId } from '../support/app.js';
 import { fakeElastic, type FakeElastic } from '../support/elastic.js';
-import { eventually } from '../support/sockets.js';
-import { presentMessage } from '../../src/modules/messages/messages.present.js';
-import { indexingNotifier } from '../../src/modules/search/notifier-indexer.js';
-import type { Notifier } from '../../src/contracts/socket.js';
-import { createLogger } from '../../src/logger.js';
 
 /**
  * One behaviour suite for both backends (SPEC §11), at the backend's interface: messages are
@@ -40,7 +38,13 @@ const backends: Record<string, (db: Db) => Promise<Harness>> = {
   elasticsearch: async (db) => {
     const backend = new ElasticSearchBackend(fakeElastic().client, db);
     await backend.ensureReady();
-    return { backend, sync: (m) => backend.indexMessage(m) };
+    return {
+      backend,
+      sync: async (m) => {
+        const versioned = versionedDocumentOf(m);
+        if (versioned) await backend.write(versioned);
+      },
+    };
   },
 };
 
@@ -269,48 +273,5 @@ describe('Elasticsearch adapter requests (mock only: never run against a live cl
         error.name === 'StartupError' &&
         error.message.startsWith('Cannot reach Elasticsearch at http://127.0.0.1:1'),
     );
-  });
-
-  test('interim indexing: what the notifier announces reaches the index, and still reaches clients', async () => {
-    const announced: string[] = [];
-    const inner: Notifier = {
-      toUsers(_users, event, ..._args) {
-        announced.push(event);
-      },
-      toUsersOnce(_key, _users, event, ..._args) {
-        announced.push(event);
-        return Promise.resolve();
-      },
-      disconnectSession: () => undefined,
-      leaveConversation: () => undefined,
-    };
-    const notifier = indexingNotifier(inner, backend, createLogger('silent'));
-    const conversationId = new ObjectId().toHexString();
-    const { message } = await new MessagesRepository(db).insertOnce({
-      conversationId,
-      senderId: new ObjectId().toHexString(),
-      content: 'Şimşek çaktı',
-      type: 'text',
-    });
-    const find = async (q: string) =>
-      (
-        await backend.searchMessages({
-          words: queryWords(q),
-          conversationIds: [conversationId],
-          limit: 5,
-        })
-      ).map((h) => h.id);
-    await notifier.toUsersOnce(message.id, [], 'message_received', {
-      message: presentMessage(message, null),
-    });
-    await eventually(async () => (await find('simsek')).length === 1, 5000, 'the message indexed');
-    notifier.toUsers([], 'message_updated', {
-      message: { ...presentMessage(message, null), content: 'Yıldırım düştü' },
-    });
-    await eventually(async () => (await find('yildirim')).length === 1, 5000, 'the edit indexed');
-    assert.deepEqual(await find('simsek'), []);
-    notifier.toUsers([], 'message_deleted', { conversationId, messageId: message.id });
-    await eventually(async () => (await find('yildirim')).length === 0, 5000, 'the delete applied');
-    assert.deepEqual(announced, ['message_received', 'message_updated', 'message_deleted']);
   });
 });

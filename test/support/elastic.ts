@@ -3,7 +3,9 @@
  * connection (no server; none can be installed here), with resolvers that keep indexes and
  * aliases in memory and answer the one query shape ElasticSearchBackend sends. Its "analyzer"
  * is lib/fold.ts and its score a simple term frequency: it checks what the adapter asks and how
- * it reads the answers, not Elasticsearch's scoring. Every request is recorded.
+ * it reads the answers, not Elasticsearch's scoring. External versions are kept as Elasticsearch
+ * keeps them (a write whose version is not greater than the stored one is a 409 conflict).
+ * Every request is recorded.
  */
 import { createRequire } from 'node:module';
 import { Client, errors } from '@elastic/elasticsearch';
@@ -22,11 +24,38 @@ const Mock = createRequire(import.meta.url)('@elastic/elasticsearch-mock') as ne
 
 export interface FakeElastic {
   client: Client;
-  requests: { method: string; path: string; body: unknown }[];
-  /** Index name → its creation body and documents by id. */
-  indices: Map<string, { created: Body; docs: Map<string, SearchDocument> }>;
+  requests: { method: string; path: string; body: unknown; query: Record<string, string> }[];
+  /** Index name → its creation body, documents by id and their external versions. */
+  indices: Map<string, FakeIndex>;
   /** Alias → index names. */
   aliases: Map<string, string[]>;
+}
+
+export interface FakeIndex {
+  created: Body;
+  docs: Map<string, SearchDocument>;
+  versions: Map<string, number>;
+}
+
+function conflict(id: string) {
+  return new errors.ResponseError({
+    body: { error: { type: 'version_conflict_engine_exception', reason: id }, status: 409 },
+    statusCode: 409,
+    headers: {},
+    warnings: null,
+    meta: {} as never,
+  });
+}
+
+/** Stores a document unless the index has the same or a newer external version of it. */
+function put(index: FakeIndex, id: string, doc: SearchDocument, version: unknown): boolean {
+  if (version !== undefined) {
+    const v = Number(version);
+    if ((index.versions.get(id) ?? -1) >= v) return false;
+    index.versions.set(id, v);
+  }
+  index.docs.set(id, doc);
+  return true;
 }
 
 function notFound(what: string) {
@@ -63,20 +92,25 @@ export function fakeElastic(): FakeElastic {
   };
   const resolve = (name: string) =>
     fake.aliases.get(name) ?? (fake.indices.has(name) ? [name] : []);
-  const docsOf = (name: string) => {
+  const indexOf = (name: string) => {
     const [index] = resolve(name);
     const found = index === undefined ? undefined : fake.indices.get(index);
     if (!found) throw notFound(name);
-    return found.docs;
+    return found;
   };
   const on = (
     method: string | string[],
     path: string,
-    fn: (p: MockPattern & { body: unknown }) => unknown,
+    fn: (p: MockPattern & { body: unknown; querystring: Record<string, string> }) => unknown,
   ) =>
     mock.add({ method, path }, (params: MockPattern) => {
-      const p = params as MockPattern & { body: unknown; path: string; method: string };
-      fake.requests.push({ method: p.method, path: p.path, body: p.body });
+      const p = params as MockPattern & {
+        body: unknown;
+        path: string;
+        method: string;
+        querystring: Record<string, string>;
+      };
+      fake.requests.push({ method: p.method, path: p.path, body: p.body, query: p.querystring });
       try {
         return fn(p) as Body;
       } catch (error) {
@@ -100,7 +134,7 @@ export function fakeElastic(): FakeElastic {
   on('PUT', '/:index', (p) => {
     const index = param(p, 1);
     const body = p.body as Body;
-    fake.indices.set(index, { created: body, docs: new Map() });
+    fake.indices.set(index, { created: body, docs: new Map(), versions: new Map() });
     for (const alias of Object.keys((body.aliases as Body | undefined) ?? {})) {
       fake.aliases.set(alias, [...(fake.aliases.get(alias) ?? []), index]);
     }
@@ -111,22 +145,23 @@ export function fakeElastic(): FakeElastic {
     return { acknowledged: true };
   });
   on('PUT', '/:index/_doc/:id', (p) => {
-    docsOf(param(p, 1)).set(param(p, 3), p.body as SearchDocument);
-    return { result: 'created', _id: param(p, 3) };
-  });
-  on('DELETE', '/:index/_doc/:id', (p) => {
-    if (!docsOf(param(p, 1)).delete(param(p, 3))) throw notFound(param(p, 3));
-    return { result: 'deleted' };
+    const id = param(p, 3);
+    const index = indexOf(param(p, 1));
+    const existed = index.docs.has(id);
+    if (!put(index, id, p.body as SearchDocument, p.querystring.version)) throw conflict(id);
+    return { result: existed ? 'updated' : 'created', _id: id };
   });
   on('POST', '/_bulk', (p) => {
     const lines = p.body as Body[];
     const items = [];
     for (let i = 0; i < lines.length; i += 2) {
-      const action = (lines[i] as { index: { _index: string; _id: string } }).index;
-      docsOf(action._index).set(action._id, lines[i + 1] as unknown as SearchDocument);
-      items.push({ index: { _index: action._index, _id: action._id, status: 201 } });
+      const action = (lines[i] as { index: { _index: string; _id: string; version?: number } })
+        .index;
+      const doc = lines[i + 1] as unknown as SearchDocument;
+      const stored = put(indexOf(action._index), action._id, doc, action.version);
+      items.push({ index: { _index: action._index, _id: action._id, status: stored ? 201 : 409 } });
     }
-    return { errors: false, took: 1, items };
+    return { errors: items.some((item) => item.index.status === 409), took: 1, items };
   });
   on(['GET', 'POST'], '/:index/_refresh', () => ({
     _shards: { total: 1, successful: 1, failed: 0 },
@@ -144,7 +179,7 @@ export function fakeElastic(): FakeElastic {
     }
     return { acknowledged: true };
   });
-  on('POST', '/:index/_search', (p) => search(docsOf(param(p, 1)), p.body as SearchBody));
+  on('POST', '/:index/_search', (p) => search(indexOf(param(p, 1)).docs, p.body as SearchBody));
   return fake;
 }
 
@@ -161,7 +196,7 @@ function search(docs: Map<string, SearchDocument>, body: SearchBody) {
     const counts = words.map((w) => terms.filter((t) => t === w).length);
     if (counts.some((c) => c === 0)) continue;
     const score = Math.fround(counts.reduce((sum, c) => sum + c / terms.length, 0));
-    rows.push({ doc, sort: [score, Date.parse(doc.createdAt), doc.messageId] as const });
+    rows.push({ doc, sort: [score, Date.parse(doc.createdAt ?? ''), doc.messageId] as const });
   }
   const after = body.search_after;
   const order = (a: readonly [number, number, string], b: readonly [number, number, string]) =>

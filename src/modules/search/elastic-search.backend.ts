@@ -41,35 +41,61 @@ export const INDEX_MAPPINGS: estypes.MappingTypeMapping = {
   },
 };
 
-/** One message as the index stores it (its id is also the document `_id`). */
+/**
+ * One message as the index stores it (its id is also the document `_id`). A deleted message is
+ * kept as a tombstone (empty `content`, which no query matches, no `createdAt`) so that its
+ * version stays in the index and an older event replayed later cannot bring it back.
+ */
 export interface SearchDocument {
   messageId: string;
   conversationId: string;
   senderId: string;
   content: string;
-  createdAt: string;
+  createdAt?: string;
 }
 
-/** The fields of a message the index needs, stored (`Message`) or as sent to clients. */
+/** A document with the version of the change it shows (Elasticsearch external versioning). */
+export interface VersionedDocument {
+  document: SearchDocument;
+  version: number;
+}
+
+/** The changes a message goes through, in the order they can happen within one millisecond. */
+const CHANGE_RANK = { created: 0, edited: 1, deleted: 2 } as const;
+
+/**
+ * The version of a message's state after a change at `at`: later changes have greater versions,
+ * and within one millisecond an edit beats the creation and a deletion beats both. The same
+ * change always gives the same version, so applying it again is refused as a conflict: that is
+ * what makes every write idempotent and order-proof.
+ */
+export function changeVersion(kind: keyof typeof CHANGE_RANK, at: Date | string): number {
+  return new Date(at).getTime() * 3 + CHANGE_RANK[kind];
+}
+
+/** The fields of a stored message the index needs. */
 export interface IndexableMessage {
   id: string;
   conversationId: string;
   senderId: string;
   content: string;
   type: string;
-  deletedAt?: Date | string;
-  createdAt: Date | string;
+  editedAt?: Date;
+  deletedAt?: Date;
+  createdAt: Date;
 }
 
-/** What the index holds for a message: nothing for tombstones and system notices. */
-export function searchDocumentOf(m: IndexableMessage): SearchDocument | null {
-  if (m.deletedAt || m.type === 'system' || m.content.trim() === '') return null;
+/** What the index holds for a stored message now: nothing for system notices. */
+export function versionedDocumentOf(m: IndexableMessage): VersionedDocument | null {
+  if (m.type === 'system') return null;
+  const ids = { messageId: m.id, conversationId: m.conversationId, senderId: m.senderId };
+  if (m.deletedAt)
+    return { document: { ...ids, content: '' }, version: changeVersion('deleted', m.deletedAt) };
   return {
-    messageId: m.id,
-    conversationId: m.conversationId,
-    senderId: m.senderId,
-    content: m.content,
-    createdAt: new Date(m.createdAt).toISOString(),
+    document: { ...ids, content: m.content, createdAt: m.createdAt.toISOString() },
+    version: m.editedAt
+      ? changeVersion('edited', m.editedAt)
+      : changeVersion('created', m.createdAt),
   };
 }
 
@@ -81,7 +107,8 @@ export interface ElasticSearchOptions {
 
 /**
  * Elasticsearch 8 behind the alias `parley-messages` (SPEC §11). Documents are written by the
- * `search-indexer` consumer through `indexMessage` / `removeMessage`; `reindex` builds a new
+ * `search-indexer` consumer (search-indexer.consumer.ts) through `write`, versioned by the change
+ * each shows, so an older or replayed event never overwrites a newer state; `reindex` builds a new
  * index from MongoDB and swaps the alias in one atomic `_aliases` call, so searches never see a
  * half-built index. Membership is not stored: each query filters by the caller's conversation
  * ids, read from MongoDB at query time (a `terms` filter; up to 65,536 ids by default).
@@ -145,15 +172,22 @@ export class ElasticSearchBackend implements SearchBackend {
     });
   }
 
-  /** Indexes the message as it is now (a tombstone or system notice is removed instead). */
-  async indexMessage(message: IndexableMessage): Promise<void> {
-    const document = searchDocumentOf(message);
-    if (!document) return this.removeMessage(message.id);
-    await this.client.index({ index: this.alias, id: message.id, document });
-  }
-
-  async removeMessage(messageId: string): Promise<void> {
-    await this.client.delete({ index: this.alias, id: messageId }, { ignore: [404] });
+  /**
+   * Writes a message's state unless the index holds the same or a newer version of it (an
+   * older or replayed event). Resolves to false when it was not newer.
+   */
+  async write({ document, version }: VersionedDocument): Promise<boolean> {
+    const result = await this.client.index(
+      {
+        index: this.alias,
+        id: document.messageId,
+        document,
+        version,
+        version_type: 'external',
+      },
+      { ignore: [409] },
+    );
+    return result.result === 'created' || result.result === 'updated';
   }
 
   /**
@@ -165,7 +199,7 @@ export class ElasticSearchBackend implements SearchBackend {
     const index = `${this.alias}-${this.suffix()}`;
     await this.createIndex(index, false);
     const progress = { done: 0, total: await this.messages.estimatedDocumentCount() };
-    let batch: SearchDocument[] = [];
+    let batch: VersionedDocument[] = [];
     const flush = async () => {
       await this.bulkIndex(index, batch);
       batch = [];
@@ -174,8 +208,8 @@ export class ElasticSearchBackend implements SearchBackend {
     const cursor = this.messages.find({}).sort({ _id: 1 }).batchSize(REINDEX_BATCH);
     for await (const doc of cursor) {
       progress.done += 1;
-      const document = searchDocumentOf(toMessage(doc));
-      if (document) batch.push(document);
+      const versioned = versionedDocumentOf(toMessage(doc));
+      if (versioned) batch.push(versioned);
       if (progress.done % REINDEX_BATCH === 0) await flush();
     }
     await flush();
@@ -193,14 +227,20 @@ export class ElasticSearchBackend implements SearchBackend {
     });
   }
 
-  private async bulkIndex(index: string, documents: SearchDocument[]): Promise<void> {
-    if (documents.length === 0) return;
+  private async bulkIndex(index: string, batch: VersionedDocument[]): Promise<void> {
+    if (batch.length === 0) return;
     const result = await this.client.bulk({
-      operations: documents.flatMap((d) => [{ index: { _index: index, _id: d.messageId } }, d]),
+      operations: batch.flatMap(({ document, version }) => [
+        { index: { _index: index, _id: document.messageId, version, version_type: 'external' } },
+        document,
+      ]),
     });
     if (result.errors) {
-      const failed = result.items.find((item) => item.index?.error)?.index?.error;
-      throw new Error(`bulk indexing into ${index} failed: ${failed?.reason ?? 'unknown error'}`);
+      // A conflict means the index already holds a newer version: nothing to do.
+      const failed = result.items.find((item) => item.index?.error && item.index.status !== 409)
+        ?.index?.error;
+      if (!failed) return;
+      throw new Error(`bulk indexing into ${index} failed: ${failed.reason ?? 'unknown error'}`);
     }
   }
 

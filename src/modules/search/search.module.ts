@@ -3,12 +3,12 @@ import type { Db } from 'mongodb';
 import type { Config } from '../../config.js';
 import { errorMessage } from '../../errors.js';
 import { StartupError, redactUrl } from '../../infra/startup-error.js';
-import type { Notifier } from '../../contracts/socket.js';
-import type { Logger } from '../../logger.js';
+import type { EventConsumer } from '../events/consumers.js';
+import type { MessagesRepository } from '../messages/messages.repository.js';
 import { ElasticSearchBackend } from './elastic-search.backend.js';
 import { MongoSearchBackend } from './mongo-search.backend.js';
 import type { SearchBackend } from './search.backend.js';
-import { indexingNotifier } from './notifier-indexer.js';
+import { searchIndexerConsumer } from './search-indexer.consumer.js';
 import { SearchService, type SearchServiceDeps } from './search.service.js';
 
 /** The backend the configuration picks: MongoDB's text index unless ELASTICSEARCH_URL is set. */
@@ -44,17 +44,19 @@ export async function startSearchBackend(
 }
 
 /**
- * The notifier message writes go through: with Elasticsearch it also indexes what it announces
- * (interim, see notifier-indexer.ts); MongoDB's index follows the writes themselves.
+ * The `search-indexer` event consumer when the backend needs one: Elasticsearch is fed from the
+ * message events; MongoDB's text index follows the message writes themselves.
  */
-export function searchAwareNotifier(
+export function searchIndexer(
   backend: SearchBackend,
-  notifier: Notifier,
-  logger: Logger,
-): Notifier {
-  return backend instanceof ElasticSearchBackend
-    ? indexingNotifier(notifier, backend, logger)
-    : notifier;
+  messages: Pick<MessagesRepository, 'findInConversation'>,
+): EventConsumer | null {
+  if (!(backend instanceof ElasticSearchBackend)) return null;
+  return searchIndexerConsumer(
+    backend,
+    async (conversationId, messageId) =>
+      (await messages.findInConversation(conversationId, messageId))?.createdAt ?? null,
+  );
 }
 
 export function createSearchService(
