@@ -5,15 +5,19 @@ import { pathToFileURL } from 'node:url';
 import { BSON } from 'bson';
 import { MongoClient, ObjectId } from 'mongodb';
 import { startEmbeddedMongo } from '@parley/embedded-mongo';
+import { searchText } from '../src/lib/fold.js';
 import { MESSAGE_INDEXES } from '../src/modules/messages/messages.repository.js';
+import { MESSAGE_SEARCH_INDEX } from '../src/modules/search/mongo-search.backend.js';
 import { messageDoc } from './embedded-mongo.js';
+import { random, sentence } from './lib/corpus.js';
 import { interleave, median, round } from './lib/stats.js';
 import type { RowResult } from './lib/types.js';
 
 /**
  * The embedded engine's durability costs, each against a same-run baseline:
  * - journaled insertOne throughput (WRITERS concurrent writers) ÷ the memory-only engine's;
- * - restart (snapshot load + journal replay) of N messages with the app's indexes, after
+ * - restart (snapshot load + journal replay) of N messages with the app's indexes (its text
+ *   index included, over search-bench sentences of 4–16 words), after
  *   a stop that, like a crash, leaves the journal tail since the last snapshot; the baseline
  *   is the bare BSON decode of the same documents, the floor of any BSON-based format.
  */
@@ -86,7 +90,10 @@ export async function journaledInsertRow(quick: boolean): Promise<RowResult> {
   }
 }
 
-/** Seeds `count` messages through the driver (insertMany of 1,000), then stops the engine. */
+/**
+ * Seeds `count` messages (with the `searchText` the app stores) through the driver, insertMany
+ * of 1,000, with the app's indexes and its text index, then stops the engine.
+ */
 async function seedMessages(
   dataDir: string,
   count: number,
@@ -96,19 +103,21 @@ async function seedMessages(
   const client = await new MongoClient(engine.uri).connect();
   try {
     const messages = client.db('bench_restart').collection('messages');
-    await messages.createIndexes(MESSAGE_INDEXES);
+    const { key, ...textOptions } = MESSAGE_SEARCH_INDEX;
+    await messages.createIndexes([...MESSAGE_INDEXES, { key, ...textOptions }]);
+    const rnd = random(11);
     const conversations = Array.from({ length: 2_000 }, () => new ObjectId());
     const users = Array.from({ length: 1_000 }, () => new ObjectId());
     const at = new Date();
     for (let start = 0; start < count; start += 1_000) {
       const docs = Array.from({ length: Math.min(1_000, count - start) }, (_, j) => {
         const i = start + j;
-        return messageDoc(
-          conversations[i % 2_000] as ObjectId,
-          users[i % 1_000] as ObjectId,
-          i,
-          at,
-        );
+        const content = sentence(rnd);
+        return {
+          ...messageDoc(conversations[i % 2_000] as ObjectId, users[i % 1_000] as ObjectId, i, at),
+          content,
+          searchText: searchText(content),
+        };
       });
       await messages.insertMany(docs);
     }
@@ -179,7 +188,7 @@ export async function restartRows(quick: boolean, log: (m: string) => void): Pro
     const ms = median([a.ms, b.ms]);
     rows.push({
       id: 'engine-restart',
-      scenario: `Embedded engine restart with ${count.toLocaleString('en-US')} messages and the app's indexes: newest snapshot + journal since, after a clean stop (a kill -9 leaves the same kind of files with a longer journal tail); baseline = bare BSON decode of the snapshot's documents`,
+      scenario: `Embedded engine restart with ${count.toLocaleString('en-US')} messages and the app's indexes, its text index included: newest snapshot + journal since, after a clean stop (a kill -9 leaves the same kind of files with a longer journal tail); baseline = bare BSON decode of the snapshot's documents`,
       unit: 'ms',
       parley: round(ms, 0),
       baseline: round(decodeMs, 0),
