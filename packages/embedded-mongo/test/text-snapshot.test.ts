@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, open, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { Collection } from '../src/collection.js';
+import { frame, readFrames } from '../src/frames.js';
 import { loadSnapshot, writeSnapshot } from '../src/snapshot.js';
 import { Store } from '../src/store.js';
 
@@ -97,5 +98,37 @@ void describe('engine: text index in snapshots', () => {
     assert.equal(hits.alpha?.['20001'], undefined);
     assert.ok((hits.fresh?.['20002'] ?? 0) > 0);
     assert.ok((hits.changed?.late ?? 0) > 0);
+  });
+
+  void it('loads a version-1 snapshot (no postings) by rebuilding its text index', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'embedded-text-snapshot-'));
+    dirs.push(dir);
+    const store = new Store();
+    const coll = store.ensureCollection('d', 'notes');
+    coll.addIndex({
+      key: { _fts: 'text', _ftsx: 1 },
+      name: 'body_text',
+      weights: { body: 1 },
+      default_language: 'none',
+      textIndexVersion: 3,
+    });
+    for (let i = 0; i < 500; i++) coll.insert({ _id: i, body: text(i) });
+    const file = path.join(dir, 'snapshot-0000000001.snap');
+    await writeSnapshot(file, [coll.freeze()]);
+    coll.thaw();
+    // The same file as version 1 wrote it: the old header, no TEXT frames (kind 5).
+    const frames: Buffer[] = [];
+    const fh = await open(file, 'r');
+    await readFrames(fh, 0, ({ payload }) => {
+      if (payload[0] === 0) frames.push(frame(Buffer.from('\0parley-embedded-mongo snapshot 1')));
+      else if (payload[0] !== 5) frames.push(frame(payload));
+    });
+    await fh.close();
+    const v1 = path.join(dir, 'snapshot-0000000002.snap');
+    await writeFile(v1, Buffer.concat(frames));
+
+    const loaded = new Store();
+    await loadSnapshot(v1, loaded);
+    assert.deepEqual(searches(loaded.collection('d', 'notes') as Collection), searches(coll));
   });
 });
