@@ -326,8 +326,11 @@ export async function loadSnapshot(file: string, store: Store): Promise<number> 
             const ordinal = body.readUInt32LE(pos);
             const doc = c.docs[ordinal];
             const entry = c.ids[ordinal];
-            const k = doc && index.rawKeys(doc)[body.readUInt32LE(pos + 4)];
+            let k = doc && index.rawKeys(doc)[body.readUInt32LE(pos + 4)];
             if (!entry || !k) throw new Error(`index ${index.spec.name}: entry out of range`);
+            // Equal keys are neighbours in index order: share one key array (fewer survivors).
+            const previous = entries.at(-1)?.k;
+            if (previous && index.compareKeys(previous, k) === 0) k = previous;
             entries.push({ k, id: entry.id, ik: entry.ik });
           }
           return;
