@@ -361,8 +361,8 @@ class Replay {
   /**
    * Many documents changed since the snapshot, but its indexes were loaded in order: drop the
    * changed documents' old entries and merge in their new ones (one sort of the changed ones
-   * only). A text index (loaded with its postings) takes the changed documents one by one,
-   * unless most of the collection changed: then one bulk build is cheaper.
+   * only). A text index (loaded with its postings) drops the changed documents and takes their
+   * new versions in one bulk add, or is rebuilt when most of the collection changed.
    */
   private merge(coll: Collection, before: Map<string, Doc | undefined>): void {
     const removed = new Set<string>();
@@ -379,11 +379,8 @@ class Replay {
         fresh.build(coll.docs.values());
         coll.indexes.set(name, fresh);
       } else {
-        for (const [ik, pre] of before) {
-          if (pre) index.remove(pre);
-          const post = coll.docs.get(ik);
-          if (post) index.add(post);
-        }
+        for (const pre of before.values()) if (pre) index.remove(pre);
+        index.build(added);
       }
     }
   }

@@ -168,13 +168,16 @@ export class TextIndex extends KeyIndex {
   }
 
   /**
-   * Bulk build (createIndex, and every index at load): documents in the default language go
-   * word → posting through a cache made for this build, with no term-score map per document.
+   * Bulk build (createIndex, a version-1 snapshot, journal replay): documents in the default
+   * language go word → posting through a cache made for this build, with no term-score map per
+   * document. Documents the index already holds are removed first, before any posting is
+   * cached (a removal may rewrite the postings).
    */
-  override build(docs: Iterable<Doc>): undefined {
+  override build(input: Iterable<Doc>): undefined {
+    let docs = input;
     if (this.inverted.size > 0) {
-      for (const doc of docs) this.add(doc);
-      return undefined;
+      docs = [...input];
+      for (const doc of docs) this.inverted.remove(idKey(doc._id));
     }
     const analyzer = analyzerFor(this.defaultLanguage);
     const postingOf = new Map<string, Posting | null>();
