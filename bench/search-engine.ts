@@ -4,12 +4,13 @@ import { queryWords, searchText } from '../src/lib/fold.js';
 import { ConversationsRepository } from '../src/modules/conversations/conversations.repository.js';
 import { MessagesRepository } from '../src/modules/messages/messages.repository.js';
 import { MongoSearchBackend } from '../src/modules/search/mongo-search.backend.js';
+import { random, sentence } from './lib/corpus.js';
 
 /**
  * `node dist/bench/search-engine.js [--messages=N] [--conversations=N] [--queries=N]`: the
  * default search backend through the driver against the embedded engine (no HTTP, Redis or
- * RabbitMQ), next to the history page read of the same run: corpus load, text index build
- * (what a restart rebuilds), and per-query latency for a user in 50 and in half of the
+ * RabbitMQ), next to the history page read of the same run: corpus load, text index build,
+ * and per-query latency for a user in 50 and in half of the
  * conversations. Prints JSON.
  */
 const arg = (name: string, fallback: number) =>
@@ -18,24 +19,7 @@ const MESSAGES = arg('messages', 1_000_000);
 const CONVERSATIONS = arg('conversations', 10_000);
 const QUERIES = arg('queries', 200);
 
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const COMMON = `hello thanks meeting tomorrow coffee lunch project update call later tonight
-  please review message sending running photos weekend travel İstanbul flight ticket office
-  günaydın teşekkürler görüşürüz yarın toplantı kahve akşam`.split(/\s+/);
-const TAIL = Array.from({ length: 20_000 }, (_, i) => `w${i.toString(36)}ing`);
 const rnd = random(7);
-const word = () =>
-  rnd() < 0.5
-    ? (COMMON[Math.floor(rnd() * rnd() * COMMON.length)] as string)
-    : (TAIL[Math.floor(rnd() * rnd() * TAIL.length)] as string);
 const QUERY_TEXTS = ['coffee', 'meeting tomorrow', 'gunaydin', 'w2sing', 'wfa0ing'];
 
 const pct = (xs: number[], p: number) => {
@@ -81,7 +65,7 @@ async function main() {
   for (let from = 0; from < MESSAGES; from += 10_000) {
     const docs = [];
     for (let i = from; i < Math.min(MESSAGES, from + 10_000); i += 1) {
-      const content = Array.from({ length: 4 + Math.floor(rnd() * 13) }, word).join(' ');
+      const content = sentence(rnd);
       const at = new Date(start + i * 1000);
       docs.push({
         _id: ObjectId.createFromTime(at.getTime() / 1000),

@@ -2,25 +2,15 @@ import { BSON } from 'bson';
 import { ObjectId, type Document as Doc } from 'mongodb';
 import { executeCommand, Store } from '@parley/embedded-mongo/internals';
 import { silentLogger } from '../src/logger.js';
+import { random } from './lib/corpus.js';
 
 /**
  * Text search in the embedded engine, engine only (BSON-decode the command, execute, encode the
  * reply; no driver, socket or thread): building a text index over message-like documents
- * (µs per document, which bounds restart time since indexes are rebuilt on load), inserting
+ * (µs per document; what a restart pays for documents changed since the snapshot), inserting
  * with the index, and `$text` query latency against a regex scan of the same collection in the
  * same run. Times are CPU time of this process (user + system), in µs.
  */
-
-/** Deterministic pseudo-random numbers (mulberry32), so every run indexes the same corpus. */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const COMMON = `hello thanks meeting tomorrow coffee lunch project update call later tonight
   please review message sending running photos weekend travel istanbul flight ticket office

@@ -3,6 +3,7 @@ import { MongoCommandError } from './errors.js';
 import { idKey, typeRank } from './bson-values.js';
 import { KeyIndex, type Doc, type Entry, type IndexSpec } from './key-index.js';
 import type { ChangeLog } from './store.js';
+import type { FrozenPostings } from './text/inverted-index.js';
 import { TextIndex } from './text/text-index.js';
 import { isTextSpec } from './text/text-spec.js';
 
@@ -42,7 +43,8 @@ export function indexFor(spec: IndexSpec): KeyIndex {
 export interface FrozenCollection {
   db: string;
   name: string;
-  indexes: Array<{ index: KeyIndex; blocks: Entry[][] }>;
+  /** Each index's entries; for a text index also its postings. */
+  indexes: Array<{ index: KeyIndex; blocks: Entry[][]; postings?: FrozenPostings }>;
   /** The document with this canonical _id key at the time of the freeze. */
   doc(ik: string): Doc | undefined;
 }
@@ -186,6 +188,7 @@ export class Collection {
       indexes: [...this.indexes.values()].map((index) => ({
         index,
         blocks: index.entries.freeze(),
+        postings: index instanceof TextIndex ? index.freezePostings() : undefined,
       })),
       doc: (ik) => (before.has(ik) ? before.get(ik) : docs.get(ik)),
     };
@@ -193,6 +196,9 @@ export class Collection {
 
   thaw(): void {
     this.before = undefined;
-    for (const index of this.indexes.values()) index.entries.thaw();
+    for (const index of this.indexes.values()) {
+      index.entries.thaw();
+      if (index instanceof TextIndex) index.thawPostings();
+    }
   }
 }

@@ -6,6 +6,7 @@ import { ID_INDEX, indexFor, type Collection, type FrozenCollection } from './co
 import { decodeDocument } from './fast-bson.js';
 import { frame, frameParts, readFrames } from './frames.js';
 import type { Doc, Entry, IndexSpec, KeyIndex } from './key-index.js';
+import type { FrozenPostings, Posting } from './text/inverted-index.js';
 import { TextIndex } from './text/text-index.js';
 import type { Store } from './store.js';
 
@@ -14,11 +15,16 @@ import type { Store } from './store.js';
  * its kind. Per collection: a COLLECTION frame (names, index specs), DOCS frames (BSON documents
  * in _id order) and, per secondary index, INDEX frames listing its entries in index order as
  * (document number, key number) pairs. Loading therefore never sorts: the _id index is the
- * documents' order and every other index is read in order. Text indexes have no INDEX frames:
- * they are built from the documents at load. An END frame closes a complete file.
+ * documents' order and every other index is read in order. A text index has TEXT frames
+ * instead: its postings (term, document numbers, scores), so loading it tokenises nothing
+ * (version 1 files had none; their text indexes are rebuilt from the documents at load).
+ * An END frame closes a complete file.
  */
-const MAGIC = Buffer.from('parley-embedded-mongo snapshot 1');
-const KIND = { header: 0, collection: 1, docs: 2, index: 3, end: 4 } as const;
+const MAGIC = Buffer.from('parley-embedded-mongo snapshot 2');
+const MAGIC_V1 = Buffer.from('parley-embedded-mongo snapshot 1');
+const KIND = { header: 0, collection: 1, docs: 2, index: 3, end: 4, text: 5 } as const;
+/** Postings longer than this are written as several records of the same term. */
+const POSTING_CHUNK = 32 * 1024;
 
 /** Frames are cut at about this size. */
 const FRAME_BYTES = 1024 * 1024;
@@ -103,10 +109,13 @@ export async function writeSnapshot(
       }
       await docs.flush();
       for (let n = 0; n < secondary.length; n++) {
-        const { index, blocks } = secondary[n] as { index: KeyIndex; blocks: Entry[][] };
-        if (index instanceof TextIndex) continue;
+        const { index, blocks, postings } = secondary[n] as FrozenCollection['indexes'][number];
         const prefix = Buffer.alloc(4);
         prefix.writeUInt32LE(n, 0);
+        if (postings) {
+          await writePostings(new FrameWriter(fh, KIND.text, prefix), postings, ordinals, slicer);
+          continue;
+        }
         const out = new FrameWriter(fh, KIND.index, prefix);
         const multikey = index.multikeyPaths.size > 0;
         for (const block of blocks) {
@@ -139,6 +148,80 @@ export async function writeSnapshot(
   await syncDirectory(path.dirname(file));
 }
 
+/**
+ * A text index's postings as records `[u32 term bytes][term][u32 count][count × u32 document
+ * number][count × f64 score]`, document numbers ascending.
+ */
+async function writePostings(
+  out: FrameWriter,
+  frozen: FrozenPostings,
+  ordinals: Map<string, number>,
+  slicer: Slicer,
+): Promise<void> {
+  const ordinalOf = new Int32Array(frozen.slots).fill(-1);
+  for (const [ik, ordinal] of ordinals) {
+    const slot = frozen.slotOf(ik);
+    if (slot !== undefined) ordinalOf[slot] = ordinal;
+    await slicer.tick();
+  }
+  for (const p of frozen.postings()) {
+    const docs: number[] = [];
+    const scores: number[] = [];
+    let sorted = true;
+    for (let i = 0; i < p.slots.length; i++) {
+      const ordinal = ordinalOf[p.slots[i] as number];
+      if (ordinal === undefined || ordinal < 0) continue; // removed before the freeze
+      if (docs.length > 0 && ordinal < (docs.at(-1) as number)) sorted = false;
+      docs.push(ordinal);
+      scores.push(p.scores[i] as number);
+    }
+    if (!sorted) sortTogether(docs, scores);
+    const term = Buffer.from(p.term, 'utf8');
+    for (let from = 0; from < docs.length; from += POSTING_CHUNK) {
+      const count = Math.min(POSTING_CHUNK, docs.length - from);
+      const record = Buffer.allocUnsafe(8 + term.length + count * 12);
+      record.writeUInt32LE(term.length, 0);
+      term.copy(record, 4);
+      let at = 4 + term.length;
+      record.writeUInt32LE(count, at);
+      at += 4;
+      for (let i = from; i < from + count; i++, at += 4)
+        record.writeUInt32LE(docs[i] as number, at);
+      for (let i = from; i < from + count; i++, at += 8)
+        record.writeDoubleLE(scores[i] as number, at);
+      await out.add(record);
+    }
+    await slicer.tick();
+  }
+  await out.flush();
+}
+
+function sortTogether(docs: number[], scores: number[]): void {
+  const order = docs.map((_, i) => i).sort((a, b) => (docs[a] as number) - (docs[b] as number));
+  const d = order.map((i) => docs[i] as number);
+  const s = order.map((i) => scores[i] as number);
+  docs.splice(0, docs.length, ...d);
+  scores.splice(0, scores.length, ...s);
+}
+
+/** Reads the posting records of a TEXT frame's body (after its index number). */
+function readPostings(body: Buffer, from: number, into: Posting[]): void {
+  for (let pos = from; pos < body.length;) {
+    const termBytes = body.readUInt32LE(pos);
+    const term = body.toString('utf8', pos + 4, pos + 4 + termBytes);
+    pos += 4 + termBytes;
+    const count = body.readUInt32LE(pos);
+    pos += 4;
+    if (pos + count * 12 > body.length)
+      throw new Error(`text posting of ${term} runs past its frame`);
+    const slots: number[] = [];
+    const scores: number[] = [];
+    for (let i = 0; i < count; i++, pos += 4) slots.push(body.readUInt32LE(pos));
+    for (let i = 0; i < count; i++, pos += 8) scores.push(body.readDoubleLE(pos));
+    into.push({ term, slots, scores });
+  }
+}
+
 function keyNumber(index: KeyIndex, doc: Doc, key: unknown[]): number {
   const keys = index.rawKeys(doc);
   const found = keys.findIndex((k) => index.compareKeys(k, key) === 0);
@@ -162,15 +245,25 @@ interface Loading {
   ids: Entry[];
   indexes: KeyIndex[];
   entries: Entry[][];
+  postings: Posting[][];
 }
 
-/** Puts a loaded collection's index entries in place (they are already in order). */
-function finish(c: Loading | undefined): void {
+/**
+ * Puts a loaded collection's index entries in place (they are already in order). Text indexes
+ * take their postings, or are rebuilt from the documents when the file predates them.
+ */
+function finish(c: Loading | undefined, version: number): void {
   if (!c) return;
   c.coll.idIndex.loadSorted(c.ids);
   c.indexes.forEach((index, n) => {
-    if (index instanceof TextIndex) index.build(c.docs);
-    else index.loadSorted(c.entries[n] as Entry[]);
+    if (!(index instanceof TextIndex)) index.loadSorted(c.entries[n] as Entry[]);
+    else if (version === 1) index.build(c.docs);
+    else
+      index.loadPostings(
+        c.ids.map((e) => e.ik),
+        c.docs,
+        c.postings[n] as Posting[],
+      );
   });
 }
 
@@ -180,6 +273,7 @@ export async function loadSnapshot(file: string, store: Store): Promise<number> 
   let current: Loading | undefined;
   let ended = false;
   let documents = 0;
+  let version = 0;
   try {
     const scan = await readFrames(fh, 0, ({ payload }) => {
       const kind = payload[0];
@@ -187,15 +281,24 @@ export async function loadSnapshot(file: string, store: Store): Promise<number> 
       if (ended) throw new Error('data after the end frame');
       switch (kind) {
         case KIND.header:
-          if (!body.equals(MAGIC)) throw new Error('not a snapshot of this engine (bad header)');
+          if (body.equals(MAGIC)) version = 2;
+          else if (body.equals(MAGIC_V1)) version = 1;
+          else throw new Error('not a snapshot of this engine (bad header)');
           return;
         case KIND.collection: {
-          finish(current);
+          finish(current, version);
           const meta = BSON.deserialize(body) as { db: string; coll: string; indexes: IndexSpec[] };
           const coll = store.ensureCollection(meta.db, meta.coll);
           const indexes = meta.indexes.map(indexFor);
           for (const index of indexes) coll.indexes.set(index.spec.name, index);
-          current = { coll, docs: [], ids: [], indexes, entries: indexes.map(() => []) };
+          current = {
+            coll,
+            docs: [],
+            ids: [],
+            indexes,
+            entries: indexes.map(() => []),
+            postings: indexes.map(() => []),
+          };
           return;
         }
         case KIND.docs: {
@@ -223,14 +326,23 @@ export async function loadSnapshot(file: string, store: Store): Promise<number> 
             const ordinal = body.readUInt32LE(pos);
             const doc = c.docs[ordinal];
             const entry = c.ids[ordinal];
-            const k = doc && index.rawKeys(doc)[body.readUInt32LE(pos + 4)];
+            let k = doc && index.rawKeys(doc)[body.readUInt32LE(pos + 4)];
             if (!entry || !k) throw new Error(`index ${index.spec.name}: entry out of range`);
+            // Equal keys are neighbours in index order: share one key array (fewer survivors).
+            const previous = entries.at(-1)?.k;
+            if (previous && index.compareKeys(previous, k) === 0) k = previous;
             entries.push({ k, id: entry.id, ik: entry.ik });
           }
           return;
         }
+        case KIND.text: {
+          const postings = need(current).postings[body.readUInt32LE(0)];
+          if (!postings) throw new Error('text frame for an unknown index');
+          readPostings(body, 4, postings);
+          return;
+        }
         case KIND.end:
-          finish(current);
+          finish(current, version);
           current = undefined;
           ended = true;
           return;

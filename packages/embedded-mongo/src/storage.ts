@@ -361,7 +361,8 @@ class Replay {
   /**
    * Many documents changed since the snapshot, but its indexes were loaded in order: drop the
    * changed documents' old entries and merge in their new ones (one sort of the changed ones
-   * only). Text indexes are rebuilt.
+   * only). A text index (loaded with its postings) drops the changed documents and takes their
+   * new versions in one bulk add, or is rebuilt when most of the collection changed.
    */
   private merge(coll: Collection, before: Map<string, Doc | undefined>): void {
     const removed = new Set<string>();
@@ -372,12 +373,14 @@ class Replay {
       if (post) added.push(post);
     }
     for (const [name, index] of coll.indexes) {
-      if (index instanceof TextIndex) {
+      if (!(index instanceof TextIndex)) index.merge(removed, added);
+      else if (before.size * 2 > coll.docs.size) {
         const fresh = indexFor(index.spec);
         fresh.build(coll.docs.values());
         coll.indexes.set(name, fresh);
       } else {
-        index.merge(removed, added);
+        for (const pre of before.values()) if (pre) index.remove(pre);
+        index.build(added);
       }
     }
   }

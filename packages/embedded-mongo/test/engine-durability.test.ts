@@ -1,6 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import {
   appendFile,
   mkdtemp,
@@ -13,17 +11,13 @@ import {
 } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
 import { MongoClient, MongoServerError, type Document } from 'mongodb';
 import { startEmbeddedMongo, type EmbeddedMongo } from '../src/index.js';
-import { indexNames, waitFor } from './support.js';
+import { indexNames, startEngineProcess, waitFor } from './support.js';
 
 /** Test documents with string ids. */
 type Named = { _id: string } & Document;
-
-const cli = path.join(path.dirname(fileURLToPath(import.meta.url)), '../src/cli.js');
 
 const dirs: string[] = [];
 after(async () => {
@@ -83,25 +77,7 @@ void describe('engine: durability (journal and snapshots)', () => {
       });
       const dataDir = await tempDir();
       // Small snapshots, so the kill lands among background snapshots and journal switches.
-      const child = spawn(
-        process.execPath,
-        [
-          cli,
-          '--port',
-          '0',
-          '--dir',
-          dataDir,
-          '--snapshot-journal-bytes',
-          '65536',
-          '--log-level',
-          'warn',
-        ],
-        { stdio: ['ignore', 'pipe', 'pipe'] },
-      );
-      const stderr: string[] = [];
-      child.stderr.on('data', (c: Buffer) => stderr.push(c.toString()));
-      const exited = once(child, 'exit');
-      const [uri] = (await once(createInterface({ input: child.stdout }), 'line')) as [string];
+      const { child, uri, exited, stderr } = await startEngineProcess(dataDir, 65536);
 
       const WRITERS = 16;
       const KILL_AFTER = 1_500;

@@ -1,4 +1,9 @@
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import { MongoClient, type Collection, type Db } from 'mongodb';
 import { startEmbeddedMongo, type EmbeddedMongo } from '../src/index.js';
 
@@ -50,4 +55,45 @@ export async function waitFor(
 export async function indexNames(coll: Collection): Promise<string[]> {
   const infos = (await coll.listIndexes().toArray()) as Array<{ name: string }>;
   return infos.map((i) => i.name).sort();
+}
+
+const cli = path.join(path.dirname(fileURLToPath(import.meta.url)), '../src/cli.js');
+
+/** The engine's CLI in a separate process (so a test can SIGKILL it), listening on `uri`. */
+export interface EngineProcess {
+  child: ChildProcess;
+  uri: string;
+  /** Resolves when the process has exited. */
+  exited: Promise<unknown>;
+  /** Everything it wrote on stderr (its logs). */
+  stderr: string[];
+}
+
+export async function startEngineProcess(
+  dataDir: string,
+  snapshotJournalBytes: number,
+): Promise<EngineProcess> {
+  const child = spawn(
+    process.execPath,
+    [
+      cli,
+      '--port',
+      '0',
+      '--dir',
+      dataDir,
+      '--snapshot-journal-bytes',
+      String(snapshotJournalBytes),
+      '--log-level',
+      'warn',
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const stderr: string[] = [];
+  child.stderr?.on('data', (c: Buffer) => stderr.push(c.toString()));
+  const exited = once(child, 'exit');
+  const [uri] = (await once(
+    createInterface({ input: child.stdout as NodeJS.ReadableStream }),
+    'line',
+  )) as [string];
+  return { child, uri, exited, stderr };
 }

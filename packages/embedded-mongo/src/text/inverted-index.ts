@@ -18,6 +18,22 @@ export interface TermQuery {
   all?: ReadonlyArray<readonly string[]>;
 }
 
+/**
+ * The index as it was at `freeze`, for a snapshot written across many event-loop turns while
+ * documents keep changing (see `InvertedIndex.freeze`).
+ */
+export interface FrozenPostings {
+  /** Slots are below this. */
+  readonly slots: number;
+  /** The slot document `id` had at the freeze, if it was indexed then. */
+  slotOf(id: string): number | undefined;
+  /**
+   * Every term with the slots and scores it held at the freeze, in slot order (a term may
+   * come with no slots when all were added later). Valid until `thaw`.
+   */
+  postings(): Iterable<Posting>;
+}
+
 /** Matching documents with their scores, in parallel arrays (no object per hit). */
 export interface TermHits<V> {
   values: V[];
@@ -37,6 +53,8 @@ export class InvertedIndex<V> {
   /** Document id → slot. */
   private readonly slotOf = new Map<string, number>();
   private dead = 0;
+  /** While frozen: each changed document's slot from before its first change (or none). */
+  private frozenSlots: Map<string, number | undefined> | undefined;
 
   get size(): number {
     return this.slotOf.size;
@@ -52,6 +70,7 @@ export class InvertedIndex<V> {
     if (termScores.size === 0) return;
     const slot = this.values.length;
     this.values.push(value);
+    this.remember(id);
     this.slotOf.set(id, slot);
     for (const [term, score] of termScores) {
       const p = this.postings.get(term);
@@ -82,6 +101,7 @@ export class InvertedIndex<V> {
     if (scores.size === 0) return;
     const slot = this.values.length;
     this.values.push(value);
+    this.remember(id);
     this.slotOf.set(id, slot);
     for (const [p, score] of scores) {
       p.slots.push(slot);
@@ -100,11 +120,84 @@ export class InvertedIndex<V> {
   remove(id: string): boolean {
     const slot = this.slotOf.get(id);
     if (slot === undefined) return false;
+    this.remember(id);
     this.slotOf.delete(id);
     this.values[slot] = undefined;
     this.dead++;
-    if (this.dead >= MIN_DEAD_BEFORE_COMPACTION && this.dead > this.slotOf.size) this.compact();
+    this.compactIfWorthIt();
     return true;
+  }
+
+  private compactIfWorthIt(): void {
+    if (this.frozenSlots) return; // slots must keep their numbers while a snapshot reads them
+    if (this.dead >= MIN_DEAD_BEFORE_COMPACTION && this.dead > this.slotOf.size) this.compact();
+  }
+
+  private remember(id: string): void {
+    const before = this.frozenSlots;
+    if (before && !before.has(id)) before.set(id, this.slotOf.get(id));
+  }
+
+  /**
+   * Starts a consistent read that may span many event-loop turns while documents are added
+   * and removed: postings only grow at their end with slots numbered from `values.length` on,
+   * so the slots below that limit are the frozen ones; a changed document's old slot is
+   * remembered, and compaction (which renumbers) waits for `thaw`.
+   */
+  freeze(): FrozenPostings {
+    const before = new Map<string, number | undefined>();
+    this.frozenSlots = before;
+    const limit = this.values.length;
+    const postings = this.postings;
+    return {
+      slots: limit,
+      slotOf: (id) => (before.has(id) ? before.get(id) : this.slotOf.get(id)),
+      *postings() {
+        for (const p of postings.values()) {
+          let n = p.slots.length;
+          while (n > 0 && (p.slots[n - 1] as number) >= limit) n--;
+          yield n === p.slots.length
+            ? p
+            : { term: p.term, slots: p.slots.slice(0, n), scores: p.scores.slice(0, n) };
+        }
+      },
+    };
+  }
+
+  thaw(): void {
+    this.frozenSlots = undefined;
+    this.compactIfWorthIt();
+  }
+
+  /**
+   * Loads an empty index from a snapshot: `ids[n]`/`values[n]` are document number n, and
+   * each posting lists document numbers (ascending) and scores. Slots are the document numbers;
+   * documents in no posting hold no term and stay out.
+   */
+  load(ids: readonly string[], values: readonly V[], postings: Iterable<Posting>): void {
+    if (this.values.length > 0) throw new Error('load into an index that is not empty');
+    const held = new Uint8Array(values.length);
+    for (const p of postings) {
+      for (const slot of p.slots) {
+        if (!(slot < values.length))
+          throw new Error(`text posting for document ${slot} of ${values.length}`);
+        held[slot] = 1;
+      }
+      const existing = this.postings.get(p.term);
+      if (existing) {
+        for (let i = 0; i < p.slots.length; i++) {
+          existing.slots.push(p.slots[i] as number);
+          existing.scores.push(p.scores[i] as number);
+        }
+      } else this.postings.set(p.term, p);
+    }
+    this.values = new Array<V | undefined>(values.length);
+    for (let n = 0; n < values.length; n++) {
+      if (held[n] === 0) continue;
+      this.values[n] = values[n];
+      this.slotOf.set(ids[n] as string, n);
+    }
+    this.dead = values.length - this.slotOf.size;
   }
 
   /**

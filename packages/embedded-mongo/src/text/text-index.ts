@@ -3,7 +3,7 @@ import { MongoCommandError } from '../errors.js';
 import { KeyIndex, type Doc, type IndexSpec } from '../key-index.js';
 import { analyzerFor, countWords, words, type Analyzer, type Sensitivity } from './analyzer.js';
 import { foldText, lowerCase, stripDiacritics } from './fold.js';
-import { InvertedIndex, type Posting } from './inverted-index.js';
+import { InvertedIndex, type FrozenPostings, type Posting } from './inverted-index.js';
 import { findLanguage, type Language } from './languages.js';
 import { parseSearch, type ParsedSearch } from './query-parser.js';
 import { addCountedScores } from './scoring.js';
@@ -168,13 +168,16 @@ export class TextIndex extends KeyIndex {
   }
 
   /**
-   * Bulk build (createIndex, and every index at load): documents in the default language go
-   * word → posting through a cache made for this build, with no term-score map per document.
+   * Bulk build (createIndex, a version-1 snapshot, journal replay): documents in the default
+   * language go word → posting through a cache made for this build, with no term-score map per
+   * document. Documents the index already holds are removed first, before any posting is
+   * cached (a removal may rewrite the postings).
    */
-  override build(docs: Iterable<Doc>): undefined {
+  override build(input: Iterable<Doc>): undefined {
+    let docs = input;
     if (this.inverted.size > 0) {
-      for (const doc of docs) this.add(doc);
-      return undefined;
+      docs = [...input];
+      for (const doc of docs) this.inverted.remove(idKey(doc._id));
     }
     const analyzer = analyzerFor(this.defaultLanguage);
     const postingOf = new Map<string, Posting | null>();
@@ -206,6 +209,24 @@ export class TextIndex extends KeyIndex {
       this.inverted.addPostings(idKey(doc._id), doc, scores);
     }
     return undefined;
+  }
+
+  /** The postings as they are now, readable until `thaw` while writes go on (snapshots). */
+  freezePostings(): FrozenPostings {
+    return this.inverted.freeze();
+  }
+
+  thawPostings(): void {
+    this.inverted.thaw();
+  }
+
+  /**
+   * Fills an empty index from a snapshot instead of tokenising every document: `ids[n]` (the
+   * canonical _id key) and `docs[n]` are document number n, and each posting lists document
+   * numbers in ascending order with their scores.
+   */
+  loadPostings(ids: readonly string[], docs: readonly Doc[], postings: Iterable<Posting>): void {
+    this.inverted.load(ids, docs, postings);
   }
 
   override findDuplicate(): undefined {
