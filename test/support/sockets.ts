@@ -100,7 +100,8 @@ type WireEvents = {
   [E in ClientEvent]: (payload: unknown, ack: (response: unknown) => void) => void;
 };
 
-function emitWithAck(
+/** Emits any payload and resolves with whatever comes back as the ack, unchecked. */
+export function emitWithAck(
   socket: Socket<ServerToClientEvents, WireEvents>,
   event: ClientEvent,
   payload: unknown,
