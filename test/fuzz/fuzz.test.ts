@@ -11,12 +11,12 @@ import {
   registerUser,
   type Registered,
 } from '../support/http.js';
-import { connectSocket, nextEvent, type ClientSocket } from '../support/sockets.js';
+import { connectError, connectSocket, nextEvent, type ClientSocket } from '../support/sockets.js';
 import { DatabaseSnapshots, differences } from './db-snapshot.js';
 import type { OpenApiDocument } from './http-cases.js';
 import { KnownIds } from './known-ids.js';
 import { Credentials, Fuzzer, holds } from './runner.js';
-import { rawFrameCase } from './socket-cases.js';
+import { rawFrameCase, refusedHandshake } from './socket-cases.js';
 /**
  * The fuzzer (issue 20): inputs for every REST route, drawn from the served OpenAPI document, and
  * for every client Socket.IO event, drawn from the socket contract, with a fixed seed. Refused
@@ -36,7 +36,8 @@ const RAW_BATCH = 10;
 const plan = {
   refusedRuns: share(0.62, REFUSED_BATCH),
   rawRuns: share(0.02, RAW_BATCH),
-  validRuns: share(0.36, VALID_BATCH),
+  handshakeRuns: share(0.01, RAW_BATCH),
+  validRuns: share(0.35, VALID_BATCH),
 };
 const CONCURRENCY = 8;
 const NEVER = '0 0 1 1 *';
@@ -49,6 +50,7 @@ describe(
     let app: TestApp;
     let snapshots: DatabaseSnapshots;
     let fuzzer: Fuzzer;
+    let credentials: Credentials;
     let bystander: { socket: ClientSocket; conversation: string; sender: Registered };
     const disconnects: string[] = [];
     const loud: { level: number; msg?: string }[] = [];
@@ -94,11 +96,12 @@ describe(
       };
       socket.on('disconnect', (why) => void disconnects.push(`fuzzing socket: ${why}`));
       bystander.socket.on('disconnect', (why) => void disconnects.push(`bystander: ${why}`));
+      credentials = new Credentials(app.url, admin, member, spare);
       fuzzer = new Fuzzer({
         url: app.url,
         doc: (await http<OpenApiDocument>(app.url, 'GET', '/api/openapi.json')).body,
         known,
-        credentials: new Credentials(app.url, admin, member, spare),
+        credentials,
         socket,
         concurrency: CONCURRENCY,
         survey: process.env.FUZZ_SURVEY,
@@ -159,6 +162,28 @@ describe(
         { seed: SEED, numRuns: plan.rawRuns },
       );
       rawSocket.disconnect();
+    });
+
+    test('handshakes without a token of ours are refused, and no one else drops', async () => {
+      const batches = fc.array(refusedHandshake(credentials.strangers()), {
+        minLength: RAW_BATCH,
+        maxLength: RAW_BATCH,
+      });
+      await holds(
+        fc.asyncProperty(batches, async (handshakes) => {
+          for (const handshake of handshakes) {
+            const refusal = await connectError(app.url, undefined, handshake);
+            fuzzer.sent += 1;
+            assert.equal(
+              refusal,
+              'unauthorized',
+              `${handshake.mutation}: ${JSON.stringify(handshake).slice(0, 200)}`,
+            );
+          }
+          assert.deepEqual(disconnects, []);
+        }),
+        { seed: SEED, numRuns: plan.handshakeRuns },
+      );
     });
 
     test('valid-shaped input: never a 5xx, and the documented shapes', async () => {

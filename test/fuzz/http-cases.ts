@@ -189,10 +189,26 @@ const authorized = (op: Operation): fc.Arbitrary<Identity> =>
 /** Requests whose every part matches the document (they may still be 404, 403 or 409). */
 export function validCase(op: Operation, hints: FuzzHints): fc.Arbitrary<HttpCase> {
   if (op.multipart) return uploadCase(op, false);
+  // Query keys no route names, which are stripped or refused but never reach a query builder.
+  const strayKey = fc.option(
+    fc.constantFrom<[string, string]>(
+      ['__proto__', 'x'],
+      ['constructor[prototype][isAdmin]', '1'],
+      ['limit[$gt]', '1'],
+      ['$where', '1'],
+    ),
+    { freq: 5 },
+  );
   return fc
-    .tuple(validParts(op, hints), authorized(op), fc.boolean())
-    .map(([parts, identity, charset]) => {
-      const c = jsonCase(op, parts, identity, 'valid');
+    .tuple(validParts(op, hints), authorized(op), fc.boolean(), strayKey)
+    .map(([parts, identity, charset, stray]) => {
+      const query = stray ? [...parts.query, stray] : parts.query;
+      const c = jsonCase(
+        op,
+        { ...parts, query },
+        identity,
+        stray ? 'valid, stray query key' : 'valid',
+      );
       if (charset && c.body !== null) c.headers['content-type'] = 'application/json; charset=utf-8';
       return c;
     });
@@ -397,10 +413,15 @@ function uploadCase(op: Operation, refuse: boolean): fc.Arbitrary<HttpCase> {
     fc.constant(make('json instead', { ...JSON_TYPE }, '{"files":["x"]}')),
     fc.constant(make('no boundary', { 'content-type': 'multipart/form-data' }, whole)),
     fc.constant(make('other boundary', { 'content-type': `${type}x` }, whole)),
+    // Cut before the closing delimiter is whole (its final CRLF alone is optional).
     fc
       .nat()
       .map((n) =>
-        make('truncated multipart', { 'content-type': type }, whole.subarray(0, n % whole.length)),
+        make(
+          'truncated multipart',
+          { 'content-type': type },
+          whole.subarray(0, n % (whole.length - 2)),
+        ),
       ),
     fc.constant({ ...make('no credentials', { 'content-type': type }, whole), identity: 'none' }),
   );

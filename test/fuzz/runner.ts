@@ -35,18 +35,25 @@ export class Credentials {
   header(c: HttpCase): string | null {
     const logout = c.op.method === 'POST' && c.op.template === '/api/auth/logout';
     const bearer = (token: string) => `Bearer ${token}`;
-    const claims = { sub: this.admin.user.id, typ: 'access', exp: 2e9 };
     const headers: Record<Identity, () => string | null> = {
       admin: () => bearer(logout ? this.spare.accessToken : this.admin.accessToken),
       member: () => bearer(logout ? this.spare.accessToken : this.member.accessToken),
       none: () => null,
       garbage: () => 'Bearer not.a.token',
-      forged: () => bearer(jwt.sign({ ...claims, sid: 'x' }, 'not-the-secret-'.repeat(3))),
-      unsigned: () =>
-        bearer(`${base64('{"alg":"none","typ":"JWT"}')}.${base64(JSON.stringify(claims))}.`),
+      forged: () => bearer(this.strangers().forged),
+      unsigned: () => bearer(this.strangers().unsigned),
       basic: () => `Basic ${base64('admin:admin')}`,
     };
     return headers[c.identity]();
+  }
+
+  /** Tokens naming the admin that we never issued: signed with another key, or not at all. */
+  strangers(): { forged: string; unsigned: string } {
+    const claims = { sub: this.admin.user.id, typ: 'access', exp: 2e9 };
+    return {
+      forged: jwt.sign({ ...claims, sid: 'x' }, 'not-the-secret-'.repeat(3)),
+      unsigned: `${base64('{"alg":"none","typ":"JWT"}')}.${base64(JSON.stringify(claims))}.`,
+    };
   }
 
   /** After a logout went through: a fresh session of the spare user. */

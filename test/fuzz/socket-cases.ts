@@ -122,3 +122,50 @@ export function rawFrameCase(): fc.Arbitrary<RawFrameCase> {
   ];
   return fc.oneof(...frames.map(([mutation, frame]) => frame.map((f) => ({ frame: f, mutation }))));
 }
+
+/** What a handshake carries: the `auth` object and any headers, as an attacker shapes them. */
+export interface HandshakeCase {
+  auth: Record<string, unknown>;
+  headers: Record<string, string>;
+  mutation: string;
+}
+
+/** Handshakes that must be refused with `unauthorized`: no token, or no token of ours. */
+export function refusedHandshake(strangers: {
+  forged: string;
+  unsigned: string;
+}): fc.Arbitrary<HandshakeCase> {
+  const token = fc.oneof(
+    fc.constantFrom<unknown>(
+      '',
+      'x',
+      'not.a.token',
+      strangers.forged,
+      strangers.unsigned,
+      null,
+      42,
+      true,
+    ),
+    fc.constantFrom<unknown>(...OPERATORS, [], ['a'], { token: 'x' }),
+    fc.constantFrom(5000, 20_000).map((n) => 'a'.repeat(n)),
+    fc.string({ unit: 'binary', maxLength: 40 }),
+  );
+  return fc.oneof(
+    token.map((t) => ({ auth: { token: t }, headers: {}, mutation: 'token' })),
+    fc.constant({ auth: {}, headers: {}, mutation: 'no token' }),
+    fc.constantFrom(...PROTOTYPE_KEYS).map((key) => ({
+      auth: JSON.parse(`{"${key}":{"token":"x"}}`) as Record<string, unknown>,
+      headers: {},
+      mutation: 'prototype keys',
+    })),
+    fc
+      .constantFrom(
+        'Basic YWRtaW46YWRtaW4=',
+        'Bearer',
+        'Bearer  x',
+        `Bearer ${strangers.unsigned}`,
+        'bearer {"$gt":""}',
+      )
+      .map((authorization) => ({ auth: {}, headers: { authorization }, mutation: 'header' })),
+  );
+}

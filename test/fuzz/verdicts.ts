@@ -12,8 +12,26 @@ export interface HttpOutcome {
   text: string;
 }
 
-/** Sends one case over a keep-alive agent; headers and bytes go out exactly as drawn. */
-export function send(
+/**
+ * Sends one case over a keep-alive agent; headers and bytes go out exactly as drawn. A reused
+ * connection the server closed as idle just as it was picked is retried once (Node's advice).
+ */
+export async function send(
+  baseUrl: string,
+  agent: Agent,
+  c: HttpCase,
+  authorization: string | null,
+): Promise<HttpOutcome> {
+  try {
+    return await sendOnce(baseUrl, agent, c, authorization);
+  } catch (error) {
+    const { code, reused } = error as { code?: string; reused?: boolean };
+    if (code !== 'ECONNRESET' || !reused) throw error;
+    return sendOnce(baseUrl, agent, c, authorization);
+  }
+}
+
+function sendOnce(
   baseUrl: string,
   agent: Agent,
   c: HttpCase,
@@ -39,7 +57,7 @@ export function send(
         res.on('error', reject);
       },
     );
-    req.on('error', reject);
+    req.on('error', (error) => reject(Object.assign(error, { reused: req.reusedSocket })));
     req.end(c.body ?? undefined);
   });
 }
