@@ -7,16 +7,18 @@ import { createGroup, registerUsers, sendText } from '../support/messaging.js';
 import {
   directConversation,
   http,
+  rawHttp,
   registerAdmin,
   registerUser,
   type Registered,
 } from '../support/http.js';
 import { connectError, connectSocket, nextEvent, type ClientSocket } from '../support/sockets.js';
 import { DatabaseSnapshots, differences } from './db-snapshot.js';
-import type { OpenApiDocument } from './http-cases.js';
+import { rawRequestCase, type OpenApiDocument } from './http-cases.js';
 import { KnownIds } from './known-ids.js';
 import { Credentials, Fuzzer, holds } from './runner.js';
 import { rawFrameCase, refusedHandshake } from './socket-cases.js';
+import { errorBodyProblem } from './verdicts.js';
 /**
  * The fuzzer (issue 20): inputs for every REST route, drawn from the served OpenAPI document, and
  * for every client Socket.IO event, drawn from the socket contract, with a fixed seed. Refused
@@ -37,7 +39,8 @@ const plan = {
   refusedRuns: share(0.62, REFUSED_BATCH),
   rawRuns: share(0.02, RAW_BATCH),
   handshakeRuns: share(0.01, RAW_BATCH),
-  validRuns: share(0.35, VALID_BATCH),
+  rawRequestRuns: share(0.01, RAW_BATCH),
+  validRuns: share(0.34, VALID_BATCH),
 };
 const CONCURRENCY = 8;
 const NEVER = '0 0 1 1 *';
@@ -183,6 +186,22 @@ describe(
           assert.deepEqual(disconnects, []);
         }),
         { seed: SEED, numRuns: plan.handshakeRuns },
+      );
+    });
+
+    test('requests the HTTP parser refuses get the SPEC §7 body too', async () => {
+      const batches = fc.array(rawRequestCase(), { minLength: RAW_BATCH, maxLength: RAW_BATCH });
+      await holds(
+        fc.asyncProperty(batches, async (requests) => {
+          for (const { request, mutation } of requests) {
+            const res = await rawHttp(app.url, request);
+            fuzzer.sent += 1;
+            const what = `${mutation}: ${JSON.stringify(request.slice(0, 120))}`;
+            assert.ok(res && res.status >= 400 && res.status < 500, `${what} got ${res?.status}`);
+            assert.equal(errorBodyProblem(res.status, res.contentType, res.body), null, what);
+          }
+        }),
+        { seed: SEED, numRuns: plan.rawRequestRuns },
       );
     });
 

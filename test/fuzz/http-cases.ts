@@ -426,3 +426,63 @@ function uploadCase(op: Operation, refuse: boolean): fc.Arbitrary<HttpCase> {
     fc.constant({ ...make('no credentials', { 'content-type': type }, whole), identity: 'none' }),
   );
 }
+
+/** Bytes no HTTP client library would send: Node's parser refuses them before any route runs. */
+export interface RawRequestCase {
+  request: string;
+  mutation: string;
+}
+
+export function rawRequestCase(): fc.Arbitrary<RawRequestCase> {
+  const end = '\r\n\r\n';
+  const post = (headers: string, body = '{}') =>
+    `POST /api/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n${headers}${end}${body}`;
+  const cases: [string, fc.Arbitrary<string>][] = [
+    [
+      'headers over the limit',
+      fc
+        .tuple(fc.integer({ min: 17_000, max: 70_000 }), fc.boolean())
+        .map(([n, inUrl]) =>
+          inUrl
+            ? `GET /api/user/list?q=${'a'.repeat(n)} HTTP/1.1\r\nHost: x${end}`
+            : `GET /api/auth/me HTTP/1.1\r\nHost: x\r\nX-Big: ${'b'.repeat(n)}${end}`,
+        ),
+    ],
+    [
+      'malformed request line',
+      fc
+        .constantFrom(
+          'GARBAGE',
+          'GET',
+          'GET /api/auth/me HTTP/9.9',
+          'G\u0000T / HTTP/1.1',
+          '\u0001\u0002',
+        )
+        .map((line) => `${line}${end}`),
+    ],
+    [
+      'malformed Content-Length',
+      fc.constantFrom('abc', '-1', '1e3', '0x10', '1, 2').map((v) => post(`Content-Length: ${v}`)),
+    ],
+    ['conflicting lengths', fc.constant(post('Content-Length: 2\r\nContent-Length: 3'))],
+    [
+      'smuggling: length and chunked',
+      fc.constant(post('Content-Length: 4\r\nTransfer-Encoding: chunked', '0\r\n\r\n')),
+    ],
+    [
+      'malformed chunk',
+      fc
+        .constantFrom('zz\r\n{}\r\n0\r\n\r\n', '2\r\n{}0\r\n\r\n', `${'f'.repeat(20)}\r\n{}`)
+        .map((body) => post('Transfer-Encoding: chunked', body)),
+    ],
+    [
+      'malformed header',
+      fc
+        .constantFrom('X-A\u0001: b', 'NoColon', ' Leading: space', 'X-A: b\u0000c')
+        .map((header) => `GET /api/auth/me HTTP/1.1\r\nHost: x\r\n${header}${end}`),
+    ],
+  ];
+  return fc.oneof(
+    ...cases.map(([mutation, request]) => request.map((r) => ({ request: r, mutation }))),
+  );
+}
