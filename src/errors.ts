@@ -15,6 +15,8 @@ export type ErrorCode =
   | 'not_found'
   | 'conflict'
   | 'payload_too_large'
+  | 'headers_too_large'
+  | 'request_timeout'
   | 'unsupported_media_type'
   | 'rate_limited'
   | 'unavailable'
@@ -30,6 +32,8 @@ const STATUS: Record<ErrorCode, number> = {
   not_found: 404,
   conflict: 409,
   payload_too_large: 413,
+  headers_too_large: 431,
+  request_timeout: 408,
   unsupported_media_type: 415,
   rate_limited: 429,
   unavailable: 503,
@@ -74,6 +78,9 @@ export const errors = {
   notFound: (what = 'Resource') => new AppError('not_found', `${what} not found`),
   conflict: (message: string, details?: unknown) => new AppError('conflict', message, details),
   tooLarge: (message = 'Request body too large') => new AppError('payload_too_large', message),
+  headersTooLarge: () =>
+    new AppError('headers_too_large', 'Request line and headers together are too large'),
+  requestTimeout: () => new AppError('request_timeout', 'The request was not received in time'),
   rateLimited: (retryAfterSeconds: number) =>
     new AppError('rate_limited', 'Too many requests, slow down', undefined, retryAfterSeconds),
   unavailable: (message = 'Service temporarily unavailable') =>

@@ -126,6 +126,11 @@ function handle(def: RouteDef, deps: HttpAppDeps) {
       ),
     ]);
     if (auth && def.access === 'admin') await deps.requireAdmin(auth);
+    // A body in another type was never parsed: to a route whose body is optional it would look
+    // like no body at all, and the route would run on its defaults.
+    if (def.body && req.is('application/json') === false) {
+      throw errors.unsupportedMediaType('Send the body as application/json');
+    }
     const reply = await def.handler({
       body: parse(def.body, req.body, 'body'),
       query: parse(def.query, req.query, 'query'),

@@ -4,6 +4,7 @@ import type { Config } from '../config.js';
 import { ownedQueues, type Infrastructure, type Services } from '../core.js';
 import type { Logger } from '../logger.js';
 import { buildHttpApp } from '../http/app.js';
+import { answerMalformedRequests } from '../http/malformed-requests.js';
 import { webRoutes } from '../http/web.js';
 import { RateLimits, type LimitKind } from '../infra/rate-limits.js';
 import { withTimeout } from '../infra/redis.js';
@@ -118,6 +119,7 @@ export async function startApi(
   httpServer.on('request', (req, res) => {
     if (!req.url?.startsWith(ioPrefix)) void httpApp(req, res);
   });
+  answerMalformedRequests(httpServer);
   attachGateway(io, {
     logger,
     authenticate: (token) => auth.authenticate(token),

@@ -226,6 +226,29 @@ describe('uploads and processing (SPEC §12)', () => {
     });
   });
 
+  // Found by the fuzzer: the file stream's error when the body ended inside a part had no
+  // listener yet (the write was still creating its directory) and crashed the process.
+  test('a multipart body that ends inside a file is 400, stores nothing, crashes nothing', async () => {
+    const png = await image('png', 10, 10);
+    const whole = Buffer.concat([
+      Buffer.from(
+        '--cut\r\ncontent-disposition: form-data; name="files"; filename="a.png"\r\n\r\n',
+      ),
+      png,
+      Buffer.from('\r\n--cut--\r\n'),
+    ]);
+    await leavesNothing(async () => {
+      for (const end of [80, 100, whole.length - png.length / 2, whole.length - 10]) {
+        const res = await http(app.url, 'POST', '/api/uploads', {
+          token: alice.accessToken,
+          rawBody: whole.subarray(0, end).toString('latin1'),
+          headers: { 'content-type': 'multipart/form-data; boundary=cut' },
+        });
+        assert.equal(res.status, 400, `cut at ${end}: ${JSON.stringify(res.body)}`);
+      }
+    });
+  });
+
   test('a path in the file name is dropped: only a sanitised display name is kept', async () => {
     const res = await upload(app.url, alice, [
       { name: '../../etc/passwd', data: await image('png', 10, 10) },

@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { createClient, type ParleyClient } from '@parley/client';
 import { promoteToAdmin, type TestNames } from './app.js';
 
@@ -95,4 +96,33 @@ export async function directConversation(
     body: { participantId: to.user.id },
   });
   return conversation.id;
+}
+
+/** What came back for bytes written straight to the server's socket; null when nothing did. */
+export interface RawHttpResult {
+  status: number;
+  contentType: string;
+  body: string;
+}
+
+/**
+ * Writes `request` as is on a new connection (no client in between to fix it up) and reads the
+ * one response until the server closes the connection.
+ */
+export function rawHttp(baseUrl: string, request: string): Promise<RawHttpResult | null> {
+  const { hostname, port } = new URL(baseUrl);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname, () => socket.end(request, 'latin1'));
+    const chunks: Buffer[] = [];
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    socket.on('error', reject);
+    socket.on('close', () => {
+      const text = Buffer.concat(chunks).toString('utf8');
+      const [head = '', ...rest] = text.split('\r\n\r\n');
+      const status = /^HTTP\/1\.1 (\d{3})/.exec(head)?.[1];
+      if (!status) return resolve(null);
+      const contentType = /\r\ncontent-type: *([^\r]*)/i.exec(head)?.[1] ?? '';
+      resolve({ status: Number(status), contentType, body: rest.join('\r\n\r\n') });
+    });
+  });
 }

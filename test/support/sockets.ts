@@ -42,10 +42,18 @@ export async function connectSocket(
   return socket;
 }
 
-/** The connect_error message a token gets, or null if it connected. */
-export async function connectError(url: string, token: string | undefined): Promise<string | null> {
+/**
+ * The connect_error message a token gets, or null if it connected. `handshake` replaces the
+ * `auth` object and adds headers, for handshakes shaped by hand.
+ */
+export async function connectError(
+  url: string,
+  token: string | undefined,
+  handshake: { auth?: Record<string, unknown>; headers?: Record<string, string> } = {},
+): Promise<string | null> {
   const socket: ClientSocket = io(url, {
-    auth: token ? { token } : {},
+    auth: handshake.auth ?? (token ? { token } : {}),
+    extraHeaders: handshake.headers ?? {},
     transports: ['websocket'],
     reconnection: false,
     forceNew: true,
@@ -110,7 +118,8 @@ export function patient(timeoutMs: number): number {
 }
 const PATIENCE = Math.max(1, Number(process.env.TEST_PATIENCE ?? 1) || 1);
 
-function emitWithAck(
+/** Emits any payload and resolves with whatever comes back as the ack, unchecked. */
+export function emitWithAck(
   socket: Socket<ServerToClientEvents, WireEvents>,
   event: ClientEvent,
   payload: unknown,

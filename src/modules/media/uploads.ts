@@ -84,6 +84,9 @@ class Receiver {
       return Promise.reject(errors.badRequest('Malformed multipart request'));
     }
     parser.on('file', (field, stream, filename) => {
+      // A body that ends inside this file errors its stream, possibly before anything reads it
+      // (the write is still making its directory): unheard, that error would crash the process.
+      stream.on('error', () => this.fail(errors.badRequest('Malformed multipart request')));
       if (this.failure) return void stream.resume();
       if (field !== this.opts.field) {
         stream.resume();
