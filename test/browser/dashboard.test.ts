@@ -1,31 +1,41 @@
 /**
- * The operations dashboard in real Chromium (SPEC §13): admin login through the page, a parked
- * job shown and requeued, a queued task cancelled; strict CSP holds (no console errors).
- * ROLE=api, so nothing consumes: the job and the task stay where the dashboard acts on them.
+ * The operations dashboard in real Chromium (SPEC §13): admin login through the page, a failing
+ * webhook's delivery shown until it is parked, a parked job shown and requeued, a queued task
+ * cancelled; strict CSP holds (no console errors). ROLE=api, so nothing consumes: the job and the
+ * task stay where the dashboard acts on them. Webhooks are delivered by a worker process that
+ * runs only for their test.
  */
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { before, describe, test } from 'node:test';
-import amqp, { type ConfirmChannel } from 'amqplib';
+import amqp, { type ChannelModel, type ConfirmChannel } from 'amqplib';
 import type { Browser, Page } from 'playwright-core';
+import { consumerQueue } from '../../src/modules/events/consumers.js';
 import { ATTEMPT_HEADER } from '../../src/infra/rabbit/topology.js';
 import { atEnd, isolatedEnv, startTestApp, type TestApp } from '../support/app.js';
 import { browserMissing, launchBrowser, openPage, screenshot } from '../support/browser.js';
 import { http, registerAdmin, registerUser } from '../support/http.js';
 import { image, upload } from '../support/media.js';
+import { startRoleProcess } from '../support/processes.js';
 import { eventually } from '../support/sockets.js';
 
 const missing = browserMissing();
 
 describe('operations dashboard', { skip: missing ?? false, timeout: 240_000 }, () => {
+  let env: Record<string, string>;
   let app: TestApp;
+  let admin: Awaited<ReturnType<typeof registerAdmin>>;
   let browser: Browser;
+  let connection: ChannelModel;
   let channel: ConfirmChannel;
   let page: Page;
   let problems: string[];
 
   before(async () => {
-    app = await startTestApp(await isolatedEnv({ ROLE: 'api' }));
-    const connection = await amqp.connect(app.config.AMQP_URL);
+    env = await isolatedEnv({ ROLE: 'api' });
+    app = await startTestApp(env);
+    connection = await amqp.connect(app.config.AMQP_URL);
     atEnd(() => connection.close());
     channel = await connection.createConfirmChannel();
     browser = await launchBrowser();
@@ -33,7 +43,7 @@ describe('operations dashboard', { skip: missing ?? false, timeout: 240_000 }, (
 
   test('an admin logs in; a non-admin is turned away', async () => {
     const user = await registerUser(app.url);
-    const admin = await registerAdmin(app.url, app.config);
+    admin = await registerAdmin(app.url, app.config);
     ({ page, problems } = await openPage(browser, `${app.url}/admin`));
     const csp = (await http(app.url, 'GET', '/api/openapi.json')).headers;
     assert.match(csp.get('content-security-policy') ?? '', /script-src 'self'/);
@@ -54,6 +64,54 @@ describe('operations dashboard', { skip: missing ?? false, timeout: 240_000 }, (
       [0, 0],
       'tokens stay in memory',
     );
+  });
+
+  test("a failing webhook's delivery is shown as it fails, then parked", async () => {
+    const receiver = createServer((_req, res) => res.writeHead(503).end('down for the test'));
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    atEnd(() => new Promise((resolve) => receiver.close(() => resolve())));
+    const { port } = receiver.address() as AddressInfo;
+    const created = await http<{ webhook: { id: string } }>(
+      app.url,
+      'POST',
+      '/api/admin/webhooks',
+      {
+        token: admin.accessToken,
+        body: { url: `http://127.0.0.1:${port}/hook`, events: ['user.registered'] },
+      },
+    );
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const hook = page.getByTestId(`webhook-${created.body.webhook.id}`);
+    await hook.getByText('No matching event yet.').waitFor();
+
+    const worker = startRoleProcess('worker', {
+      ...env,
+      EVENTS_CONSUMERS: 'webhooks',
+      AUTO_MESSAGE_RETRY_DELAYS_MS: '50,100',
+    });
+    let stopped = false;
+    void worker.exited.then(() => (stopped = true));
+    // Events relayed before the worker's consumer queue is bound would reach no one.
+    const queue = `${env.AMQP_QUEUE_PREFIX}${consumerQueue('webhooks')}`;
+    await eventually(
+      async () => {
+        if (stopped) throw new Error(`the worker exited: ${worker.stderr()}`);
+        const probe = await connection.createChannel();
+        probe.on('error', () => undefined); // a missing queue closes the probe: not yet bound
+        const found = await probe.checkQueue(queue).catch(() => null);
+        if (found) await probe.close();
+        return (found?.consumerCount ?? 0) > 0;
+      },
+      60_000,
+      'the worker consuming webhook events',
+    );
+    await registerUser(app.url);
+    const row = hook.locator('[data-delivery]');
+    await row.getByText('HTTP 503').waitFor({ timeout: 60_000 });
+    await row.getByText('parked').waitFor({ timeout: 60_000 });
+    assert.equal(await row.getByText('user.registered').count(), 1);
+    assert.equal(await row.locator('td').nth(2).textContent(), '5', 'five attempts');
+    await worker.stop();
   });
 
   test('a parked job is shown and requeued after confirmation', async () => {

@@ -4,6 +4,7 @@ import { useConfirm } from '../shared/ui.js';
 import { ParkedPanel, QueuesPanel } from './queues.js';
 import { JobsPanel, TasksPanel } from './work.js';
 import { StatsPanel } from './stats.js';
+import { WebhooksPanel } from './webhooks.js';
 
 /** Everything on the page refreshes this often: SPEC §13 wants it at most 5 s behind. */
 export const LIVE_MS = 3000;
@@ -48,10 +49,7 @@ export function Dashboard(props: { me: Me; onLogout: () => Promise<void> }) {
       <TasksPanel {...panel} />
       <JobsPanel {...panel} />
       <StatsPanel />
-      <section aria-labelledby="webhooks-title">
-        <h2 id="webhooks-title">Webhook deliveries</h2>
-        <p class="muted">This server has no outgoing webhooks configured (SPEC §10).</p>
-      </section>
+      <WebhooksPanel />
       {dialog}
     </div>
   );

@@ -2,6 +2,7 @@ import { useRef } from 'preact/hooks';
 import { parley, errorText, usePoll } from '../shared/session.js';
 import { when } from '../shared/ui.js';
 import { LIVE_MS, type PanelProps } from './dashboard.js';
+import { ListTable } from './table.js';
 
 const QUEUES = ['message_sending_queue', 'media_processing_queue'] as const;
 type QueueName = (typeof QUEUES)[number];
@@ -27,32 +28,25 @@ export function QueuesPanel(_props: PanelProps) {
     <section aria-labelledby="queues-title">
       <h2 id="queues-title">Queues</h2>
       {queues.error && <p class="error">{queues.error}</p>}
-      <table data-testid="queues">
-        <thead>
-          <tr>
-            <th scope="col">Queue</th>
-            <th scope="col">Ready</th>
-            <th scope="col">Change / s</th>
-            <th scope="col">Unacked (this api)</th>
-            <th scope="col">Consumers</th>
-            <th scope="col">Parked</th>
-          </tr>
-        </thead>
-        <tbody>
-          {(queues.value ?? []).map((q) => (
-            <tr key={q.name} data-queue={q.name}>
-              <th scope="row">{q.name}</th>
-              <td>{q.ready}</td>
-              <td>{(rates.current[q.name] ?? 0).toFixed(1)}</td>
-              <td>{q.unacknowledged ?? '—'}</td>
-              <td>{q.consumers}</td>
-              <td class={q.parked > 0 ? 'warn' : ''} data-testid={`parked-count-${q.name}`}>
-                {q.parked}
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+      <ListTable
+        testId="queues"
+        rows={queues.value ?? []}
+        rowKey={(q) => q.name}
+        rowAttr="queue"
+        columns={[
+          { label: 'Queue', cell: (q) => q.name },
+          { label: 'Ready', cell: (q) => q.ready },
+          { label: 'Change / s', cell: (q) => (rates.current[q.name] ?? 0).toFixed(1) },
+          { label: 'Unacked (this api)', cell: (q) => q.unacknowledged ?? '—' },
+          { label: 'Consumers', cell: (q) => q.consumers },
+          {
+            label: 'Parked',
+            cell: (q) => q.parked,
+            tone: (q) => (q.parked > 0 ? 'warn' : ''),
+            testId: (q) => `parked-count-${q.name}`,
+          },
+        ]}
+      />
     </section>
   );
 }
@@ -96,59 +90,50 @@ function ParkedList(props: PanelProps & { queue: QueueName }) {
     <div class="parked" data-testid={`parked-${queue}`}>
       <h3>{queue}</h3>
       {parked.error && <p class="error">{parked.error}</p>}
-      {items.length === 0 ? (
-        <p class="muted">Nothing parked.</p>
-      ) : (
-        <>
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Job</th>
-                <th scope="col">Error</th>
-                <th scope="col">Attempts</th>
-                <th scope="col">Parked</th>
-                <th scope="col">Actions</th>
-              </tr>
-            </thead>
-            <tbody>
-              {items.map((job) => (
-                <tr key={job.id} data-job={job.id}>
-                  <th scope="row">
-                    <code>{job.id}</code>
-                  </th>
-                  <td>{job.error ?? '—'}</td>
-                  <td>{job.attempts}</td>
-                  <td>{when(job.parkedAt)}</td>
-                  <td class="actions">
-                    <button
-                      type="button"
-                      aria-label={`Requeue job ${job.id}`}
-                      onClick={() => void act('requeue', [job.id])}
-                    >
-                      Requeue
-                    </button>
-                    <button
-                      type="button"
-                      class="danger"
-                      aria-label={`Discard job ${job.id}`}
-                      onClick={() => void act('discard', [job.id])}
-                    >
-                      Discard
-                    </button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-          <p class="actions">
-            <button type="button" onClick={() => void act('requeue')}>
-              Requeue all
-            </button>
-            <button type="button" class="danger" onClick={() => void act('discard')}>
-              Discard all
-            </button>
-          </p>
-        </>
+      <ListTable
+        rows={items}
+        rowKey={(job) => job.id}
+        rowAttr="job"
+        empty="Nothing parked."
+        columns={[
+          { label: 'Job', cell: (job) => <code>{job.id}</code> },
+          { label: 'Error', cell: (job) => job.error ?? '—' },
+          { label: 'Attempts', cell: (job) => job.attempts },
+          { label: 'Parked', cell: (job) => when(job.parkedAt) },
+          {
+            label: 'Actions',
+            tone: () => 'actions',
+            cell: (job) => (
+              <>
+                <button
+                  type="button"
+                  aria-label={`Requeue job ${job.id}`}
+                  onClick={() => void act('requeue', [job.id])}
+                >
+                  Requeue
+                </button>
+                <button
+                  type="button"
+                  class="danger"
+                  aria-label={`Discard job ${job.id}`}
+                  onClick={() => void act('discard', [job.id])}
+                >
+                  Discard
+                </button>
+              </>
+            ),
+          },
+        ]}
+      />
+      {items.length > 0 && (
+        <p class="actions">
+          <button type="button" onClick={() => void act('requeue')}>
+            Requeue all
+          </button>
+          <button type="button" class="danger" onClick={() => void act('discard')}>
+            Discard all
+          </button>
+        </p>
       )}
     </div>
   );

@@ -1,6 +1,7 @@
 import { parley, errorText, usePoll } from '../shared/session.js';
 import { when } from '../shared/ui.js';
 import { LIVE_MS, type PanelProps } from './dashboard.js';
+import { ListTable } from './table.js';
 
 /** Active tasks of every user (cancellable) and the latest failures. */
 export function TasksPanel({ confirm, report }: PanelProps) {
@@ -26,47 +27,38 @@ export function TasksPanel({ confirm, report }: PanelProps) {
       <h2 id="tasks-title">Tasks</h2>
       {tasks.error && <p class="error">{tasks.error}</p>}
       <h3>Active</h3>
-      {(tasks.value?.active.length ?? 0) === 0 ? (
-        <p class="muted">No task is queued or running.</p>
-      ) : (
-        <table data-testid="active-tasks">
-          <thead>
-            <tr>
-              <th scope="col">Task</th>
-              <th scope="col">Type</th>
-              <th scope="col">State</th>
-              <th scope="col">Progress</th>
-              <th scope="col">Created</th>
-              <th scope="col">Actions</th>
-            </tr>
-          </thead>
-          <tbody>
-            {tasks.value?.active.map((task) => (
-              <tr key={task.id} data-task={task.id}>
-                <th scope="row">
-                  <code>{task.id}</code>
-                </th>
-                <td>{task.type}</td>
-                <td>{task.cancelRequested ? 'cancelling' : task.state}</td>
-                <td>
-                  <progress value={task.progress} max={1} aria-label={`Progress of ${task.id}`} />
-                </td>
-                <td>{when(task.createdAt)}</td>
-                <td>
-                  <button
-                    type="button"
-                    class="danger"
-                    aria-label={`Cancel task ${task.id}`}
-                    onClick={() => void cancel(task.id)}
-                  >
-                    Cancel
-                  </button>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+      <ListTable
+        testId="active-tasks"
+        rows={tasks.value?.active}
+        rowKey={(task) => task.id}
+        rowAttr="task"
+        empty="No task is queued or running."
+        columns={[
+          { label: 'Task', cell: (task) => <code>{task.id}</code> },
+          { label: 'Type', cell: (task) => task.type },
+          { label: 'State', cell: (task) => (task.cancelRequested ? 'cancelling' : task.state) },
+          {
+            label: 'Progress',
+            cell: (task) => (
+              <progress value={task.progress} max={1} aria-label={`Progress of ${task.id}`} />
+            ),
+          },
+          { label: 'Created', cell: (task) => when(task.createdAt) },
+          {
+            label: 'Actions',
+            cell: (task) => (
+              <button
+                type="button"
+                class="danger"
+                aria-label={`Cancel task ${task.id}`}
+                onClick={() => void cancel(task.id)}
+              >
+                Cancel
+              </button>
+            ),
+          },
+        ]}
+      />
       <h3>Recently failed</h3>
       {(tasks.value?.failed.length ?? 0) === 0 ? (
         <p class="muted">No failed task.</p>
@@ -114,33 +106,29 @@ export function JobsPanel({ confirm, report }: PanelProps) {
         ))}
       </p>
       {runs.error && <p class="error">{runs.error}</p>}
-      <table data-testid="job-runs">
-        <thead>
-          <tr>
-            <th scope="col">Job</th>
-            <th scope="col">Trigger</th>
-            <th scope="col">Started</th>
-            <th scope="col">Outcome</th>
-            <th scope="col">Counts or error</th>
-          </tr>
-        </thead>
-        <tbody>
-          {(runs.value?.items ?? []).map((run) => (
-            <tr key={run.id}>
-              <th scope="row">{run.name}</th>
-              <td>{run.trigger}</td>
-              <td>{when(run.startedAt)}</td>
-              <td class={run.outcome === 'failed' ? 'warn' : ''}>{run.outcome}</td>
-              <td>
-                {run.error ??
-                  Object.entries(run.counts)
-                    .map(([k, v]) => `${k}: ${String(v)}`)
-                    .join(', ')}
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+      <ListTable
+        testId="job-runs"
+        rows={runs.value?.items}
+        rowKey={(run) => run.id}
+        columns={[
+          { label: 'Job', cell: (run) => run.name },
+          { label: 'Trigger', cell: (run) => run.trigger },
+          { label: 'Started', cell: (run) => when(run.startedAt) },
+          {
+            label: 'Outcome',
+            cell: (run) => run.outcome,
+            tone: (run) => (run.outcome === 'failed' ? 'warn' : ''),
+          },
+          {
+            label: 'Counts or error',
+            cell: (run) =>
+              run.error ??
+              Object.entries(run.counts)
+                .map(([k, v]) => `${k}: ${String(v)}`)
+                .join(', '),
+          },
+        ]}
+      />
     </section>
   );
 }

@@ -1,46 +1,22 @@
-import { render } from 'preact';
-import { useEffect, useMemo, useState } from 'preact/hooks';
+import { useEffect, useMemo } from 'preact/hooks';
 import { parley, type Me } from '../shared/session.js';
-import { LoginForm } from '../shared/ui.js';
+import { mount, SignedIn } from '../shared/signed-in.js';
 import { ChatStore, useStore } from './store.js';
 import { Sidebar } from './sidebar.js';
 import { ConversationPane } from './conversation.js';
 
 /** The web client (SPEC §13): register or log in, then chat. Tokens live in memory only. */
-function App() {
-  const [me, setMe] = useState<Me | null>(null);
-  const [notice, setNotice] = useState<string | null>(null);
-  useEffect(
-    () =>
-      parley.on('sessionExpired', () => {
-        setMe(null);
-        setNotice('Your session ended: log in again.');
-      }),
-    [],
-  );
-  if (me === null)
-    return (
-      <>
-        {notice && <p role="status">{notice}</p>}
-        <LoginForm
-          title="Parley"
-          onLogin={async (login, password) => setMe((await parley.login({ login, password })).user)}
-          onRegister={async (username, email, password) =>
-            setMe((await parley.register({ username, email, password })).user)
-          }
-        />
-      </>
-    );
-  return (
-    <Chat
-      me={me}
-      onLogout={async () => {
-        await parley.logout();
-        setMe(null);
-      }}
-    />
-  );
-}
+mount(
+  <SignedIn
+    title="Parley"
+    login={async (login, password) => (await parley.login({ login, password })).user}
+    register={async (username, email, password) =>
+      (await parley.register({ username, email, password })).user
+    }
+  >
+    {(me, logout) => <Chat me={me} onLogout={logout} />}
+  </SignedIn>,
+);
 
 function Chat(props: { me: Me; onLogout: () => Promise<void> }) {
   const store = useMemo(() => new ChatStore(props.me, parley.connect()), [props.me]);
@@ -62,6 +38,3 @@ function Chat(props: { me: Me; onLogout: () => Promise<void> }) {
     </div>
   );
 }
-
-const root = document.getElementById('app');
-if (root) render(<App />, root);
