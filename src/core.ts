@@ -197,7 +197,7 @@ async function connectQueue(rabbit: Rabbit, config: Readonly<Config>): Promise<R
   } catch (error) {
     await rabbit.close();
     throw new StartupError(
-      `Cannot reach RabbitMQ at ${redactUrl(config.AMQP_URL)}: ${errorMessage(error)}`,
+      `Cannot reach RabbitMQ at ${config.AMQP_URL.split(',').map(redactUrl).join(',')}: ${errorMessage(error)}`,
       { cause: error },
     );
   }

@@ -42,6 +42,11 @@ export interface Cluster {
   workers: ClusterProcess[];
   schedulers: ClusterProcess[];
   nginx: ClusterProcess;
+  /**
+   * Starts a process that exited (killed, crashed) again: same name, role and port, so Nginx
+   * finds an api where it was. Replaces it in `apis`/`workers`/`schedulers`; resolves when ready.
+   */
+  restart(proc: ClusterProcess): Promise<ClusterProcess>;
   /** Idempotent: Nginx first, then every Parley process (SIGTERM), then the engine. */
   stop(): Promise<void>;
 }
@@ -80,7 +85,9 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       options.logger.info({ uri: engine.uri }, 'embedded MongoDB-compatible engine started');
     }
     env.CORS_ORIGINS ??= `http://localhost:${port},http://127.0.0.1:${port}`;
+    const roles = new Map<string, { role: string; extra: Record<string, string> }>();
     const spawnRole = (name: string, role: string, extra: Record<string, string> = {}) => {
+      roles.set(name, { role, extra });
       const proc = spawnProcess({
         name,
         command: process.execPath,
@@ -130,6 +137,19 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     await waitForHttp(`${url}/health/ready`, 15_000, nginx.isRunning).catch((error: unknown) => {
       throw new Error(`nginx did not come up: ${String(error)}\n${nginx.tail()}`);
     });
+    const restart = async (old: ClusterProcess): Promise<ClusterProcess> => {
+      const spec = roles.get(old.name);
+      if (!spec) throw new Error(`${old.name} is not a Parley process of this cluster`);
+      if (old.isRunning()) throw new Error(`${old.name} is still running`);
+      const proc = spawnRole(old.name, spec.role, spec.extra);
+      for (const list of [apis, workers, schedulers]) {
+        const at = list.indexOf(old as Started);
+        if (at >= 0) list[at] = proc;
+      }
+      await readyMessage(proc, START_TIMEOUT_MS);
+      if (proc.url) await waitForHttp(`${proc.url}/health/ready`, START_TIMEOUT_MS, proc.isRunning);
+      return proc;
+    };
     return {
       url,
       runDir,
@@ -138,6 +158,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       workers,
       schedulers,
       nginx,
+      restart,
       stop: stopAll,
     };
   } catch (error) {

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { connect as amqpConnect, type GetMessage } from 'amqplib';
 import { z } from 'zod';
@@ -60,6 +62,16 @@ function rabbitFor(url: string, extra: Partial<RabbitOptions> = {}): Rabbit {
 after(async () => {
   await Promise.all(opened.map((r) => r.close()));
 });
+
+/** A port nothing listens on (bound, then released). */
+async function closedPort(): Promise<number> {
+  const server = createServer().listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as { port: number };
+  server.close();
+  await once(server, 'close');
+  return port;
+}
 
 describe('rabbit on the shared broker (fresh vhost)', () => {
   let vhost: TestVhost;
@@ -271,6 +283,16 @@ describe('rabbit on the shared broker (fresh vhost)', () => {
     assert.equal(await rabbit.ping(), false);
     await assert.rejects(rabbit.publishMany([{ late: true }]), QueueUnavailableError);
     await rabbitFor(vhost.url).close(); // never connected
+  });
+
+  it('AMQP_URL listing several nodes: connects past one that is down, to the next', async () => {
+    const down = `amqp://guest:guest@127.0.0.1:${await closedPort()}`;
+    const rabbit = rabbitFor(`${down},${vhost.url}`, {
+      reconnect: { initialDelayMs: 50, maxDelayMs: 200, startupRetries: 3 },
+    });
+    await rabbit.connect();
+    await publishOne(rabbit, { n: 1 });
+    await waitUntil(async () => (await rabbit.queueStats()).main.ready === 1, 'job in the vhost');
   });
 
   it('connect() rejects clearly when the broker is unreachable', async () => {
