@@ -127,8 +127,9 @@ function handle(def: RouteDef, deps: HttpAppDeps) {
     ]);
     if (auth && def.access === 'admin') await deps.requireAdmin(auth);
     // A body in another type was never parsed: to a route whose body is optional it would look
-    // like no body at all, and the route would run on its defaults.
-    if (def.body && req.is('application/json') === false) {
+    // like no body at all, and the route would run on its defaults. An empty body (fetch sends
+    // `content-length: 0` with no type for a POST without one) is no body.
+    if (def.body && hasContent(req) && req.is('application/json') === false) {
       throw errors.unsupportedMediaType('Send the body as application/json');
     }
     const reply = await def.handler({
@@ -146,6 +147,12 @@ function handle(def: RouteDef, deps: HttpAppDeps) {
     else if (reply.body === undefined) res.end();
     else res.json(reply.body);
   };
+}
+
+/** Bytes follow the headers: chunked, or a non-zero length. */
+function hasContent(req: Request): boolean {
+  const length = req.headers['content-length'];
+  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }
 
 function parse(schema: z.ZodType | undefined, value: unknown, where: string): unknown {
