@@ -58,13 +58,14 @@ export class MediaService implements AttachmentLinks {
   ) {}
 
   async upload(ownerId: string, request: IncomingMessage): Promise<UploadResult> {
-    const used = await this.attachments.usageOf(ownerId);
     const files = await receiveUploads(request, {
       storage: this.storage,
       field: 'files',
       maxBytes: this.options.maxBytes,
       maxFiles: MAX_FILES,
-      quotaLeft: Math.max(0, this.options.quotaBytes - used),
+      quotaLeft: this.attachments
+        .usageOf(ownerId)
+        .then((used) => Math.max(0, this.options.quotaBytes - used)),
     });
     const planned = await Promise.all(
       files.map(async (file) => {

@@ -21,14 +21,24 @@ export interface ReceiveOptions {
   field: string;
   maxBytes: number;
   maxFiles: number;
-  /** Bytes this user may still store. */
-  quotaLeft: number;
+  /**
+   * Bytes this user may still store. A promise, so the body streams while it is looked up;
+   * bytes are checked against it as soon as it is known, and the request never succeeds before.
+   */
+  quotaLeft: Promise<number>;
 }
 
 /** Bytes file-type needs to recognise every format it knows. */
 const SNIFF_BYTES = 4100;
 /** Multipart framing allowance per file when checking Content-Length up front. */
 const PART_OVERHEAD = 64 * 1024;
+/**
+ * How far the multipart parser may run ahead of the disk, per file. With Node's 16 KiB default
+ * every 64 KiB socket chunk paused the parser until its own write finished: ~160 strictly
+ * sequential disk round trips per 10 MiB, each a wake-up on a loaded machine. Bounded, so a
+ * request still holds at most about this much of a file (plus the storage's write buffer).
+ */
+const PARSER_AHEAD_BYTES = 1024 * 1024;
 
 /**
  * Streams a multipart request's files to storage, one at a time as they arrive, never holding a
@@ -57,6 +67,8 @@ class Receiver {
   private readonly keys: string[] = [];
   private failure: AppError | null = null;
   private totalBytes = 0;
+  /** Unknown until the usage lookup answers: nothing is refused before. */
+  private quotaLeft = Infinity;
   private settle!: { resolve: (files: ReceivedFile[]) => void; reject: (e: unknown) => void };
 
   constructor(
@@ -71,6 +83,7 @@ class Receiver {
     let parser;
     try {
       parser = Busboy({
+        fileHwm: PARSER_AHEAD_BYTES,
         headers: { ...this.req.headers, 'content-type': this.req.headers['content-type'] ?? '' },
         limits: {
           files: this.opts.maxFiles,
@@ -109,6 +122,13 @@ class Receiver {
     parser.on('error', () => this.fail(errors.badRequest('Malformed multipart request')));
     parser.on('finish', () => void this.finish());
     this.req.on('aborted', () => this.fail(errors.badRequest('Upload interrupted')));
+    this.opts.quotaLeft.then(
+      (left) => {
+        this.quotaLeft = left;
+        this.count(0);
+      },
+      (error: unknown) => this.fail(error),
+    );
     this.req.pipe(parser);
     return done;
   }
@@ -145,12 +165,13 @@ class Receiver {
 
   private count(bytes: number): void {
     this.totalBytes += bytes;
-    if (this.totalBytes > this.opts.quotaLeft)
+    if (this.totalBytes > this.quotaLeft)
       this.fail(errors.tooLarge('Upload quota exceeded: delete attachments or ask an operator'));
   }
 
   private async finish(): Promise<void> {
     const files = await Promise.all(this.writes);
+    await this.opts.quotaLeft.catch(() => undefined); // its failure is reported by fail()
     if (this.failure) return;
     const stored = files.filter((f): f is ReceivedFile => f !== null);
     if (stored.length === 0)
