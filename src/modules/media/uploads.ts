@@ -50,6 +50,9 @@ export function receiveUploads(
   req: IncomingMessage,
   opts: ReceiveOptions,
 ): Promise<ReceivedFile[]> {
+  // Observed at once: a request refused below never reads it, and its failure (a database
+  // outage) must not surface as an unhandled rejection. Receiver reports it when it streams.
+  opts.quotaLeft.catch(() => undefined);
   const type = req.headers['content-type'] ?? '';
   if (!/^multipart\/form-data;/i.test(type))
     return Promise.reject(errors.unsupportedMediaType('Send files as multipart/form-data'));
