@@ -33,7 +33,9 @@ COPY --from=build --chown=node:node /app/dist/web ./dist/web
 COPY --from=build --chown=node:node /app/packages/embedded-mongo/package.json ./packages/embedded-mongo/
 COPY --from=build --chown=node:node /app/packages/embedded-mongo/dist/src ./packages/embedded-mongo/dist/src
 COPY --chown=node:node package.json ./
-# The image's unprivileged user; nothing in the app needs root.
+# The image's unprivileged user; nothing in the app needs root. It owns ./data, where uploads
+# (UPLOAD_DIR, a volume in docker-compose.yml) and an embedded engine's files go: /app is root's.
+RUN mkdir -p /app/data/uploads && chown -R node:node /app/data
 USER node
 EXPOSE 3000
 # SIGTERM goes straight to node (no npm wrapper), which drains and exits within SHUTDOWN_TIMEOUT_MS.
