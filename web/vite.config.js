@@ -1,4 +1,5 @@
 import { fileURLToPath } from 'node:url';
+import preact from '@preact/preset-vite';
 import { defineConfig } from 'vite';
 
 const here = (path) => fileURLToPath(new URL(path, import.meta.url));
@@ -9,7 +10,7 @@ const api = process.env.PARLEY_API_URL ?? 'http://127.0.0.1:3000';
  * api, hashed assets under /assets). `npm run dev` runs this dev server next to the api, which it
  * proxies, so pages keep one origin as in production.
  */
-export default defineConfig({
+export default defineConfig(({ command }) => ({
   root: here('.'),
   base: '/',
   publicDir: false,
@@ -17,6 +18,9 @@ export default defineConfig({
     // The SDK's sources: one build, and the dev server reloads on SDK changes too.
     alias: { '@parley/client': here('../packages/client/src/index.ts') },
   },
+  // Served (`npm run dev`): Preact's preset, for hot updates that keep the page's state — a full
+  // reload would drop the in-memory session and ask to log in after every edit. Built: esbuild.
+  plugins: command === 'serve' ? [preact({ prerender: { enabled: false } })] : [],
   esbuild: { jsx: 'automatic', jsxImportSource: 'preact' },
   build: {
     outDir: here('../dist/web'),
@@ -34,4 +38,4 @@ export default defineConfig({
       '/socket.io': { target: api, ws: true },
     },
   },
-});
+}));
