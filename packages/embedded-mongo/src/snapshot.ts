@@ -7,6 +7,7 @@ import { decodeDocument } from './fast-bson.js';
 import { frame, frameParts, readFrames } from './frames.js';
 import type { Doc, Entry, IndexSpec, KeyIndex } from './key-index.js';
 import type { FrozenPostings, Posting } from './text/inverted-index.js';
+import { postingRecords, readPostings, sortTogether } from './text/posting-records.js';
 import { TextIndex } from './text/text-index.js';
 import type { Store } from './store.js';
 
@@ -23,8 +24,6 @@ import type { Store } from './store.js';
 const MAGIC = Buffer.from('parley-embedded-mongo snapshot 2');
 const MAGIC_V1 = Buffer.from('parley-embedded-mongo snapshot 1');
 const KIND = { header: 0, collection: 1, docs: 2, index: 3, end: 4, text: 5 } as const;
-/** Postings longer than this are written as several records of the same term. */
-const POSTING_CHUNK = 32 * 1024;
 
 /** Frames are cut at about this size. */
 const FRAME_BYTES = 1024 * 1024;
@@ -148,10 +147,7 @@ export async function writeSnapshot(
   await syncDirectory(path.dirname(file));
 }
 
-/**
- * A text index's postings as records `[u32 term bytes][term][u32 count][count × u32 document
- * number][count × f64 score]`, document numbers ascending.
- */
+/** A text index's postings, by document number (ascending), as TEXT frame records. */
 async function writePostings(
   out: FrameWriter,
   frozen: FrozenPostings,
@@ -176,50 +172,10 @@ async function writePostings(
       scores.push(p.scores[i] as number);
     }
     if (!sorted) sortTogether(docs, scores);
-    const term = Buffer.from(p.term, 'utf8');
-    for (let from = 0; from < docs.length; from += POSTING_CHUNK) {
-      const count = Math.min(POSTING_CHUNK, docs.length - from);
-      const record = Buffer.allocUnsafe(8 + term.length + count * 12);
-      record.writeUInt32LE(term.length, 0);
-      term.copy(record, 4);
-      let at = 4 + term.length;
-      record.writeUInt32LE(count, at);
-      at += 4;
-      for (let i = from; i < from + count; i++, at += 4)
-        record.writeUInt32LE(docs[i] as number, at);
-      for (let i = from; i < from + count; i++, at += 8)
-        record.writeDoubleLE(scores[i] as number, at);
-      await out.add(record);
-    }
+    for (const record of postingRecords(p.term, docs, scores)) await out.add(record);
     await slicer.tick();
   }
   await out.flush();
-}
-
-function sortTogether(docs: number[], scores: number[]): void {
-  const order = docs.map((_, i) => i).sort((a, b) => (docs[a] as number) - (docs[b] as number));
-  const d = order.map((i) => docs[i] as number);
-  const s = order.map((i) => scores[i] as number);
-  docs.splice(0, docs.length, ...d);
-  scores.splice(0, scores.length, ...s);
-}
-
-/** Reads the posting records of a TEXT frame's body (after its index number). */
-function readPostings(body: Buffer, from: number, into: Posting[]): void {
-  for (let pos = from; pos < body.length;) {
-    const termBytes = body.readUInt32LE(pos);
-    const term = body.toString('utf8', pos + 4, pos + 4 + termBytes);
-    pos += 4 + termBytes;
-    const count = body.readUInt32LE(pos);
-    pos += 4;
-    if (pos + count * 12 > body.length)
-      throw new Error(`text posting of ${term} runs past its frame`);
-    const slots: number[] = [];
-    const scores: number[] = [];
-    for (let i = 0; i < count; i++, pos += 4) slots.push(body.readUInt32LE(pos));
-    for (let i = 0; i < count; i++, pos += 8) scores.push(body.readDoubleLE(pos));
-    into.push({ term, slots, scores });
-  }
 }
 
 function keyNumber(index: KeyIndex, doc: Doc, key: unknown[]): number {
