@@ -7,6 +7,7 @@ import type { Collection } from '../src/collection.js';
 import { frame, readFrames } from '../src/frames.js';
 import { loadSnapshot, writeSnapshot } from '../src/snapshot.js';
 import { Store } from '../src/store.js';
+import { sortTogether } from '../src/text/posting-records.js';
 
 const dirs: string[] = [];
 after(async () => {
@@ -130,5 +131,12 @@ void describe('engine: text index in snapshots', () => {
     const loaded = new Store();
     await loadSnapshot(v1, loaded);
     assert.deepEqual(searches(loaded.collection('d', 'notes') as Collection), searches(coll));
+  });
+
+  void it('sorts a posting of 200,000 documents out of order (no argument spreading)', () => {
+    const docs = Array.from({ length: 200_000 }, (_, i) => (i * 7_919) % 200_000);
+    const scores = docs.map((d) => d / 2);
+    sortTogether(docs, scores);
+    assert.ok(docs.every((d, i) => d === i && scores[i] === d / 2));
   });
 });
