@@ -94,7 +94,33 @@ export function isAppError(error: unknown): error is AppError {
 
 /** The body and status a client sees for any thrown value. */
 export function toClientError(error: unknown): AppError {
-  return isAppError(error) ? error : errors.internal();
+  if (isAppError(error)) return error;
+  return isOutage(error) ? errors.unavailable() : errors.internal();
+}
+
+/**
+ * Driver errors (by name: this module imports no driver) meaning MongoDB, Redis or RabbitMQ was
+ * unreachable just now: the database restarting, a failover. Answered 503 `unavailable`, which
+ * clients retry (the SDK resends with the same clientMessageId), not 500, which they give up on.
+ */
+const OUTAGE_ERRORS = new Set([
+  'MongoNetworkError',
+  'MongoNetworkTimeoutError',
+  'MongoServerSelectionError',
+  'MongoPoolClearedError',
+  'MongoNotConnectedError',
+  'MongoTopologyClosedError',
+  'MaxRetriesPerRequestError',
+  'QueueUnavailableError',
+]);
+
+export function isOutage(error: unknown): boolean {
+  let current: unknown = error;
+  for (let depth = 0; depth < 5 && current instanceof Error; depth += 1) {
+    if (OUTAGE_ERRORS.has(current.name)) return true;
+    current = current.cause;
+  }
+  return false;
 }
 
 /** Anything thrown, as an Error (a thrown string or object keeps its text). */
