@@ -112,7 +112,7 @@ async function runChaos(profile: Profile, runId: string, dir: string, res: Resou
   ]);
   say(`RabbitMQ cluster up: ${rabbit.nodes.map((n) => n.name).join(', ')}`);
   const adminEmail = `chaos-admin-${runId}@example.test`;
-  const env = appEnv(runId, engine.url, redis.url, rabbit.amqpUrl);
+  const env = appEnv(runId, dir, engine.url, redis.url, rabbit.amqpUrl);
   const cluster = await startCluster({
     instances: 2,
     workers: 2,
@@ -167,6 +167,7 @@ async function runChaos(profile: Profile, runId: string, dir: string, res: Resou
 
 function appEnv(
   runId: string,
+  dir: string,
   mongoUri: string,
   redisUrl: string,
   amqpUrl: string,
@@ -192,7 +193,7 @@ function appEnv(
     AUTO_MESSAGE_CLAIM_TIMEOUT_MS: '20000',
     JOB_LEASE_MS: '15000',
     EVENTS_RELAY_LEASE_MS: '5000',
-    UPLOAD_DIR: join(tmpdir(), `parley-chaos-${runId}-uploads`),
+    UPLOAD_DIR: join(dir, 'uploads'),
   };
 }
 
