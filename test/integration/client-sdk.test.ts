@@ -191,6 +191,36 @@ describe('@parley/client against a real server', () => {
     bob.close();
   });
 
+  test('a socket that saw no message yet still catches up what arrived while it was away', async () => {
+    // Fresh users with an empty conversation: the first catch-up finds no message to start from.
+    const carol = client(app);
+    const dave = client(app);
+    await carol.register(newUser());
+    const d = await dave.register(newUser());
+    const { conversation } = await carol.api.createConversation({
+      body: { participantId: d.user.id },
+    });
+    const c = carol.connect({ transports: ['websocket'] });
+    const seen = received(c);
+    const firstCatchUp = once<number>((l) => c.on('caughtUp', l));
+    await c.whenConnected();
+    await firstCatchUp;
+    c.close();
+    const { message } = await dave.api.sendMessage({
+      params: { id: conversation.id },
+      body: { content: 'sent while carol was away' },
+    });
+    const caughtUp = once<number>((l) => c.on('caughtUp', l));
+    c.open();
+    assert.equal(await caughtUp, 1);
+    assert.deepEqual(
+      seen.map((m) => m.id),
+      [message.id],
+    );
+    carol.close();
+    dave.close();
+  });
+
   test('the outbox sends once across a reload, reusing the clientMessageId', async () => {
     const storage = memoryStorage();
     const page1 = client(app, { storage });

@@ -47,6 +47,8 @@ export interface OutboxEntry {
 type Raw = Socket<ServerToClientEvents, ClientToServerEvents>;
 
 const MAX_BACKOFF_MS = 30_000;
+/** How far this machine's clock may run ahead of the server's (ids carry the server's time). */
+const CLOCK_SKEW_MS = 60_000;
 /** Ids kept with the cursor in storage: far more than a catch-up lookback returns again. */
 const PERSISTED_IDS = 200;
 
@@ -66,6 +68,8 @@ export class ParleySocket extends Emitter<SocketEvents> {
   private readonly joined = new Set<string>();
   private readonly seen = new RecentIds(5000);
   private cursor: string | null = null;
+  /** When the first catch-up ran, while the cursor is still null (ms since the epoch). */
+  private firstCatchUpAt: number | null = null;
   private outbox: OutboxEntry[] = [];
   private readonly waiters = new Map<
     string,
@@ -347,7 +351,8 @@ export class ParleySocket extends Emitter<SocketEvents> {
 
   private async fetchMissed(): Promise<void> {
     // No cursor yet: nothing was seen, so start from the newest message of any conversation.
-    if (this.cursor === null) {
+    if (this.cursor === null && this.firstCatchUpAt === null) {
+      this.firstCatchUpAt = Date.now();
       const page = await this.client.api.listConversations({ query: { limit: 100 } });
       const newest = page.items
         .map((c) => c.lastMessage?.id)
@@ -360,7 +365,9 @@ export class ParleySocket extends Emitter<SocketEvents> {
       this.emit('caughtUp', 0);
       return;
     }
-    let since: string | null = this.cursor;
+    // Still nothing seen since the first catch-up (no conversation had a message then): start
+    // from that time, or what arrived while this socket was away would never be delivered.
+    let since: string | null = this.cursor ?? idAtTime((this.firstCatchUpAt ?? 0) - CLOCK_SKEW_MS);
     let count = 0;
     while (since) {
       const page = await this.client.api.sync({ query: { since, limit: 100 } });
@@ -482,4 +489,10 @@ class RecentIds {
       if (oldest !== undefined) this.ids.delete(oldest);
     }
   }
+}
+
+/** A message id (an ObjectId: seconds first) that sorts before every message stored after `ms`. */
+function idAtTime(ms: number): string {
+  const seconds = Math.max(0, Math.floor(ms / 1000));
+  return `${seconds.toString(16).padStart(8, '0')}${'0'.repeat(16)}`;
 }
