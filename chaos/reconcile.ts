@@ -4,6 +4,7 @@
  * and some member's client never received it; duplicated when one send is stored twice. Auto
  * messages: planned vs sent (isSent) vs stored vs received by both members.
  */
+import { Redis } from 'ioredis';
 import { MongoClient, type Document } from 'mongodb';
 import type { ChatUser } from './workload.js';
 
@@ -20,12 +21,15 @@ export interface Row {
 export interface Reconciliation {
   readonly rows: Row[];
   readonly pendingEvents: number;
+  /** `message.created` events of the run's users' messages: stored vs counted by `stats`. */
+  readonly events: { readonly stored: number; readonly consumed: number };
   /** Why each loss or duplicate counts, a line each (the first few). */
   readonly problems: string[];
 }
 
 export async function reconcile(
   mongoUri: string,
+  redisUrl: string,
   runId: string,
   users: readonly ChatUser[],
   autoPlanned: number,
@@ -120,7 +124,17 @@ export async function reconcile(
     for (const name of ['users', 'conversations', 'messages', 'automessages'])
       pendingEvents += await db.collection(name).countDocuments({ 'outbox.0': { $exists: true } });
 
+    const ids = users.map((u) => u.userId);
+    const authored = await db
+      .collection('messages')
+      .find({}, { projection: { senderId: 1, createdAt: 1 } })
+      .toArray();
+    const mine = authored.filter((m) => ids.includes(String(m.senderId)));
+    const days = [...new Set(mine.map((m) => (m.createdAt as Date).toISOString().slice(0, 10)))];
+    const events = { stored: mine.length, consumed: await consumedBy(redisUrl, days, ids) };
+
     return {
+      events,
       rows: [
         {
           what: `chat (${refused} refused of ${attempted})`,
@@ -157,4 +171,23 @@ async function conversationMembers(
   for (const doc of docs)
     map.set(String(doc._id), ((doc.participants ?? []) as unknown[]).map(String));
   return map;
+}
+
+/**
+ * The `stats` consumer's per-sender daily counters (idempotent by event id): their sum over the
+ * run's users is the number of their `message.created` events consumed, each once.
+ */
+async function consumedBy(redisUrl: string, days: string[], userIds: string[]): Promise<number> {
+  const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 3 });
+  await redis.connect();
+  try {
+    let total = 0;
+    for (const day of days) {
+      const counts = await redis.hmget(`stats:d:${day}:users`, ...userIds);
+      for (const n of counts) total += Number(n ?? 0);
+    }
+    return total;
+  } finally {
+    redis.disconnect();
+  }
 }

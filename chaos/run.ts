@@ -161,7 +161,7 @@ async function runChaos(profile: Profile, runId: string, dir: string, res: Resou
 
   const unsettled = await drainOutboxes(population.users, 60_000);
   await settle(population.users);
-  const result = await waitForDelivery(engine.url, runId, population.users, plan.pairs);
+  const result = await waitForDelivery(engine.url, redis.url, runId, population.users, plan.pairs);
   return report(result, records, unsettled);
 }
 
@@ -210,18 +210,24 @@ async function settle(users: ChatUser[]): Promise<void> {
 /** Reconciles until nothing is missing or 60 s pass (deliveries still in flight settle). */
 async function waitForDelivery(
   mongoUri: string,
+  redisUrl: string,
   runId: string,
   users: ChatUser[],
   planned: number,
 ): Promise<Reconciliation> {
   const deadline = Date.now() + 60_000;
   for (;;) {
-    const result = await reconcile(mongoUri, runId, users, planned);
-    const bad = result.rows.some((r) => r.lost > 0) || result.pendingEvents > 0;
+    const result = await reconcile(mongoUri, redisUrl, runId, users, planned);
+    const bad = result.rows.some((r) => r.lost > 0) || !eventsSettled(result);
     if (!bad || Date.now() > deadline) return result;
     await sleep(2_000);
     await Promise.all(users.map((u) => u.socket.catchUp().catch(() => undefined)));
   }
+}
+
+/** Every event published (no outbox left) and consumed once by `stats`. */
+function eventsSettled(result: Reconciliation): boolean {
+  return result.pendingEvents === 0 && result.events.consumed === result.events.stored;
 }
 
 function report(result: Reconciliation, faults: FaultRecord[], unsettled: number): Outcome {
@@ -240,7 +246,8 @@ function report(result: Reconciliation, faults: FaultRecord[], unsettled: number
     say(`  ${f.kind.padEnd(18)} ${f.target.padEnd(38)} killed ${f.killedAt}s, back ${f.backAt}s`);
   process.stdout.write(`\n${line(header)}\n${rows.map(line).join('\n')}\n\n`);
   process.stdout.write(
-    `sends never settled: ${unsettled}; events still in outboxes: ${result.pendingEvents}\n`,
+    `sends never settled: ${unsettled}; events still in outboxes: ${result.pendingEvents}; ` +
+      `message.created consumed by stats: ${result.events.consumed} of ${result.events.stored}\n`,
   );
   for (const problem of result.problems.slice(0, 20)) process.stdout.write(`  ${problem}\n`);
   const sum = (key: 'sent' | 'stored' | 'delivered' | 'lost' | 'duplicated') =>
@@ -248,7 +255,7 @@ function report(result: Reconciliation, faults: FaultRecord[], unsettled: number
   const lost = sum('lost');
   const duplicated = sum('duplicated');
   return {
-    code: lost === 0 && duplicated === 0 && result.pendingEvents === 0 ? 0 : 1,
+    code: lost === 0 && duplicated === 0 && eventsSettled(result) ? 0 : 1,
     summary:
       `chaos: sent=${sum('sent')} stored=${sum('stored')} delivered=${sum('delivered')} ` +
       `lost=${lost} duplicated=${duplicated} faults=${faults.length}`,
