@@ -65,6 +65,10 @@ export async function startFuzzTarget(): Promise<FuzzTarget> {
     // Scheduled jobs write run records: only the cases may change the database.
     AUTO_MESSAGE_PLAN_CRON: NEVER,
     AUTO_MESSAGE_QUEUE_CRON: NEVER,
+    // No worker: its event relay clears outboxes whenever it runs, so a snapshot could change
+    // between batches with no case to blame. Without it every event a case emits stays in its
+    // document's outbox and is compared.
+    ROLE: 'api',
   });
   const loud: { level: number; msg?: string }[] = [];
   const reported: unknown[] = [];
