@@ -68,6 +68,8 @@ export async function startRabbitCluster(runId: string, dir: string): Promise<Ra
     nodes.push({ index, name, port, url: `amqp://guest:guest@127.0.0.1:${port}`, pid: null, env });
   }
   let stopped = false;
+  /** Restarts in flight: stop() waits for them, or a node started meanwhile would outlive us. */
+  const launching = new Set<Promise<void>>();
   const cluster: RabbitCluster = {
     nodes,
     amqpUrl: nodes.map((node) => node.url).join(','),
@@ -78,7 +80,10 @@ export async function startRabbitCluster(runId: string, dir: string): Promise<Ra
     start: async (node) => {
       const full = nodes.find((n) => n.name === node.name);
       if (!full) throw new Error(`unknown node ${node.name}`);
-      await launch(full);
+      if (stopped) throw new Error('the cluster is stopped');
+      const launched = launch(full);
+      launching.add(launched);
+      await launched.finally(() => launching.delete(launched));
     },
     leaderOf: async (queue) => {
       const alive = nodes.find((n) => n.pid !== null);
@@ -113,9 +118,10 @@ export async function startRabbitCluster(runId: string, dir: string): Promise<Ra
     stop: async () => {
       if (stopped) return;
       stopped = true;
+      await Promise.allSettled([...launching]);
+      // By name, every node: one whose launch failed half-way may run without a known pid.
       await Promise.all(
         nodes.map(async (node) => {
-          if (node.pid === null) return;
           await ctl(node.name, ['shutdown'], 20_000).catch(() => undefined);
           if (node.pid !== null && isAlive(node.pid)) await killHard(node.pid);
           node.pid = null;
