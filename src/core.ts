@@ -109,21 +109,18 @@ export async function connectInfrastructure(
   shutdown.add('rabbit', () => rabbit.close());
   const mediaQueue = await connectQueue(queue(MEDIA_QUEUE), config);
   shutdown.add('media queue', () => mediaQueue.close());
-  metrics.sampleQueuesWith(() => sampleQueues([rabbit, mediaQueue]));
   const events = new EventBus(rabbit, eventNames, logger.child({ component: 'events' }));
   return { instanceId: randomUUID(), mongo, redis, rabbit, mediaQueue, metrics, events };
 }
 
-async function sampleQueues(queues: readonly Rabbit[]): Promise<QueueSample[]> {
+/** The metrics' queue gauges: every owned queue, consumer queues included (ownedQueues). */
+async function sampleQueues(
+  queues: readonly { name: string; queue: QueueOps }[],
+): Promise<QueueSample[]> {
   return Promise.all(
-    queues.map(async (queue) => {
+    queues.map(async ({ name, queue }) => {
       const { main, dead } = await queue.queueStats();
-      return {
-        queue: queue.queues.name,
-        ready: main.ready,
-        parked: dead.ready,
-        consumers: main.consumers,
-      };
+      return { queue: name, ready: main.ready, parked: dead.ready, consumers: main.consumers };
     }),
   );
 }
@@ -337,6 +334,7 @@ export async function buildServices(
   eventConsumers.register(webhooks.consumer());
   const indexer = searchIndexer(searchBackend, repos.messages);
   if (indexer) eventConsumers.register(indexer);
+  infra.metrics.sampleQueuesWith(() => sampleQueues(ownedQueues(config, infra, eventConsumers)));
   return {
     repos,
     outbox,

@@ -182,5 +182,7 @@ describe('metrics', () => {
       1,
     );
     assert.equal(m.value('parley_queue_consumers', { queue: 'media_processing_queue' }), 1);
+    // Event consumers' queues are sampled too (none runs here: its queue reads as empty).
+    assert.equal(m.value('parley_queue_ready_jobs', { queue: 'parley.events.stats' }), 0);
   });
 });

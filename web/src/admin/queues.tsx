@@ -4,9 +4,6 @@ import { when } from '../shared/ui.js';
 import { LIVE_MS, type PanelProps } from './dashboard.js';
 import { ListTable } from './table.js';
 
-const QUEUES = ['message_sending_queue', 'media_processing_queue'] as const;
-type QueueName = (typeof QUEUES)[number];
-
 /** Every queue with its depth, and how fast the ready count moves between two samples. */
 export function QueuesPanel(_props: PanelProps) {
   const previous = useRef<{ at: number; ready: Record<string, number> } | null>(null);
@@ -51,19 +48,27 @@ export function QueuesPanel(_props: PanelProps) {
   );
 }
 
-/** Parked jobs of every queue, each one requeued or discarded after a confirmation. */
+/**
+ * Parked jobs of every queue Parley owns (the job queues and each event consumer's), each one
+ * requeued or discarded after a confirmation.
+ */
 export function ParkedPanel(props: PanelProps) {
+  const names = usePoll(
+    async () => ((await parley.api.queues({})).queues ?? []).map((q) => q.name),
+    LIVE_MS,
+  );
   return (
     <section aria-labelledby="parked-title">
       <h2 id="parked-title">Parked jobs</h2>
-      {QUEUES.map((queue) => (
+      {names.error && <p class="error">{names.error}</p>}
+      {(names.value ?? []).map((queue) => (
         <ParkedList key={queue} queue={queue} {...props} />
       ))}
     </section>
   );
 }
 
-function ParkedList(props: PanelProps & { queue: QueueName }) {
+function ParkedList(props: PanelProps & { queue: string }) {
   const { queue, confirm, report } = props;
   const parked = usePoll(
     () => parley.api.parkedJobs({ params: { queue }, query: { limit: 50 } }),
