@@ -62,11 +62,13 @@ export const PROFILES: Record<Profile['name'], Profile> = {
     reps: 1,
     heavyReps: 1,
     pairs: 2,
-    closedLoopMs: 300,
+    // Long enough that a side delivers something on a busy machine: a 300 ms window measured
+    // 0 msg/s while another test file ran beside it (the smoke test only checks both sides ran).
+    closedLoopMs: 1_000,
     openLoopRate: 100,
-    openLoopMs: 300,
+    openLoopMs: 1_000,
     idleSockets: 20,
-    httpMs: 300,
+    httpMs: 1_000,
     historyMessages: 60,
     planUsers: 200,
     dueMessages: 100,
