@@ -31,7 +31,9 @@ const pct = (xs: number[], p: number) => {
 
 async function main() {
   const mongo = await startEmbeddedMongo();
-  const client = await new MongoClient(mongo.uri).connect();
+  // A text index build or a slow query on a loaded machine blocks the engine longer than the
+  // driver's default monitor timeout allows.
+  const client = await new MongoClient(mongo.uri, { connectTimeoutMS: 300_000 }).connect();
   const db = client.db('search_bench');
   const messages = new MessagesRepository(db);
   const conversations = new ConversationsRepository(db);

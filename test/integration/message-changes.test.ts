@@ -4,7 +4,6 @@ import type { MessageView } from '../../src/contracts/messages.js';
 import { isolatedEnv, startTestApp, type TestApp } from '../support/app.js';
 import { directConversation, http, registerUser, type Registered } from '../support/http.js';
 import {
-  createGroup,
   history,
   messagePath,
   reactionPath,
@@ -12,6 +11,7 @@ import {
   sendText,
   callAs,
   errorCode,
+  startWithCast,
 } from '../support/messaging.js';
 import { connectSocket, eventually, record, type ClientSocket } from '../support/sockets.js';
 
@@ -64,15 +64,7 @@ describe('edit, delete and reactions (SPEC §9)', () => {
   };
 
   before(async () => {
-    app = await startTestApp(await isolatedEnv({ RATE_LIMIT_MESSAGES_PER_MINUTE: '100000' }));
-    [alice, bob, carol, dave] = [
-      await registerUser(app.url),
-      await registerUser(app.url),
-      await registerUser(app.url),
-      await registerUser(app.url),
-    ];
-    direct = await directConversation(app.url, alice, bob);
-    group = await createGroup(app.url, alice, [bob, carol]);
+    ({ app, alice, bob, carol, dave, direct, group } = await startWithCast());
     for (const user of [alice, bob, carol, dave]) {
       sockets.set(user, await connectSocket(app.url, user.accessToken));
     }

@@ -5,9 +5,9 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { ObjectId } from 'mongodb';
 import type { SearchPage } from '../../src/contracts/search.js';
-import { isolatedEnv, startTestApp, type TestApp } from '../support/app.js';
-import { directConversation, http, registerUser, type Registered } from '../support/http.js';
-import { callAs, createGroup, errorCode, messagePath, sendText } from '../support/messaging.js';
+import type { TestApp } from '../support/app.js';
+import { http, type Registered } from '../support/http.js';
+import { callAs, errorCode, messagePath, sendText, startWithCast } from '../support/messaging.js';
 
 const CLI = fileURLToPath(new URL('../../src/entrypoints/cli.js', import.meta.url));
 
@@ -36,16 +36,7 @@ describe('search (SPEC §11), default backend', () => {
   };
 
   before(async () => {
-    env = await isolatedEnv({ RATE_LIMIT_MESSAGES_PER_MINUTE: '100000' });
-    app = await startTestApp(env);
-    [alice, bob, carol, dave] = [
-      await registerUser(app.url),
-      await registerUser(app.url),
-      await registerUser(app.url),
-      await registerUser(app.url),
-    ];
-    direct = await directConversation(app.url, alice, bob);
-    group = await createGroup(app.url, alice, [bob, carol], 'Gezi');
+    ({ env, app, alice, bob, carol, dave, direct, group } = await startWithCast('Gezi'));
   });
 
   test('every word must match, whole words, case- and diacritics-insensitive (Turkish and English)', async () => {

@@ -1,5 +1,6 @@
 import type { MessageView } from '../../src/contracts/messages.js';
-import { clientAs, http, registerUser, type Registered } from './http.js';
+import { isolatedEnv, startTestApp, type TestApp } from './app.js';
+import { clientAs, directConversation, http, registerUser, type Registered } from './http.js';
 
 /** Creates a group owned by `owner`; returns its id. */
 export async function createGroup(
@@ -85,4 +86,32 @@ export async function registerUsers(url: string, n = 3): Promise<AtLeastThree> {
   const users: Registered[] = [];
   for (let i = 0; i < Math.max(3, n); i += 1) users.push(await registerUser(url));
   return users as AtLeastThree;
+}
+
+/**
+ * The cast of the messaging tests, on one app: alice, bob, carol and dave; a direct
+ * conversation of alice and bob; a group alice owns with bob and carol (dave is in neither).
+ */
+export interface Cast {
+  env: Record<string, string>;
+  app: TestApp;
+  alice: Registered;
+  bob: Registered;
+  carol: Registered;
+  dave: Registered;
+  direct: string;
+  group: string;
+}
+
+/** Starts an app whose message rate limit the tests never reach, with the cast above. */
+export async function startWithCast(groupName = 'group'): Promise<Cast> {
+  const env = await isolatedEnv({ RATE_LIMIT_MESSAGES_PER_MINUTE: '100000' });
+  const app = await startTestApp(env);
+  const alice = await registerUser(app.url);
+  const bob = await registerUser(app.url);
+  const carol = await registerUser(app.url);
+  const dave = await registerUser(app.url);
+  const direct = await directConversation(app.url, alice, bob);
+  const group = await createGroup(app.url, alice, [bob, carol], groupName);
+  return { env, app, alice, bob, carol, dave, direct, group };
 }

@@ -12,6 +12,7 @@ import {
   textScoreUnavailable,
   type TextFilter,
 } from './text/text-query.js';
+import type { TakeHit, TextHits } from './text/text-index.js';
 
 /** Sort key standing for `{ $meta: 'textScore' }` (always descending, as in MongoDB). */
 export const TEXT_SCORE = '$meta:textScore';
@@ -103,25 +104,44 @@ export function runQuery(coll: Collection | undefined, opts: FindOptions): Doc[]
 }
 
 /**
- * `$text` queries: candidates and scores come from the text index (no scan), the rest of the
- * filter is checked on each candidate, then sort/skip/limit.
+ * Calls `take` with each document matching a `$text` filter and its score, in text index order.
+ * Candidates and scores come from the text index (no scan); `worthy` (given a score: can a hit
+ * with it still matter to the caller?) and then the rest of the filter are checked on each
+ * candidate before its text is, cheapest first.
  */
-function runTextQuery(coll: Collection | undefined, opts: FindOptions, text: TextFilter): Doc[] {
-  if (!coll) return [];
+export function textMatches(
+  coll: Collection,
+  text: TextFilter,
+  take: TakeHit,
+  worthy?: (score: number) => boolean,
+): void {
   const index = coll.textIndex;
   if (!index) throw textIndexRequired();
   checkTextPrefix(index, text.rest);
-  const hits = index.search(text.query);
   const matches = compileFilter(text.rest);
+  index.prepare(text.query).all(take, (doc, score) => {
+    if (worthy && !worthy(score)) return false;
+    coll.stats.scannedObjects++;
+    return matches(doc);
+  });
+}
+
+/**
+ * `$text` queries (`textMatches`), then sort/skip/limit.
+ */
+function runTextQuery(coll: Collection | undefined, opts: FindOptions, text: TextFilter): Doc[] {
+  if (!coll) return [];
+  const hits: TextHits = { docs: [], scores: [] };
+  textMatches(coll, text, (doc, score) => {
+    hits.docs.push(doc);
+    hits.scores.push(score);
+  });
   const sort = opts.sort ?? [];
   const skip = opts.skip ?? 0;
   const limit = opts.limit ?? 0;
   const wanted = sort.length === 0 && limit > 0 ? skip + limit : Infinity;
   let order: number[] = [];
-  for (let i = 0; i < hits.docs.length && order.length < wanted; i++) {
-    coll.stats.scannedObjects++;
-    if (matches(hits.docs[i] as Doc)) order.push(i);
-  }
+  for (let i = 0; i < hits.docs.length && order.length < wanted; i++) order.push(i);
   const scoreOf = (i: number) => hits.scores[i] as number;
   if (sort.length === 1 && sort[0]?.[0] === TEXT_SCORE) {
     order.sort((a, b) => scoreOf(b) - scoreOf(a));

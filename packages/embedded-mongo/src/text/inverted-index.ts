@@ -1,3 +1,5 @@
+import { TermWalk } from './term-walk.js';
+
 /** One term's documents (slots) and their scores for it, in insertion order. */
 export interface Posting {
   readonly term: string;
@@ -205,66 +207,31 @@ export class InvertedIndex<V> {
    * (MongoDB's text score), in slot order.
    */
   search(q: TermQuery): TermHits<V> {
-    const any = [...new Set(q.any)].flatMap((t) => this.postings.get(t) ?? []);
-    const total = any.reduce((n, p) => n + p.slots.length, 0);
     const out: TermHits<V> = { values: [], scores: [] };
-    if (total === 0) return out;
-    // Sum into a dense array when the hits are many, else a map (no big allocation per query).
-    const dense = total * 16 > this.values.length;
-    const sums = dense ? new Float64Array(this.values.length) : new Map<number, number>();
-    for (const p of any) {
-      const { slots, scores } = p;
-      for (let i = 0; i < slots.length; i++) {
-        const slot = slots[i] as number;
-        if (sums instanceof Float64Array)
-          sums[slot] = (sums[slot] as number) + (scores[i] as number);
-        else sums.set(slot, (sums.get(slot) ?? 0) + (scores[i] as number));
-      }
-    }
-    const excluded = this.slotsWithAny(q.none ?? []);
-    const required = (q.all ?? []).map((group) => this.slotsWithAll(group));
-    const keep = (slot: number): boolean =>
-      this.values[slot] !== undefined &&
-      !(excluded?.has(slot) ?? false) &&
-      required.every((set) => set?.has(slot) ?? true);
-    if (sums instanceof Float64Array) {
-      for (let slot = 0; slot < sums.length; slot++) {
-        const score = sums[slot] as number;
-        if (score === 0 || !keep(slot)) continue;
-        out.values.push(this.values[slot] as V);
-        out.scores.push(score);
-      }
-    } else {
-      for (const [slot, score] of [...sums].sort((a, b) => a[0] - b[0])) {
-        if (!keep(slot)) continue;
-        out.values.push(this.values[slot] as V);
-        out.scores.push(score);
-      }
-    }
-    return out;
-  }
-
-  /** Slots holding any of `terms` (undefined when there are no terms). */
-  private slotsWithAny(terms: readonly string[]): Set<number> | undefined {
-    if (terms.length === 0) return undefined;
-    const out = new Set<number>();
-    for (const t of terms) for (const slot of this.postings.get(t)?.slots ?? []) out.add(slot);
+    this.prepare(q).walk((value, score) => {
+      out.values.push(value);
+      out.scores.push(score);
+    });
     return out;
   }
 
   /**
-   * Slots that may hold every term of `terms`: those of its rarest term (a superset, checked
-   * exactly by the caller's phrase test). Undefined when the group has no terms.
+   * `q` with its postings looked up, answered by walking the rarest required term (term-walk.ts).
+   * A group of `all` requires every one of its terms: a superset of the documents holding the
+   * phrase it came from, checked exactly by the caller.
    */
-  private slotsWithAll(terms: readonly string[]): Set<number> | undefined {
-    if (terms.length === 0) return undefined;
-    let rarest: Posting | undefined;
-    for (const t of terms) {
-      const p = this.postings.get(t);
-      if (!p) return new Set();
-      if (!rarest || p.slots.length < rarest.slots.length) rarest = p;
-    }
-    return new Set(rarest?.slots);
+  prepare(q: TermQuery): TermWalk<V> {
+    const postings = (terms: readonly string[]) =>
+      [...new Set(terms)].flatMap((t) => this.postings.get(t) ?? []);
+    const requiredTerms = [...new Set((q.all ?? []).flat())];
+    const required = postings(requiredTerms).sort((a, b) => a.slots.length - b.slots.length);
+    return new TermWalk(
+      this.values,
+      required,
+      postings(q.any),
+      postings(q.none ?? []),
+      required.length === requiredTerms.length,
+    );
   }
 
   /** Rewrites every posting without dead slots and renumbers the live documents densely. */

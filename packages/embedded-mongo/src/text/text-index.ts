@@ -15,6 +15,17 @@ export interface TextHits {
   scores: number[];
 }
 
+/** Receives a match and its score. */
+export type TakeHit = (doc: Doc, score: number) => void;
+/** A test run on a candidate before its text is checked (cheaper tests first). */
+export type KeepHit = (doc: Doc, score: number) => boolean;
+
+/** A `$text` query ready to run (`TextIndex.prepare`). */
+export interface PreparedTextSearch {
+  /** Every match, in index order; `keep` runs on a candidate before its text is checked. */
+  all(take: TakeHit, keep?: KeepHit): void;
+}
+
 /** A parsed `$text` operator. */
 export interface TextQuery extends Sensitivity {
   search: string;
@@ -240,26 +251,35 @@ export class TextIndex extends KeyIndex {
    * again against the document's own words, as MongoDB does.
    */
   search(query: TextQuery): TextHits {
+    const out: TextHits = { docs: [], scores: [] };
+    this.prepare(query).all((doc, score) => {
+      out.docs.push(doc);
+      out.scores.push(score);
+    });
+    return out;
+  }
+
+  /**
+   * A `$text` query with its postings looked up; `keep` (the rest of the caller's filter, say)
+   * runs on each candidate before the text checks, which cost more.
+   */
+  prepare(query: TextQuery): PreparedTextSearch {
     const language =
       query.language === undefined ? this.defaultLanguage : findLanguage(query.language);
     if (!language) throw unsupportedLanguage(query.language as string);
     const analyzer = analyzerFor(language);
     const parsed = parseSearch(query.search);
     const sensitive = query.caseSensitive || query.diacriticSensitive;
-    const hits = this.inverted.search({
+    const walk = this.inverted.prepare({
       any: termsOf(analyzer, parsed.terms),
       none: sensitive ? [] : termsOf(analyzer, parsed.negatedTerms),
       all: parsed.phrases.map((p) => termsOf(analyzer, phraseWords(p, language))),
     });
     const check = this.textCheck(query, analyzer, parsed);
-    const out: TextHits = { docs: [], scores: [] };
-    for (let i = 0; i < hits.values.length; i++) {
-      const doc = hits.values[i] as Doc;
-      if (check && !check(doc)) continue;
-      out.docs.push(doc);
-      out.scores.push(hits.scores[i] as number);
-    }
-    return out;
+    const visitor = (take: TakeHit, keep?: KeepHit) => (doc: Doc, score: number) => {
+      if ((!keep || keep(doc, score)) && (!check || check(doc))) take(doc, score);
+    };
+    return { all: (take, keep) => walk.walk(visitor(take, keep)) };
   }
 
   /** The test on a document's own text that phrases and sensitivity need, if any. */
@@ -368,6 +388,8 @@ function phraseTest(phrase: string, s: Sensitivity): (v: TextValue) => boolean {
     const turkish = v.language.turkishCase;
     const f = forms(turkish);
     if (insensitive) {
+      // Lower-casing leaves an already lower-case match in place: most texts need nothing more.
+      if (v.text.includes(f.lower)) return true;
       const lower = lowerCase(v.text, turkish);
       if (lower.includes(f.lower)) return true;
       const stripped = stripDiacritics(lower);

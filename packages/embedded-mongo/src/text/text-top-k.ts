@@ -2,16 +2,18 @@ import { compareValues, isPlainObject } from '../bson-values.js';
 import type { Collection } from '../collection.js';
 import type { Doc } from '../key-index.js';
 import { compileFilter } from '../matcher.js';
-import { parseSort, runQuery } from '../query.js';
-import { hasTextOperator, isTextScoreMeta } from './text-query.js';
+import { parseSort, textMatches } from '../query.js';
+import { extractTextFilter, hasTextOperator, isTextScoreMeta } from './text-query.js';
 
 /**
  * The shape of a ranked, keyset-paged text search, answered without mingo:
  * `$match` (with `$text`) → `$project` of top-level fields and one `{$meta: 'textScore'}` →
- * optional `$match` on the projected fields (the cursor) → `$sort` → `$limit`. Every hit is
+ * optional `$match` on the projected fields (the cursor) → `$sort` → `$limit`. Each hit is
  * projected into a small object, tested, and kept only while it is among the best `limit`
- * (an ordered insert), instead of copying every hit and sorting them all. Undefined when the
- * pipeline has another shape (it then runs the general way).
+ * (an ordered insert), instead of copying every hit and sorting them all; when the sort starts
+ * with the score, a candidate that cannot beat the worst kept hit is dropped before the rest of
+ * the filter and the text checks run on it. Undefined when the pipeline has another shape (it
+ * then runs the general way).
  */
 export function textTopK(
   coll: Collection | undefined,
@@ -40,8 +42,8 @@ export function textTopK(
   if (!isPlainObject(sortStage) || typeof limit !== 'number' || !(limit > 0)) return;
   const sort = parseSort(sortStage);
   if (sort.some(([f]) => f.includes('.'))) return;
-  const scores = new Map<Doc, number>();
-  const hits = runQuery(coll, { filter: match, scores });
+  const text = extractTextFilter(match);
+  if (!coll || !text) return { docs: [], rest: pipeline.slice(at + 2) };
   const keep = after ? compileFilter(after) : undefined;
   const order = (a: Doc, b: Doc): number => {
     for (const [f, dir] of sort) {
@@ -51,21 +53,33 @@ export function textTopK(
     return 0;
   };
   const best: Doc[] = [];
-  for (const doc of hits) {
-    const out: Doc = withId ? { _id: doc._id } : {};
-    for (const f of fields) if (f !== '_id' && doc[f] !== undefined) out[f] = doc[f];
-    out[scoreField] = scores.get(doc) ?? 0;
-    if (keep && !keep(out)) continue;
-    if (best.length === limit && order(out, best[limit - 1] as Doc) >= 0) continue;
-    let lo = 0;
-    let hi = best.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (order(best[mid] as Doc, out) <= 0) lo = mid + 1;
-      else hi = mid;
-    }
-    best.splice(lo, 0, out);
-    if (best.length > limit) best.pop();
-  }
+  // Sorted by score, descending, first: once `limit` hits are kept, a candidate scoring below
+  // the worst of them is never kept, so it is dropped before the filter and text checks.
+  const scoreFirst = sort[0]?.[0] === scoreField && sort[0][1] === -1;
+  const worthy = scoreFirst
+    ? (score: number) =>
+        best.length < limit || score >= ((best[limit - 1] as Doc)[scoreField] as number)
+    : undefined;
+  textMatches(
+    coll,
+    text,
+    (doc, score) => {
+      const out: Doc = withId ? { _id: doc._id } : {};
+      for (const f of fields) if (f !== '_id' && doc[f] !== undefined) out[f] = doc[f];
+      out[scoreField] = score;
+      if (keep && !keep(out)) return;
+      if (best.length === limit && order(out, best[limit - 1] as Doc) >= 0) return;
+      let lo = 0;
+      let hi = best.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (order(best[mid] as Doc, out) <= 0) lo = mid + 1;
+        else hi = mid;
+      }
+      best.splice(lo, 0, out);
+      if (best.length > limit) best.pop();
+    },
+    worthy,
+  );
   return { docs: best, rest: pipeline.slice(at + 2) };
 }
