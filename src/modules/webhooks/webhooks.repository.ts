@@ -16,16 +16,8 @@ interface WebhookDoc extends Omit<Webhook, 'id'> {
 
 export type DeliveryStatus = 'delivered' | 'failing' | 'parked' | 'refused';
 
-export interface Delivery {
-  webhookId: string;
-  eventId: string;
-  type: string;
-  status: DeliveryStatus;
-  attempts: number;
-  lastError: string | null;
-  deliveredAt: Date | null;
-  updatedAt: Date;
-}
+/** A delivery as the routes show it: the stored document with its webhook id as a string. */
+export type Delivery = Omit<DeliveryDoc, '_id' | 'webhookId'> & { webhookId: string };
 
 interface DeliveryDoc {
   _id: ObjectId;
