@@ -1,4 +1,5 @@
 import net from 'node:net';
+import { ObjectId } from 'bson';
 import { withFields, type EngineLogger } from './logger.js';
 import { executeCommand } from './commands/index.js';
 import type { Store } from './store.js';
@@ -13,6 +14,9 @@ import { MongoCommandError } from './errors.js';
 
 /** A client that starts a message and never finishes it is cut off after this long. */
 const PARTIAL_MESSAGE_TIMEOUT_MS = 30_000;
+/** The longest an awaitable hello is held, whatever maxAwaitTimeMS asks. */
+const MAX_AWAIT_MS = 60_000;
+const HELLO_COMMANDS = new Set(['hello', 'isMaster', 'ismaster']);
 
 /** Splits a TCP byte stream into whole wire messages without quadratic re-copying. */
 class MessageReader {
@@ -61,6 +65,7 @@ function respond(
   logger: EngineLogger,
   request: WireRequest,
   connectionId: number,
+  stream?: Parameters<typeof encodeReply>[2],
 ): Buffer | undefined {
   const reply = executeCommand({
     store,
@@ -71,7 +76,7 @@ function respond(
   });
   if (request.moreToCome) return undefined;
   try {
-    return encodeReply(request, reply);
+    return encodeReply(request, reply, stream);
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     return encodeReply(
@@ -79,6 +84,26 @@ function respond(
       new MongoCommandError('BadValue', `reply could not be encoded: ${message}`).toReply(),
     );
   }
+}
+
+/**
+ * How long to hold an awaitable hello (SDAM streaming monitoring), or undefined for any other
+ * request. The driver sends the topologyVersion it knows and maxAwaitTimeMS: a stale version
+ * (another engine run) is answered at once; the current one is answered when the topology
+ * changes — never, for one standalone engine — so after maxAwaitTimeMS.
+ */
+function awaitMs(request: WireRequest, store: Store): number | undefined {
+  const { command } = request;
+  const known = command.topologyVersion as { processId?: unknown; counter?: unknown } | undefined;
+  const max = command.maxAwaitTimeMS;
+  if (!HELLO_COMMANDS.has(Object.keys(command)[0] ?? '') || !known || typeof max !== 'number')
+    return undefined;
+  const current = store.topologyVersion;
+  const same =
+    known.processId instanceof ObjectId &&
+    known.processId.equals(current.processId) &&
+    Number(known.counter) === current.counter.toNumber();
+  return same ? Math.min(Math.max(0, max), MAX_AWAIT_MS) : undefined;
 }
 
 /** What the server needs from storage: journal the last command's changes (see storage.ts). */
@@ -136,12 +161,33 @@ export function createWireServer(
         if (waiting === sent) waiting = undefined;
       });
     };
+    /**
+     * Answers an awaitable hello after `waitMs`; with exhaustAllowed, again every `waitMs`
+     * (each reply flagged moreToCome, responding to the one before) until the connection closes.
+     */
+    const answerLater = (request: WireRequest, waitMs: number, responseTo: number): void => {
+      const timer = setTimeout(() => {
+        socket.off('close', cancel);
+        if (socket.destroyed) return;
+        const moreToCome = request.exhaustAllowed;
+        const out = respond(store, log, request, connectionId, { moreToCome, responseTo });
+        send(out, undefined);
+        if (out && moreToCome) answerLater(request, waitMs, out.readInt32LE(4));
+      }, waitMs).unref();
+      const cancel = (): void => clearTimeout(timer);
+      socket.once('close', cancel);
+    };
     socket.on('data', (chunk: Buffer) => {
       reader.push(chunk);
       try {
         for (let msg = reader.next(); msg; msg = reader.next()) {
-          const out = respond(store, log, parseMessage(msg), connectionId);
-          send(out, durability?.commit());
+          const request = parseMessage(msg);
+          const waitMs = awaitMs(request, store);
+          if (waitMs !== undefined) {
+            answerLater(request, waitMs, request.requestId);
+            continue;
+          }
+          send(respond(store, log, request, connectionId), durability?.commit());
         }
       } catch (err) {
         fail('malformed message', err);

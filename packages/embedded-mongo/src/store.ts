@@ -1,3 +1,4 @@
+import { Long, ObjectId } from 'bson';
 import { Collection, type ScanStats } from './collection.js';
 import { CursorStore } from './cursors.js';
 import { MongoCommandError } from './errors.js';
@@ -40,6 +41,12 @@ export class Store {
   readonly stats: ScanStats = { scannedObjects: 0, scannedKeys: 0 };
   readonly cursors = new CursorStore();
   readonly changes = new ChangeLog();
+  /**
+   * This engine run, as drivers see it in every hello: a new processId after each restart. It
+   * lets a driver's monitor stream awaitable hellos and, when a connection fails, reset itself
+   * with fresh connections (see server.ts).
+   */
+  readonly topologyVersion = { processId: new ObjectId(), counter: Long.fromInt(0) };
 
   collection(db: string, name: string): Collection | undefined {
     return this.databases.get(db)?.get(name);

@@ -9,6 +9,7 @@ export const HEADER_BYTES = 16;
 
 const CHECKSUM_PRESENT = 1;
 const MORE_TO_COME = 2;
+const EXHAUST_ALLOWED = 1 << 16;
 
 /** A decoded client request: the command document with any document sequences merged in. */
 export interface WireRequest {
@@ -18,6 +19,8 @@ export interface WireRequest {
   db: string;
   /** The client asked for no reply (unacknowledged write). */
   moreToCome: boolean;
+  /** The client accepts a stream of replies to this request (awaitable hello). */
+  exhaustAllowed: boolean;
 }
 
 export class MalformedMessageError extends Error {
@@ -79,7 +82,14 @@ function parseOpMsg(buf: Buffer, requestId: number): WireRequest {
   const command = body as Doc;
   for (const [field, docs] of sequences) command[field] = docs;
   const db = typeof command.$db === 'string' ? command.$db : 'admin';
-  return { requestId, opCode: OP_MSG, command, db, moreToCome: (flags & MORE_TO_COME) !== 0 };
+  return {
+    requestId,
+    opCode: OP_MSG,
+    command,
+    db,
+    moreToCome: (flags & MORE_TO_COME) !== 0,
+    exhaustAllowed: (flags & EXHAUST_ALLOWED) !== 0,
+  };
 }
 
 /** Legacy OP_QUERY, which drivers use only for the first handshake on `admin.$cmd`. */
@@ -91,7 +101,7 @@ function parseOpQuery(buf: Buffer, requestId: number): WireRequest {
       ? (doc.$query as Doc)
       : doc;
   const db = ns.value.split('.')[0] ?? 'admin';
-  return { requestId, opCode: OP_QUERY, command, db, moreToCome: false };
+  return { requestId, opCode: OP_QUERY, command, db, moreToCome: false, exhaustAllowed: false };
 }
 
 /** Decodes one complete message (header included); throws MalformedMessageError or a BSON error. */
@@ -115,7 +125,18 @@ function header(length: number, responseTo: number, opCode: number): Buffer {
   return h;
 }
 
-export function encodeReply(request: WireRequest, reply: Doc): Buffer {
+/**
+ * A reply to `request`. `stream`: one of a stream of replies (OP_MSG only) — `moreToCome` says
+ * another follows, `responseTo` is the id of the reply before it (the request's id for the first).
+ */
+export function encodeReply(
+  request: WireRequest,
+  reply: Doc,
+  stream: { moreToCome: boolean; responseTo: number } = {
+    moreToCome: false,
+    responseTo: request.requestId,
+  },
+): Buffer {
   const body = BSON.serialize(reply);
   if (request.opCode === OP_QUERY) {
     const prefix = Buffer.alloc(20);
@@ -125,8 +146,8 @@ export function encodeReply(request: WireRequest, reply: Doc): Buffer {
   }
   const total = HEADER_BYTES + 5 + body.length;
   const out = Buffer.allocUnsafe(total);
-  header(total, request.requestId, OP_MSG).copy(out, 0);
-  out.writeUInt32LE(0, 16);
+  header(total, stream.responseTo, OP_MSG).copy(out, 0);
+  out.writeUInt32LE(stream.moreToCome ? MORE_TO_COME : 0, 16);
   out[20] = 0;
   out.set(body, 21);
   return out;

@@ -5,19 +5,25 @@ import type { CommandContext, Handler } from '../args.js';
 export const MAX_WIRE_VERSION = 21;
 
 /**
- * The handshake reply. No topologyVersion on purpose: without it the driver polls with plain
- * hello every heartbeat instead of holding an awaitable (streaming) hello open.
+ * The handshake reply. Its topologyVersion makes drivers monitor with awaitable hellos (answered
+ * in server.ts) and, more importantly, reset their monitor on a network error: the Node driver
+ * (6.22, 7.x) skips that reset for a server without one, and its monitor can then stay stuck
+ * forever on a socket that closed under it when the engine restarted (docs/RELIABILITY.md).
  */
-export function helloReply(connectionId: number, legacy: boolean): Record<string, unknown> {
+export function helloReply(
+  ctx: Pick<CommandContext, 'connectionId' | 'store'>,
+  legacy: boolean,
+): Record<string, unknown> {
   return {
     ...(legacy ? { ismaster: true } : { isWritablePrimary: true }),
+    topologyVersion: ctx.store.topologyVersion,
     helloOk: true,
     maxBsonObjectSize: 16 * 1024 * 1024,
     maxMessageSizeBytes: 48_000_000,
     maxWriteBatchSize: 100_000,
     localTime: new Date(),
     logicalSessionTimeoutMinutes: 30,
-    connectionId,
+    connectionId: ctx.connectionId,
     minWireVersion: 0,
     maxWireVersion: MAX_WIRE_VERSION,
     readOnly: false,
@@ -60,9 +66,9 @@ function listDatabases(ctx: CommandContext): Record<string, unknown> {
 }
 
 export const adminCommands: Record<string, Handler> = {
-  hello: (ctx) => helloReply(ctx.connectionId, false),
-  isMaster: (ctx) => helloReply(ctx.connectionId, true),
-  ismaster: (ctx) => helloReply(ctx.connectionId, true),
+  hello: (ctx) => helloReply(ctx, false),
+  isMaster: (ctx) => helloReply(ctx, true),
+  ismaster: (ctx) => helloReply(ctx, true),
   ping: () => ({ ok: 1 }),
   buildInfo: () => buildInfo(),
   buildinfo: () => buildInfo(),
