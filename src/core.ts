@@ -35,6 +35,7 @@ import { JobRunsRepository } from './jobs/job-runs.repository.js';
 import { AutoMessagesRepository } from './modules/automessages/automessages.repository.js';
 import { AutoMessagesService } from './modules/automessages/automessages.service.js';
 import { ConversationsRepository } from './modules/conversations/conversations.repository.js';
+import { ConversationCaches } from './modules/conversations/conversation.caches.js';
 import { ConversationsService } from './modules/conversations/conversations.service.js';
 import { GroupsService } from './modules/conversations/groups.service.js';
 import { GroupMembersRepository } from './modules/conversations/members.repository.js';
@@ -246,6 +247,7 @@ export async function buildServices(
     repos.users,
     repos.presence,
     membership,
+    new ConversationCaches(infra.redis, logger),
   );
   const tasks = new TasksService(
     repos.tasks,
