@@ -58,6 +58,7 @@ import { StatsRepository } from './modules/stats/stats.repository.js';
 import { StatsService } from './modules/stats/stats.service.js';
 import { TasksRepository } from './modules/tasks/tasks.repository.js';
 import { TasksService } from './modules/tasks/tasks.service.js';
+import { bumpUserVersion, UserCache } from './modules/users/user.cache.js';
 import { UsersRepository } from './modules/users/users.repository.js';
 import type { Shutdown } from './shutdown.js';
 
@@ -212,8 +213,9 @@ export async function buildServices(
   // Every repository that stores events wakes the local relay right after the write.
   const outbox = new OutboxSignal();
   const { written } = outbox;
+  const userCache = new UserCache(infra.redis, logger);
   const repos = {
-    users: new UsersRepository(db, written),
+    users: new UsersRepository(db, written, (userId) => bumpUserVersion(infra.redis, userId)),
     conversations: new ConversationsRepository(db, written),
     groupMembers: new GroupMembersRepository(db, written),
     messages: new MessagesRepository(db, written),
@@ -244,7 +246,10 @@ export async function buildServices(
   const conversations = new ConversationsService(
     repos.conversations,
     repos.messages,
-    repos.users,
+    // Participants' profiles in lists, from this process when their version still matches.
+    {
+      findSummaries: (ids) => userCache.summaries(ids, (missing) => repos.users.findByIds(missing)),
+    },
     repos.presence,
     membership,
     new ConversationCaches(infra.redis, logger),
@@ -352,6 +357,7 @@ export async function buildServices(
       running: async () => (await statsQueue.queueStats()).main.consumers > 0,
     }),
     membership,
+    userCache,
     conversations,
     groups,
     messages,

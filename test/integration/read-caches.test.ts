@@ -4,7 +4,14 @@ import type { ConversationView } from '../../src/contracts/conversations.js';
 import type { MessageView } from '../../src/contracts/messages.js';
 import { ReadCache } from '../../src/infra/read-cache.js';
 import { silentLogger } from '../../src/logger.js';
-import { isolatedEnv, startTestApp, uniqueId, type TestApp } from '../support/app.js';
+import type { UserView } from '../../src/contracts/users.js';
+import {
+  isolatedEnv,
+  promoteToAdmin,
+  startTestApp,
+  uniqueId,
+  type TestApp,
+} from '../support/app.js';
 import { directConversation, http, type Registered } from '../support/http.js';
 import {
   callAs,
@@ -14,19 +21,21 @@ import {
   registerUsers,
   sendText,
 } from '../support/messaging.js';
-import { eventually } from '../support/sockets.js';
+import { connectSocket, eventually } from '../support/sockets.js';
 
 /**
- * The newest history page and each user's conversation list are cached in Redis (issue #19).
+ * The newest history page and each user's conversation list are cached in Redis, users in each
+ * process behind a version kept in Redis (issue #19).
  * Each test warms the caches through instance two, changes something through instance one, and
  * reads through two at once: every change path must have invalidated what two would serve.
  */
 describe('read caches across two api instances', () => {
   let one: TestApp;
   let two: TestApp;
+  let env: Record<string, string>;
 
   before(async () => {
-    const env = await isolatedEnv({ RATE_LIMIT_MESSAGES_PER_MINUTE: '100000' });
+    env = await isolatedEnv({ RATE_LIMIT_MESSAGES_PER_MINUTE: '100000' });
     [one, two] = [await startTestApp(env), await startTestApp(env)];
   });
 
@@ -203,6 +212,31 @@ describe('read caches across two api instances', () => {
     assert.equal(removed.status, 204);
     assert.equal(await listed(two, carol, group), undefined);
     assert.ok(await listed(two, carol, direct));
+  });
+
+  test('/me: profile, role and last-seen changes through one are seen on two at once', async () => {
+    const [alice] = await registerUsers(one.url, 3);
+    const me = async (app: TestApp) => {
+      const res = await http<{ user: UserView }>(app.url, 'GET', '/api/auth/me', {
+        token: alice.accessToken,
+      });
+      assert.equal(res.status, 200);
+      return res.body.user;
+    };
+    assert.equal((await me(two)).username, alice.user.username);
+    assert.equal((await me(two)).lastSeenAt, null); // cached in two now
+
+    const patched = await callAs(one.url, alice, 'PATCH', '/api/auth/me', { bio: 'hello' });
+    assert.equal(patched.status, 200);
+    assert.equal((await me(two)).bio, 'hello');
+
+    // An operator's promotion runs in another process (the CLI): it bumps the version too.
+    await promoteToAdmin(env, alice.user.email ?? '');
+    assert.equal((await me(two)).role, 'admin');
+
+    const socket = await connectSocket(one.url, alice.accessToken);
+    socket.disconnect();
+    await eventually(async () => (await me(two)).lastSeenAt !== null, 5000, 'last seen on two');
   });
 
   test('a load that overlaps an invalidation is used once and never cached', async () => {
