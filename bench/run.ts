@@ -20,7 +20,7 @@ import { variantThroughputRow, type Variant } from './scenarios/variants.js';
 import { relayRow } from './scenarios/events.js';
 
 /**
- * `npm run bench [-- --quick | --smoke] [--only=web,pipeline,variants,events,search,media,engine] [--out=DIR] [--no-docs]
+ * `npm run bench [-- --quick | --smoke] [--only=web,http,pipeline,variants,events,search,media,engine] [--out=DIR] [--no-docs]
  * [--cpu-prof] [--render=latest.json] [--root=DIR]`: every row of docs/PERFORMANCE.md, each
  * against its baseline in the same run. See bench/NOTES.md for the method.
  */
@@ -307,6 +307,10 @@ async function main(): Promise<number> {
         await idleRow(ctx, sides, fixtures),
         ...(await httpRows(ctx, sides, fixtures)),
       ]),
+    );
+    // The HTTP rows alone (also part of `web`), for iterating on them.
+    await attempt('http', () =>
+      withGroup(ctx, 'web', 'api', (sides, fixtures) => httpRows(ctx, sides, fixtures)),
     );
     await attempt('pipeline', () =>
       withGroup(ctx, 'pipeline', 'worker', async (sides, fixtures) => {

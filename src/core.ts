@@ -35,6 +35,7 @@ import { JobRunsRepository } from './jobs/job-runs.repository.js';
 import { AutoMessagesRepository } from './modules/automessages/automessages.repository.js';
 import { AutoMessagesService } from './modules/automessages/automessages.service.js';
 import { ConversationsRepository } from './modules/conversations/conversations.repository.js';
+import { ConversationCaches } from './modules/conversations/conversation.caches.js';
 import { ConversationsService } from './modules/conversations/conversations.service.js';
 import { GroupsService } from './modules/conversations/groups.service.js';
 import { GroupMembersRepository } from './modules/conversations/members.repository.js';
@@ -57,6 +58,7 @@ import { StatsRepository } from './modules/stats/stats.repository.js';
 import { StatsService } from './modules/stats/stats.service.js';
 import { TasksRepository } from './modules/tasks/tasks.repository.js';
 import { TasksService } from './modules/tasks/tasks.service.js';
+import { bumpUserVersion, UserCache } from './modules/users/user.cache.js';
 import { UsersRepository } from './modules/users/users.repository.js';
 import type { Shutdown } from './shutdown.js';
 
@@ -211,8 +213,9 @@ export async function buildServices(
   // Every repository that stores events wakes the local relay right after the write.
   const outbox = new OutboxSignal();
   const { written } = outbox;
+  const userCache = new UserCache(infra.redis, logger);
   const repos = {
-    users: new UsersRepository(db, written),
+    users: new UsersRepository(db, written, (userId) => bumpUserVersion(infra.redis, userId)),
     conversations: new ConversationsRepository(db, written),
     groupMembers: new GroupMembersRepository(db, written),
     messages: new MessagesRepository(db, written),
@@ -243,9 +246,13 @@ export async function buildServices(
   const conversations = new ConversationsService(
     repos.conversations,
     repos.messages,
-    repos.users,
+    // Participants' profiles in lists, from this process when their version still matches.
+    {
+      findSummaries: (ids) => userCache.summaries(ids, (missing) => repos.users.findByIds(missing)),
+    },
     repos.presence,
     membership,
+    new ConversationCaches(infra.redis, logger),
   );
   const tasks = new TasksService(
     repos.tasks,
@@ -350,6 +357,7 @@ export async function buildServices(
       running: async () => (await statsQueue.queueStats()).main.consumers > 0,
     }),
     membership,
+    userCache,
     conversations,
     groups,
     messages,

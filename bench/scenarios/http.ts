@@ -88,7 +88,10 @@ function throughputRow(
   };
 }
 
-/** Rows 3 (history page) and 4 (authenticated request overhead). */
+/** A user's conversations in the list row. */
+const LIST_SIZE = 20;
+
+/** The history page, the conversation list and the authenticated request overhead. */
 export async function httpRows(
   ctx: Context,
   sides: RealtimeSides,
@@ -104,6 +107,13 @@ export async function httpRows(
   );
   const auth = { authorization: `Bearer ${alice.token}` };
 
+  // Alice's list: the conversation with Bob and LIST_SIZE - 1 more, a few messages each.
+  const others = await fixtures.bulkUsers(LIST_SIZE - 1);
+  for (const other of others) {
+    const id = await fixtures.directConversation(alice.userId, other.toHexString());
+    await fixtures.messagesIn(id, [other.toHexString(), alice.userId], 3);
+  }
+
   const historyPath = `/api/conversations/${conversationId}/messages`;
   const page = await http<{ items: unknown[] }>(sides.parley.url, 'GET', historyPath, {
     token: alice.token,
@@ -115,6 +125,20 @@ export async function httpRows(
     ctx,
     { child: sides.parley, path: historyPath, headers: auth },
     { child: sides.baseline, path: historyPath, headers: {} },
+    20,
+  );
+
+  const listPath = '/api/conversations';
+  const list = await http<{ items: unknown[] }>(sides.parley.url, 'GET', listPath, {
+    token: alice.token,
+  });
+  if (list.status !== 200 || list.body.items.length !== LIST_SIZE)
+    throw new Error(`conversation list: ${list.status} with ${list.body.items?.length} items`);
+  ctx.log(`conversation list: 20 connections, ${ctx.profile.httpMs} ms × ${ctx.profile.reps} each`);
+  const listRuns = await compare(
+    ctx,
+    { child: sides.parley, path: listPath, headers: auth },
+    { child: sides.baseline, path: `${listPath}?as=${alice.userId}`, headers: {} },
     20,
   );
 
@@ -132,9 +156,16 @@ export async function httpRows(
     throughputRow(
       'history-page',
       'history page (50 messages): `GET /api/conversations/:id/messages`, 20 concurrent',
-      0.5,
+      1.5,
       'Parley req/s ÷ bare-driver route req/s',
       history,
+    ),
+    throughputRow(
+      'conversation-list',
+      `conversation list (${LIST_SIZE} conversations): \`GET /api/conversations\`, 20 concurrent`,
+      1.5,
+      'Parley req/s ÷ bare-driver route req/s (the list query, summaries, an unread count each)',
+      listRuns,
     ),
     throughputRow(
       'auth-me',

@@ -12,7 +12,8 @@ import { memoryAfterGc, serveParent } from '../lib/child.js';
  * - a raw Socket.IO relay (no auth, no storage, no adapter): `send_message` is acked and
  *   `message_received` goes to both users' rooms, as Parley's fan-out does;
  * - a bare Express app: `GET /api/auth/me` returns a fixed body (set by the parent to Parley's
- *   exact reply) and the history page runs the same query through the bare driver;
+ *   exact reply); the history page and the conversation list run the queries they need
+ *   through the bare driver (no cache);
  * - bare `insertMany` of planned auto messages, and raw confirmed publish + consume.
  */
 const env = process.env;
@@ -43,6 +44,77 @@ app.get('/api/conversations/:id/messages', (req, res, next) => {
       res.json({ items, nextCursor: rows.length > limit ? (items.at(-1)?.id ?? null) : null });
     }, next);
 });
+
+// The conversation list's first page as the route needs it without a cache: the member's
+// conversations, their participants' summaries and one unread count each (`?as=` is the user).
+app.get('/api/conversations', (req, res, next) => {
+  const as = typeof req.query.as === 'string' ? req.query.as : '';
+  conversationList(as).then((body) => res.json(body), next);
+});
+
+async function conversationList(userId: string) {
+  const limit = 50;
+  const me = new ObjectId(userId);
+  const rows = await db
+    .collection('conversations')
+    .find({ participants: me })
+    .sort({ lastMessageAt: -1, _id: -1 })
+    .limit(limit + 1)
+    .toArray();
+  const page = rows.slice(0, limit);
+  const ids = [...new Set(page.flatMap((c) => (c.participants as ObjectId[]).map(String)))];
+  const [users, unread] = await Promise.all([
+    db
+      .collection('users')
+      .find(
+        { _id: { $in: ids.map((id) => new ObjectId(id)) } },
+        { projection: { username: 1, displayName: 1, avatarUrl: 1, lastSeenAt: 1 } },
+      )
+      .toArray(),
+    Promise.all(page.map((c) => unreadOf(c._id, me, readPointer(c.reads, userId)))),
+  ]);
+  const byId = new Map(users.map((u) => [u._id.toHexString(), u]));
+  const items = page.map((c, i) => ({
+    id: c._id.toHexString(),
+    type: c.type as string,
+    participants: (c.participants as ObjectId[]).flatMap((p) => {
+      const u = byId.get(p.toHexString());
+      return u
+        ? [
+            {
+              id: p.toHexString(),
+              username: u.username as string,
+              displayName: u.displayName as string,
+              avatarUrl: (u.avatarUrl as string | null) ?? null,
+              isOnline: false,
+              lastSeenAt: (u.lastSeenAt as Date | null)?.toISOString() ?? null,
+            },
+          ]
+        : [];
+    }),
+    lastMessageAt: (c.lastMessageAt as Date).toISOString(),
+    unreadCount: unread[i] ?? 0,
+    createdAt: (c.createdAt as Date).toISOString(),
+  }));
+  return { items, nextCursor: null };
+}
+
+function readPointer(reads: unknown, userId: string): ObjectId | undefined {
+  return (reads as Record<string, { messageId?: ObjectId }> | undefined)?.[userId]?.messageId;
+}
+
+function unreadOf(conversationId: unknown, me: ObjectId, after: ObjectId | undefined) {
+  return db.collection('messages').countDocuments(
+    {
+      conversationId,
+      senderId: { $ne: me },
+      deletedAt: { $exists: false },
+      type: { $ne: 'system' },
+      ...(after ? { _id: { $gt: after } } : {}),
+    },
+    { limit: 999 },
+  );
+}
 
 const httpServer = createServer(app);
 const io = new Server(httpServer, { maxHttpBufferSize: 32 * 1024 });

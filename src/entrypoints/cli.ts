@@ -2,6 +2,8 @@ import type { Db } from 'mongodb';
 import { loadConfig } from '../config.js';
 import { createLogger } from '../logger.js';
 import { connectMongo } from '../infra/mongo.js';
+import { connectRedis } from '../infra/redis.js';
+import { bumpUserVersion } from '../modules/users/user.cache.js';
 import { UsersRepository } from '../modules/users/users.repository.js';
 import { createSearchBackend } from '../modules/search/search.module.js';
 import type { ReindexProgress } from '../modules/search/search.backend.js';
@@ -42,10 +44,12 @@ async function main(argv: string[]): Promise<number> {
   try {
     if (command === 'search') return await reindex(config, mongo.db);
     const email = arg;
-    const user = await new UsersRepository(mongo.db).setRoleByEmail(
-      email,
-      command === 'promote' ? 'admin' : 'user',
-    );
+    // Running instances keep users for `/me` until their version moves (UserCache).
+    const redis = await connectRedis(config.REDIS_URL, config.REDIS_KEY_PREFIX, logger);
+    const users = new UsersRepository(mongo.db, undefined, (id) => bumpUserVersion(redis, id));
+    const user = await users
+      .setRoleByEmail(email, command === 'promote' ? 'admin' : 'user')
+      .finally(() => redis.close());
     if (!user) {
       process.stderr.write(`no user with email ${email}\n`);
       return 1;

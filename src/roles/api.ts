@@ -60,6 +60,7 @@ export async function startApi(
     tokens: new TokenService(secrets.access, secrets.refresh, config.ACCESS_TOKEN_TTL),
     throttle: limits,
     adminListedAt: await recordAdminListing(config.ADMIN_EMAILS, repos.settings),
+    userCache: services.userCache,
     onSessionRevoked: (sessionId) => Promise.resolve(notifier.disconnectSession(sessionId)),
   });
   const presence = new PresenceService(

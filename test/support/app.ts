@@ -6,10 +6,12 @@ import { Redis } from 'ioredis';
 import { MongoClient } from 'mongodb';
 import { after } from 'node:test';
 import { loadConfig, type Config } from '../../src/config.js';
-import { createLogger, type Logger } from '../../src/logger.js';
+import { createLogger, silentLogger, type Logger } from '../../src/logger.js';
 import type { ErrorReporter } from '../../src/infra/sentry.js';
 import { startParley, type Parley } from '../../src/app.js';
 import { deleteOwnedQueues } from '../../src/core.js';
+import { connectRedis } from '../../src/infra/redis.js';
+import { bumpUserVersion } from '../../src/modules/users/user.cache.js';
 import { UsersRepository } from '../../src/modules/users/users.repository.js';
 import { startEmbeddedMongo, type EmbeddedMongo } from '@parley/embedded-mongo';
 
@@ -147,10 +149,19 @@ function isConfig(env: Record<string, string> | Readonly<Config>): env is Readon
 export async function promoteToAdmin(names: TestNames, email: string): Promise<void> {
   const mongo = new MongoClient(names.MONGODB_URI ?? '');
   await mongo.connect();
+  const redis = await connectRedis(
+    names.REDIS_URL ?? '',
+    names.REDIS_KEY_PREFIX ?? '',
+    silentLogger,
+  );
   try {
-    await new UsersRepository(mongo.db(names.MONGODB_DB)).setRoleByEmail(email, 'admin');
+    const users = new UsersRepository(mongo.db(names.MONGODB_DB), undefined, (id) =>
+      bumpUserVersion(redis, id),
+    );
+    await users.setRoleByEmail(email, 'admin');
   } finally {
     await mongo.close();
+    await redis.close();
   }
 }
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { AppError, type ErrorCode } from '../../src/errors.js';
 import { ConversationsService } from '../../src/modules/conversations/conversations.service.js';
-import { FakeConversations, FakeMembership, FakeUsers, fakeId } from './fakes.js';
+import { FakeConversations, FakeMembership, FakeUsers, NoCaches, fakeId } from './fakes.js';
 
 async function setUp(userCount: number) {
   const users = new FakeUsers();
@@ -14,6 +14,7 @@ async function setUp(userCount: number) {
     users,
     { areOnline: (ids) => Promise.resolve(ids.map(() => false)) },
     membership,
+    new NoCaches(),
   );
   const ids = (await users.seed(userCount)).map((u) => u.id);
   return { service, membership, ids };

@@ -13,7 +13,10 @@ import type {
   PlannedAutoMessage,
 } from '../../src/modules/automessages/automessages.repository.js';
 import type { AutoMessagesServiceDeps } from '../../src/modules/automessages/automessages.service.js';
-import type { Conversation } from '../../src/modules/conversations/conversations.repository.js';
+import type {
+  Conversation,
+  LastMessage,
+} from '../../src/modules/conversations/conversations.repository.js';
 import type { ConversationsServiceDeps } from '../../src/modules/conversations/conversations.service.js';
 import { directKeyOf } from '../../src/modules/conversations/direct-key.js';
 import {
@@ -35,6 +38,26 @@ type SessionsPort = AuthServiceDeps['sessions'];
 type AutosPort = AutoMessagesServiceDeps['autos'];
 type ConversationsPort = ConversationsServiceDeps['conversations'];
 type MembershipPort = ConversationsServiceDeps['membership'];
+type CachesPort = ConversationsServiceDeps['caches'];
+
+/** No caching: every read loads (the Redis caches have integration tests of their own). */
+export class NoCaches implements CachesPort {
+  newestMessages<T>(_id: string, _count: number, load: () => Promise<T>) {
+    return load();
+  }
+  firstListPage<T>(_userId: string, _size: number, load: () => Promise<T>) {
+    return load();
+  }
+  messagesChanged() {
+    return Promise.resolve();
+  }
+  historyChanged() {
+    return Promise.resolve();
+  }
+  listsChanged() {
+    return Promise.resolve();
+  }
+}
 
 export class FakeUsers implements UsersPort {
   readonly rows = new Map<string, User>();
@@ -286,6 +309,18 @@ export class FakeConversations implements ConversationsPort {
   listForMember(userId: string, limit: number): Promise<Conversation[]> {
     const mine = [...this.rows.values()].filter((c) => c.participants.includes(userId));
     return Promise.resolve(mine.slice(0, limit));
+  }
+
+  recordMessage(conversationId: string, last: LastMessage): Promise<void> {
+    const c = this.rows.get(conversationId);
+    if (c && last.createdAt >= c.lastMessageAt) {
+      this.rows.set(conversationId, { ...c, lastMessage: last, lastMessageAt: last.createdAt });
+    }
+    return Promise.resolve();
+  }
+
+  async recordMessages(lasts: readonly (LastMessage & { conversationId: string })[]) {
+    for (const last of lasts) await this.recordMessage(last.conversationId, last);
   }
 
   private insert(

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { errors } from '../../errors.js';
 import type { AuthContext } from '../../contracts/auth.js';
+import type { UserCache } from '../users/user.cache.js';
 import type { User, UsersRepository } from '../users/users.repository.js';
 import type { UserView } from '../../contracts/users.js';
 import { presentUser } from '../users/users.present.js';
@@ -32,6 +33,8 @@ export interface AuthServiceDeps {
    * was created before its address was listed (registering a listed address grants nothing).
    */
   adminListedAt: ReadonlyMap<string, Date>;
+  /** `/me` reads through it (UserCache); authorisation always reads `users`. */
+  userCache?: Pick<UserCache, 'get'>;
   /** Called after a session is revoked, e.g. to disconnect its sockets. */
   onSessionRevoked: (sessionId: string) => Promise<void>;
 }
@@ -142,7 +145,11 @@ export class AuthService {
   }
 
   async me(auth: AuthContext): Promise<UserView> {
-    const user = await this.requireUser(auth.userId);
+    const { userCache, users } = this.deps;
+    const user = userCache
+      ? await userCache.get(auth.userId, (id) => users.findById(id))
+      : await users.findById(auth.userId);
+    if (!user || !user.isActive) throw errors.unauthorized('Account not found or disabled');
     return presentUser(user, self(user));
   }
 

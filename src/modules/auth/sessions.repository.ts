@@ -85,15 +85,13 @@ export class SessionsRepository {
    * holding the signing key could pair their own sid with someone else's user id.
    */
   async isAccessAllowed(tokenId: string, sessionId: string, userId: string): Promise<boolean> {
-    const replies = await this.redis.client
-      .pipeline()
-      .exists(this.redis.key(`denylist:${tokenId}`))
-      .hget(this.redis.key(`session:${sessionId}`), 'userId')
-      .exec();
-    const [denied, owner] = (replies ?? []).map(([error, value]) => {
-      if (error) throw error;
-      return value;
-    });
+    // Plain commands, not an explicit pipeline: auto-pipelining sends them in the same write as
+    // the request's rate-limit command, without building a Pipeline object per request.
+    const { client } = this.redis;
+    const [denied, owner] = await Promise.all([
+      client.exists(this.redis.key(`denylist:${tokenId}`)),
+      client.hget(this.redis.key(`session:${sessionId}`), 'userId'),
+    ]);
     return denied === 0 && owner === userId;
   }
 }

@@ -3,9 +3,14 @@ import { errors } from '../../errors.js';
 import type { PresenceRepository } from '../presence/presence.repository.js';
 import { presentSummary } from '../users/users.present.js';
 import type { UsersRepository } from '../users/users.repository.js';
-import type { Conversation, ConversationsRepository } from './conversations.repository.js';
+import type { ConversationCaches } from './conversation.caches.js';
+import type {
+  Conversation,
+  ConversationsRepository,
+  LastMessage,
+} from './conversations.repository.js';
 import { directKeyOf } from './direct-key.js';
-import { GROUP_MAX } from './group-members.js';
+import { GROUP_MAX, type MemberRole } from './group-members.js';
 import type { MembershipCache } from './membership.cache.js';
 
 export type CreateConversation =
@@ -25,12 +30,30 @@ export interface UnreadCounter {
 export interface ConversationsServiceDeps {
   conversations: Pick<
     ConversationsRepository,
-    'findOrCreateDirectMany' | 'createGroup' | 'findForMember' | 'listForMember'
+    | 'findOrCreateDirectMany'
+    | 'createGroup'
+    | 'findForMember'
+    | 'listForMember'
+    | 'recordMessage'
+    | 'recordMessages'
   >;
   unreadCounter: UnreadCounter;
   users: Pick<UsersRepository, 'findSummaries'>;
   presence: Pick<PresenceRepository, 'areOnline'>;
   membership: Pick<MembershipCache, 'isMember' | 'conversationCreated'>;
+  caches: Pick<
+    ConversationCaches,
+    'newestMessages' | 'firstListPage' | 'messagesChanged' | 'historyChanged' | 'listsChanged'
+  >;
+}
+
+/** A conversation as the list shows it, before its participants' profiles and presence. */
+type ConversationCore = Omit<ConversationView, 'participants'> & {
+  members: { userId: string; role: MemberRole }[];
+};
+interface CorePage {
+  items: ConversationCore[];
+  nextCursor: string | null;
 }
 
 export class ConversationsService {
@@ -40,6 +63,7 @@ export class ConversationsService {
     private readonly users: ConversationsServiceDeps['users'],
     private readonly presence: ConversationsServiceDeps['presence'],
     private readonly membership: ConversationsServiceDeps['membership'],
+    private readonly caches: ConversationsServiceDeps['caches'],
   ) {}
 
   async create(userId: string, input: CreateConversation) {
@@ -59,7 +83,7 @@ export class ConversationsService {
     }
     await this.requireUsers(participants.filter((id) => id !== userId));
     const conversation = await this.conversations.createGroup(userId, participants, input.name);
-    await this.membership.conversationCreated(participants);
+    await this.conversationCreated(participants);
     return { created: true, conversation: await this.presentOne(conversation, userId) };
   }
 
@@ -75,9 +99,7 @@ export class ConversationsService {
     const results = await this.conversations.findOrCreateDirectMany(pairs);
     const created = [...results.values()].filter((r) => r.created);
     if (created.length > 0) {
-      await this.membership.conversationCreated(
-        created.flatMap((r) => r.conversation.participants),
-      );
+      await this.conversationCreated(created.flatMap((r) => r.conversation.participants));
     }
     return results;
   }
@@ -88,16 +110,88 @@ export class ConversationsService {
     return await this.presentOne(conversation, userId);
   }
 
-  /** Mine, newest activity first; the cursor encodes (lastMessageAt, id) of the last item. */
+  /**
+   * Mine, newest activity first; the cursor encodes (lastMessageAt, id) of the last item. The
+   * first page comes from the cache; profiles and presence are always read fresh.
+   */
   async list(userId: string, limit: number, cursor?: string) {
-    const after = cursor ? decodeCursor(cursor) : undefined;
+    const page = cursor
+      ? await this.loadList(userId, limit, decodeCursor(cursor))
+      : await this.caches.firstListPage(userId, limit, () => this.loadList(userId, limit));
+    if (!page) throw new Error('the conversation list did not load');
+    return { items: await this.withPeople(page.items), nextCursor: page.nextCursor };
+  }
+
+  private async loadList(
+    userId: string,
+    limit: number,
+    after?: { lastMessageAt: Date; id: string },
+  ): Promise<CorePage> {
     const rows = await this.conversations.listForMember(userId, limit + 1, after);
     const pageRows = rows.slice(0, limit);
     const last = pageRows.at(-1);
+    const unread = await Promise.all(pageRows.map((c) => this.unread(c, userId)));
     return {
-      items: await this.present(pageRows, userId),
+      items: pageRows.map((c, i) => coreOf(c, unread[i] ?? 0)),
       nextCursor: rows.length > limit && last ? encodeCursor(last) : null,
     };
+  }
+
+  /**
+   * Stores a new last message, then drops the caches that show it (its history, every member's
+   * list): the one call the send paths make.
+   */
+  async recordMessage(
+    conversationId: string,
+    last: LastMessage,
+    participants: readonly string[],
+  ): Promise<void> {
+    await this.conversations.recordMessage(conversationId, last);
+    await this.caches.messagesChanged(conversationId, participants);
+  }
+
+  /** `recordMessage` for many conversations: one round trip to MongoDB, one to Redis each. */
+  async recordMessages(
+    lasts: readonly (LastMessage & { conversationId: string; participants: readonly string[] })[],
+  ): Promise<void> {
+    if (lasts.length === 0) return;
+    await this.conversations.recordMessages(lasts);
+    await Promise.all(
+      lasts.map((l) => this.caches.messagesChanged(l.conversationId, l.participants)),
+    );
+  }
+
+  /** After an edit or delete is stored (`content`), or a reaction (`reactions`). */
+  messageChanged(
+    conversationId: string,
+    participants: readonly string[],
+    change: 'content' | 'reactions',
+  ): Promise<void> {
+    return change === 'content'
+      ? this.caches.messagesChanged(conversationId, participants)
+      : this.caches.historyChanged(conversationId);
+  }
+
+  /** A conversation's newest `count` messages through the history cache (`load` on a miss). */
+  newestMessages<T>(
+    conversationId: string,
+    count: number,
+    load: () => Promise<T>,
+    revive: (json: unknown) => T,
+  ): Promise<T | null> {
+    return this.caches.newestMessages(conversationId, count, load, revive);
+  }
+
+  /** After read pointers or memberships changed: these users' lists. */
+  listsChanged(userIds: readonly string[]): Promise<void> {
+    return this.caches.listsChanged(userIds);
+  }
+
+  private async conversationCreated(participants: readonly string[]): Promise<void> {
+    await Promise.all([
+      this.membership.conversationCreated(participants),
+      this.caches.listsChanged(participants),
+    ]);
   }
 
   /** Participants of a conversation the user belongs to; 404 for everyone else. */
@@ -125,7 +219,7 @@ export class ConversationsService {
    */
   async presentTo(conversation: Conversation, viewerIds: readonly string[]) {
     const [describe, unread] = await Promise.all([
-      this.describer([conversation]),
+      this.describer([conversation.members]),
       Promise.all(
         viewerIds.map((viewerId) =>
           conversation.participants.includes(viewerId)
@@ -136,7 +230,7 @@ export class ConversationsService {
     ]);
     return viewerIds.map((userId, i) => ({
       userId,
-      conversation: describe(conversation, unread[i] ?? 0),
+      conversation: describe(coreOf(conversation, unread[i] ?? 0)),
     }));
   }
 
@@ -150,11 +244,8 @@ export class ConversationsService {
     conversations: Conversation[],
     viewerId: string,
   ): Promise<ConversationView[]> {
-    const [describe, unread] = await Promise.all([
-      this.describer(conversations),
-      Promise.all(conversations.map((c) => this.unread(c, viewerId))),
-    ]);
-    return conversations.map((c, i) => describe(c, unread[i] ?? 0));
+    const unread = await Promise.all(conversations.map((c) => this.unread(c, viewerId)));
+    return this.withPeople(conversations.map((c, i) => coreOf(c, unread[i] ?? 0)));
   }
 
   private unread(conversation: Conversation, viewerId: string): Promise<number> {
@@ -162,40 +253,53 @@ export class ConversationsService {
     return this.unreadCounter.countUnread(conversation.id, viewerId, pointer);
   }
 
-  /** Loads what every viewer sees the same (member summaries, presence) for these conversations. */
-  private async describer(conversations: Conversation[]) {
-    const userIds = [...new Set(conversations.flatMap((c) => c.participants))];
+  private async withPeople(cores: ConversationCore[]): Promise<ConversationView[]> {
+    const describe = await this.describer(cores.map((c) => c.members));
+    return cores.map(describe);
+  }
+
+  /** Loads what every viewer sees the same and changes often: profiles and presence. */
+  private async describer(memberLists: readonly { userId: string }[][]) {
+    const userIds = [...new Set(memberLists.flatMap((members) => members.map((m) => m.userId)))];
     const [summaries, online] = await Promise.all([
       this.users.findSummaries(userIds),
       this.presence.areOnline(userIds),
     ]);
     const onlineById = new Map(userIds.map((id, i) => [id, online[i] ?? false]));
     const byId = new Map(summaries.map((u) => [u.id, u]));
-    return (c: Conversation, unreadCount: number): ConversationView => ({
-      id: c.id,
-      type: c.type,
-      participants: c.members.flatMap(({ userId: id, role }) => {
+    return ({ members, ...core }: ConversationCore): ConversationView => ({
+      ...core,
+      participants: members.flatMap(({ userId: id, role }) => {
         const u = byId.get(id);
         if (!u) return [];
         const summary = presentSummary(u, onlineById.get(id) ?? false);
-        return [c.type === 'group' ? { ...summary, role } : summary];
+        return [core.type === 'group' ? { ...summary, role } : summary];
       }),
-      ...(c.name ? { name: c.name } : {}),
-      ...(c.lastMessage
-        ? {
-            lastMessage: {
-              id: c.lastMessage.id,
-              senderId: c.lastMessage.senderId,
-              preview: c.lastMessage.preview,
-              createdAt: c.lastMessage.createdAt.toISOString(),
-            },
-          }
-        : {}),
-      lastMessageAt: c.lastMessageAt.toISOString(),
-      unreadCount,
-      createdAt: c.createdAt.toISOString(),
     });
   }
+}
+
+/** Everything of a conversation's view but the participants' profiles: plain JSON, cacheable. */
+function coreOf(c: Conversation, unreadCount: number): ConversationCore {
+  return {
+    id: c.id,
+    type: c.type,
+    members: c.members.map(({ userId, role }) => ({ userId, role })),
+    ...(c.name ? { name: c.name } : {}),
+    ...(c.lastMessage
+      ? {
+          lastMessage: {
+            id: c.lastMessage.id,
+            senderId: c.lastMessage.senderId,
+            preview: c.lastMessage.preview,
+            createdAt: c.lastMessage.createdAt.toISOString(),
+          },
+        }
+      : {}),
+    lastMessageAt: c.lastMessageAt.toISOString(),
+    unreadCount,
+    createdAt: c.createdAt.toISOString(),
+  };
 }
 
 function encodeCursor(c: Conversation): string {

@@ -165,7 +165,9 @@ export class GroupsService {
       ) {
         if (change.joined.length > 0 || change.left.length > 0) {
           const after = change.members.map((m) => m.userId);
-          await this.membership.membershipChanged(before.id, union(before.participants, after));
+          const affected = union(before.participants, after);
+          await this.membership.membershipChanged(before.id, affected);
+          await this.conversationsService.listsChanged(affected);
           this.notifier.leaveConversation(change.left, before.id);
         }
         return this.announce(actorId, before, change.notices);

@@ -1,20 +1,9 @@
 import type { Logger } from '../../logger.js';
 import type { RedisHandles } from '../../infra/redis.js';
+import { ReadCache } from '../../infra/read-cache.js';
 import type { ConversationsRepository } from './conversations.repository.js';
 
 const TTL_SECONDS = 600;
-/** Outlives any value it guards, so a reader's generation can never come round again. */
-const GENERATION_TTL_SECONDS = 2 * TTL_SECONDS;
-
-// KEYS: value, generation. ARGV: generation the reader saw before loading, value, ttl.
-// Stores only if no invalidation happened since the reader looked: a load that raced with a
-// membership change never caches the old members.
-const SET_IF_UNCHANGED = `
-if (redis.call('GET', KEYS[2]) or '0') == ARGV[1] then
-  redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
-end
-return 0
-`;
 
 /**
  * Hot reads for every socket event and send: a conversation's participants and a user's
@@ -27,14 +16,18 @@ return 0
  * it saw before loading is still current (SET_IF_UNCHANGED).
  */
 export class MembershipCache {
+  private readonly cache: ReadCache;
+
   constructor(
-    private readonly redis: RedisHandles,
+    redis: RedisHandles,
     private readonly conversations: ConversationsRepository,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.cache = new ReadCache(redis, logger, TTL_SECONDS);
+  }
 
   async participants(conversationId: string): Promise<string[] | null> {
-    return this.cached(membersKey(conversationId), () =>
+    return this.cache.read(membersKey(conversationId), () =>
       this.conversations.participantsOf(conversationId),
     );
   }
@@ -46,14 +39,15 @@ export class MembershipCache {
 
   async contacts(userId: string): Promise<string[]> {
     return (
-      (await this.cached(contactsKey(userId), () => this.conversations.contactsOf(userId))) ?? []
+      (await this.cache.read(contactsKey(userId), () => this.conversations.contactsOf(userId))) ??
+      []
     );
   }
 
   /** Everyone in a new conversation may have a new contact. */
   async conversationCreated(participants: readonly string[]): Promise<void> {
     try {
-      await this.invalidate(participants.map(contactsKey));
+      await this.cache.invalidate(participants.map(contactsKey));
     } catch (error) {
       // A stale contact list only delays presence notices; it expires within the TTL.
       this.logger.warn({ err: error }, 'could not invalidate contacts cache');
@@ -65,53 +59,9 @@ export class MembershipCache {
    * it touched. Failing here would leave a removed member with access, so errors propagate.
    */
   async membershipChanged(conversationId: string, affected: readonly string[]): Promise<void> {
-    await this.invalidate([membersKey(conversationId), ...affected.map(contactsKey)]);
-  }
-
-  private async invalidate(names: readonly string[]): Promise<void> {
-    if (names.length === 0) return;
-    const batch = this.redis.client.multi();
-    for (const name of names) {
-      const generation = this.redis.key(generationKey(name));
-      batch.incr(generation).expire(generation, GENERATION_TTL_SECONDS).del(this.redis.key(name));
-    }
-    const results = await batch.exec();
-    const failed = results?.find(([error]) => error);
-    if (!results || failed) throw failed?.[0] ?? new Error('cache invalidation was not executed');
-  }
-
-  private async cached<T>(name: string, load: () => Promise<T | null>): Promise<T | null> {
-    const key = this.redis.key(name);
-    const generationName = this.redis.key(generationKey(name));
-    let generation: string;
-    try {
-      const [hit, seen] = await this.redis.client.mget(key, generationName);
-      if (hit) return JSON.parse(hit) as T;
-      generation = seen ?? '0';
-    } catch (error) {
-      this.logger.warn({ err: error, key }, 'cache read failed; reading MongoDB');
-      return load();
-    }
-    const value = await load();
-    if (value !== null) {
-      this.redis.client
-        .eval(
-          SET_IF_UNCHANGED,
-          2,
-          key,
-          generationName,
-          generation,
-          JSON.stringify(value),
-          TTL_SECONDS,
-        )
-        .catch((error: unknown) => {
-          this.logger.warn({ err: error, key }, 'cache write failed');
-        });
-    }
-    return value;
+    await this.cache.invalidate([membersKey(conversationId), ...affected.map(contactsKey)]);
   }
 }
 
 const membersKey = (conversationId: string) => `conv_members:${conversationId}`;
 const contactsKey = (userId: string) => `contacts:${userId}`;
-const generationKey = (name: string) => `cache_gen:${name}`;

@@ -41,6 +41,7 @@ export class MessageChangesService {
     const edited = await this.changes.edit(ref.conversationId, ref.messageId, userId, content);
     if (!edited) throw errors.conflict('A deleted message cannot be edited');
     await this.conversations.refreshPreview(ref.conversationId, edited.id, previewOf(content));
+    await this.conversationsService.messageChanged(ref.conversationId, participants, 'content');
     for (const view of presentPerViewer(edited, participants)) {
       this.notifier.toUsers(view.userIds, 'message_updated', { message: view.message });
     }
@@ -67,6 +68,7 @@ export class MessageChangesService {
       );
     }
     await this.conversations.refreshPreview(ref.conversationId, message.id, '');
+    await this.conversationsService.messageChanged(ref.conversationId, participants, 'content');
     this.notifier.toUsers(participants, 'message_deleted', {
       conversationId: ref.conversationId,
       messageId: message.id,
@@ -81,12 +83,16 @@ export class MessageChangesService {
     if (outcome === 'too_many') {
       throw errors.conflict(`A message has at most ${MAX_DISTINCT_REACTIONS} different reactions`);
     }
-    if (outcome === 'added') this.announceReaction(participants, message, emoji, userId, true);
+    if (outcome === 'added') {
+      await this.conversationsService.messageChanged(ref.conversationId, participants, 'reactions');
+      this.announceReaction(participants, message, emoji, userId, true);
+    }
   }
 
   async unreact(userId: string, ref: MessageRef, emoji: string): Promise<void> {
     const { participants, message } = await this.find(userId, ref);
     if (await this.changes.removeReaction(ref.conversationId, message.id, emoji, userId)) {
+      await this.conversationsService.messageChanged(ref.conversationId, participants, 'reactions');
       this.announceReaction(participants, message, emoji, userId, false);
     }
   }

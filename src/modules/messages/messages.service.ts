@@ -126,9 +126,10 @@ export class MessagesService {
         autoMessageId: i.autoMessageId,
       })),
     );
-    await this.conversations.recordMessages(
-      stored.map(({ message }) => ({
+    await this.conversationsService.recordMessages(
+      stored.map(({ message }, i) => ({
         conversationId: message.conversationId,
+        participants: conversationOf(inputs[i] as AutoSend).participants,
         ...lastMessageOf(message),
       })),
     );
@@ -158,8 +159,8 @@ export class MessagesService {
     conversationId: string,
     page: { limit: number; before?: string; after?: string },
   ) {
-    await this.conversationsService.requireMember(conversationId, userId);
     if (page.after) {
+      await this.conversationsService.requireMember(conversationId, userId);
       const rows = await this.messages.pageAfter(
         conversationId,
         page.limit + 1,
@@ -167,8 +168,25 @@ export class MessagesService {
       );
       return toPage(rows, page.limit, userId, CONTINUE);
     }
-    const rows = await this.messages.pageBefore(conversationId, page.limit + 1, page.before);
+    // The membership check and the newest page are both Redis reads: sent together.
+    const [, rows] = await Promise.all([
+      this.conversationsService.requireMember(conversationId, userId),
+      page.before
+        ? this.messages.pageBefore(conversationId, page.limit + 1, page.before)
+        : this.newestMessages(conversationId, page.limit + 1),
+    ]);
     return toPage(rows, page.limit, userId);
+  }
+
+  /** The newest page, from the cache every change to it invalidates (ConversationCaches). */
+  private async newestMessages(conversationId: string, count: number): Promise<Message[]> {
+    const rows = await this.conversationsService.newestMessages(
+      conversationId,
+      count,
+      () => this.messages.pageBefore(conversationId, count),
+      reviveMessages,
+    );
+    return rows ?? [];
   }
 
   /**
@@ -201,6 +219,7 @@ export class MessagesService {
       readAt,
     );
     if (!moved) return;
+    await this.conversationsService.listsChanged([userId]);
     this.notifier.toUsers(participants, 'message_read', {
       conversationId: input.conversationId,
       userId,
@@ -217,7 +236,11 @@ export class MessagesService {
   private async publish(message: Message, participants: readonly string[]): Promise<void> {
     // Independent writes (MongoDB and Redis): done concurrently.
     await Promise.all([
-      this.conversations.recordMessage(message.conversationId, lastMessageOf(message)),
+      this.conversationsService.recordMessage(
+        message.conversationId,
+        lastMessageOf(message),
+        participants,
+      ),
       this.notifier.toUsersOnce(message.id, participants, 'message_received', {
         message: presentMessage(message, null),
       }),
@@ -271,6 +294,24 @@ function catchUpStart(cursor: string): CatchUpStart {
   return cursor.length === CONTINUE.length + 24 && cursor.startsWith(CONTINUE)
     ? { id: cursor.slice(CONTINUE.length), lookbackSeconds: 0 }
     : { id: cursor, lookbackSeconds: SYNC_LOOKBACK_SECONDS };
+}
+
+/** Messages as the cache stored them (JSON): dates back to Dates. */
+function reviveMessages(json: unknown): Message[] {
+  return (json as (Omit<Message, 'createdAt' | 'editedAt' | 'deletedAt'> & DatesAsText)[]).map(
+    ({ createdAt, editedAt, deletedAt, ...m }) => ({
+      ...m,
+      createdAt: new Date(createdAt),
+      ...(editedAt ? { editedAt: new Date(editedAt) } : {}),
+      ...(deletedAt ? { deletedAt: new Date(deletedAt) } : {}),
+    }),
+  );
+}
+
+interface DatesAsText {
+  createdAt: string;
+  editedAt?: string;
+  deletedAt?: string;
 }
 
 function toPage(rows: Message[], limit: number, viewerId: string, cursorPrefix = '') {

@@ -75,6 +75,8 @@ export class UsersRepository {
   constructor(
     db: Db,
     private readonly written: OutboxWritten = noWake,
+    /** After a user's document changed: caches of it elsewhere stop matching (UserCache). */
+    private readonly changed: (userId: string) => Promise<void> = () => Promise.resolve(),
   ) {
     this.users = db.collection<UserDoc>('users');
   }
@@ -145,6 +147,14 @@ export class UsersRepository {
     return doc ? toUser(doc) : null;
   }
 
+  /** Whole users (unknown ids left out), for UserCache's misses. */
+  async findByIds(ids: readonly string[]): Promise<User[]> {
+    const objectIds = ids.map(parseObjectId).filter((id): id is ObjectId => id !== null);
+    if (objectIds.length === 0) return [];
+    const docs = await this.users.find({ _id: { $in: objectIds } }).toArray();
+    return docs.map(toUser);
+  }
+
   /** `login` is a username or an email; both are stored lower-cased. */
   async findByLogin(login: string): Promise<User | null> {
     const value = login.toLowerCase();
@@ -169,6 +179,7 @@ export class UsersRepository {
         { $set: { searchKeys: userSearchKeys(doc.username, doc.displayName) } },
       );
     }
+    if (doc) await this.changed(id);
     return doc ? toUser(doc) : null;
   }
 
@@ -178,12 +189,15 @@ export class UsersRepository {
       { $set: { role, updatedAt: new Date() } },
       { returnDocument: 'after' },
     );
+    if (doc) await this.changed(doc._id.toHexString());
     return doc ? toUser(doc) : null;
   }
 
   async setLastSeen(id: string, at: Date): Promise<void> {
     const _id = parseObjectId(id);
-    if (_id) await this.users.updateOne({ _id }, { $set: { lastSeenAt: at } });
+    if (!_id) return;
+    await this.users.updateOne({ _id }, { $set: { lastSeenAt: at } });
+    await this.changed(id);
   }
 
   /**
