@@ -21,7 +21,7 @@ import { relayRow } from './scenarios/events.js';
 
 /**
  * `npm run bench [-- --quick | --smoke] [--only=web,pipeline,variants,events,search,media,engine] [--out=DIR] [--no-docs]
- * [--cpu-prof] [--render=latest.json] [--root=DIR]`: every row of docs/PERFORMANCE.md, each
+ * [--cpu-prof] [--rows=messages] [--render=latest.json] [--root=DIR]`: every row of docs/PERFORMANCE.md, each
  * against its baseline in the same run. See bench/NOTES.md for the method.
  */
 const argv = process.argv.slice(2);
@@ -302,11 +302,16 @@ async function main(): Promise<number> {
   };
   try {
     await attempt('web', () =>
-      withGroup(ctx, 'web', 'api', async (sides, fixtures) => [
-        ...(await messagingRows(ctx, sides, fixtures)),
-        await idleRow(ctx, sides, fixtures),
-        ...(await httpRows(ctx, sides, fixtures)),
-      ]),
+      withGroup(ctx, 'web', 'api', async (sides, fixtures) =>
+        // --rows=messages: only the two 1:1 message rows (for profiling the hot path).
+        option('rows') === 'messages'
+          ? messagingRows(ctx, sides, fixtures)
+          : [
+              ...(await messagingRows(ctx, sides, fixtures)),
+              await idleRow(ctx, sides, fixtures),
+              ...(await httpRows(ctx, sides, fixtures)),
+            ],
+      ),
     );
     await attempt('pipeline', () =>
       withGroup(ctx, 'pipeline', 'worker', async (sides, fixtures) => {
