@@ -20,7 +20,7 @@ import { variantThroughputRow, type Variant } from './scenarios/variants.js';
 import { relayRow } from './scenarios/events.js';
 
 /**
- * `npm run bench [-- --quick | --smoke] [--only=web,http,pipeline,variants,events,search,media,engine] [--out=DIR] [--no-docs]
+ * `npm run bench [-- --quick | --smoke] [--only=web,messages,http,pipeline,variants,events,search,media,engine] [--out=DIR] [--no-docs]
  * [--cpu-prof] [--render=latest.json] [--root=DIR]`: every row of docs/PERFORMANCE.md, each
  * against its baseline in the same run. See bench/NOTES.md for the method.
  */
@@ -308,7 +308,10 @@ async function main(): Promise<number> {
         ...(await httpRows(ctx, sides, fixtures)),
       ]),
     );
-    // The HTTP rows alone (also part of `web`), for iterating on them.
+    // Parts of `web` alone, for iterating on them: the two 1:1 message rows, the HTTP rows.
+    await attempt('messages', () =>
+      withGroup(ctx, 'web', 'api', (sides, fixtures) => messagingRows(ctx, sides, fixtures)),
+    );
     await attempt('http', () =>
       withGroup(ctx, 'web', 'api', (sides, fixtures) => httpRows(ctx, sides, fixtures)),
     );

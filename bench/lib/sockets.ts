@@ -120,6 +120,7 @@ export interface OpenLoopResult {
   received: number;
   p50Ms: number;
   p99Ms: number;
+  p999Ms: number;
   maxMs: number;
   errors: number;
 }
@@ -174,6 +175,7 @@ export async function openLoop(
     received,
     p50Ms: histogram.getValueAtPercentile(50) / 1000,
     p99Ms: histogram.getValueAtPercentile(99) / 1000,
+    p999Ms: histogram.getValueAtPercentile(99.9) / 1000,
     maxMs: histogram.maxValue / 1000,
     errors,
   };

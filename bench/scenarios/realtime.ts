@@ -96,7 +96,9 @@ export async function messagingRows(
       profile.reps,
       () =>
         withCpu(pids(sides.parley), () =>
-          openLoop(parley.pairs, profile.openLoopRate, profile.openLoopMs),
+          withLoopDelay(sides.parley, () =>
+            openLoop(parley.pairs, profile.openLoopRate, profile.openLoopMs),
+          ),
         ),
       () =>
         withCpu(pids(sides.baseline), () =>
@@ -108,6 +110,22 @@ export async function messagingRows(
     disconnectAll(parley.sockets);
     disconnectAll(raw.sockets);
   }
+}
+
+interface LoopDelay {
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+}
+
+/** Runs `fn` while the server records its own event-loop delay (`loopDelay` on the result). */
+async function withLoopDelay<T>(
+  child: BenchChild,
+  fn: () => Promise<T>,
+): Promise<T & { loopDelay?: LoopDelay }> {
+  await child.call('loopDelayStart');
+  const value = await fn();
+  return { ...value, loopDelay: await child.call<LoopDelay>('loopDelayStop') };
 }
 
 function throughputRow(
@@ -155,11 +173,19 @@ function latencyRow(
     met: m.parley <= 15 && lost === 0 && errors === 0,
     details: {
       p50Ms: medians(open, (v) => v.p50Ms, 2),
+      p999Ms: medians(open, (v) => v.p999Ms, 2),
       maxMs: medians(open, (v) => v.maxMs, 1),
+      // The api process's own event-loop delay during Parley's runs (the raw relay is not measured).
+      loopDelayP99Ms: medians(open, (v) => loopDelayOf(v)?.p99Ms ?? 0, 2).parley,
+      loopDelayMaxMs: medians(open, (v) => loopDelayOf(v)?.maxMs ?? 0, 1).parley,
       lost,
       errors,
     },
   };
+}
+
+function loopDelayOf(v: OpenLoopResult): LoopDelay | undefined {
+  return (v as { loopDelay?: LoopDelay }).loopDelay;
 }
 
 interface IdleSample {

@@ -1,3 +1,4 @@
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { startParley } from '../../src/app.js';
@@ -26,10 +27,31 @@ async function drained(args: unknown): Promise<{ ms: number }> {
   return { ms: Date.now() - started };
 }
 
+// The event loop's own delay over a measurement (loopDelayStart … loopDelayStop), in ms.
+let loopDelay: IntervalHistogram | null = null;
+const ms = (ns: number) => Math.round(ns / 1e4) / 100;
+
 serveParent(
   { url: parley.url ?? '' },
   {
     memory: () => Promise.resolve(memoryAfterGc()),
+    loopDelayStart: () => {
+      loopDelay?.disable();
+      loopDelay = monitorEventLoopDelay({ resolution: 1 });
+      loopDelay.enable();
+      return Promise.resolve(null);
+    },
+    loopDelayStop: () => {
+      const h = loopDelay;
+      loopDelay = null;
+      if (!h) return Promise.reject(new Error('loopDelayStart was not called'));
+      h.disable();
+      return Promise.resolve({
+        p50Ms: ms(h.percentile(50)),
+        p99Ms: ms(h.percentile(99)),
+        maxMs: ms(h.max),
+      });
+    },
     sockets: () => Promise.resolve({ count: parley.io?.engine.clientsCount ?? 0 }),
     plan: async (args) => {
       const { runId, from, to } = args as { runId: string; from: string; to: string };

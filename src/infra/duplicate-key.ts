@@ -20,18 +20,44 @@ export function duplicateKeyField(error: {
  * the error is anything else (the caller rethrows).
  */
 export function duplicateIndexes(error: unknown): number[] {
-  const writeErrors = (error as { writeErrors?: unknown } | null)?.writeErrors;
-  const list = Array.isArray(writeErrors) ? writeErrors : writeErrors ? [writeErrors] : [];
+  const refused = refusedDocuments(error);
+  if (!refused) return [];
   const indexes: number[] = [];
-  for (const e of list as {
-    code?: unknown;
-    index?: unknown;
-    err?: { code?: unknown; index?: unknown };
-  }[]) {
-    const code = e.code ?? e.err?.code;
-    const index = e.index ?? e.err?.index;
-    if (code !== 11000 || typeof index !== 'number') return [];
+  for (const [index, { code }] of refused) {
+    if (code !== 11000) return [];
     indexes.push(index);
   }
   return indexes;
+}
+
+/** Why the server refused one document of a bulk write. */
+export interface RefusedDocument {
+  code: unknown;
+  message: string;
+}
+
+/**
+ * The documents an unordered insertMany/bulkWrite refused, by position, each with its own
+ * reason; null when the error is not a per-document refusal (the whole write failed).
+ */
+export function refusedDocuments(error: unknown): Map<number, RefusedDocument> | null {
+  const writeErrors = (error as { writeErrors?: unknown } | null)?.writeErrors;
+  const list = Array.isArray(writeErrors) ? writeErrors : writeErrors ? [writeErrors] : [];
+  if (list.length === 0) return null;
+  const refused = new Map<number, RefusedDocument>();
+  for (const e of list as {
+    code?: unknown;
+    index?: unknown;
+    errmsg?: unknown;
+    err?: { code?: unknown; index?: unknown; errmsg?: unknown };
+  }[]) {
+    const index = e.index ?? e.err?.index;
+    if (typeof index !== 'number') return null;
+    const message = e.errmsg ?? e.err?.errmsg;
+    refused.set(index, {
+      code: e.code ?? e.err?.code,
+      message: typeof message === 'string' ? message : 'write refused',
+    });
+  }
+  return refused;
 }

@@ -2,16 +2,21 @@ import { asError } from '../errors.js';
 
 /**
  * Collects items that arrive close together and hands them to `flush` as one batch, so N
- * concurrent jobs cost a few bulk round trips instead of N × several. Each `add` resolves or
- * rejects with its own item's outcome (flush returns one per item, in order), so callers keep
- * per-item semantics (a queue consumer still acks, retries or parks each job on its own).
+ * concurrent jobs cost a few bulk round trips instead of N × several. Each `add` resolves with
+ * its own item's result or rejects with its own error (flush returns one per item, in order), so
+ * callers keep per-item semantics (a queue consumer still acks, retries or parks each job on its
+ * own; a send still learns whether its own message was stored).
+ *
+ * `maxWaitMs: 0` flushes once the current turn of the event loop has run (setImmediate): what
+ * arrived in the same I/O read goes together, and nothing waits for a timer (group commit).
  */
-export class MicroBatcher<T> {
-  private pending: Pending<T>[] = [];
-  private timer: NodeJS.Timeout | null = null;
+export class MicroBatcher<T, R = null> {
+  private pending: Pending<T, R>[] = [];
+  /** Cancels the scheduled flush, if one is scheduled. */
+  private cancel: (() => void) | null = null;
 
   constructor(
-    private readonly flush: (items: T[]) => Promise<(Error | null)[]>,
+    private readonly flush: (items: T[]) => Promise<(R | Error)[]>,
     private readonly options: { maxSize: number; maxWaitMs: number },
   ) {}
 
@@ -20,10 +25,10 @@ export class MicroBatcher<T> {
    * with the abort reason (a queue consumer aborts when the delivery can no longer be acked;
    * the broker delivers the job again). Once flushed, the item runs to its own outcome.
    */
-  add(item: T, signal?: AbortSignal): Promise<void> {
+  add(item: T, signal?: AbortSignal): Promise<R> {
     if (signal?.aborted) return Promise.reject(abortReason(signal));
-    return new Promise((resolve, reject) => {
-      const entry: Pending<T> = { item, resolve, reject, detach: () => undefined };
+    return new Promise<R>((resolve, reject) => {
+      const entry: Pending<T, R> = { item, resolve, reject, detach: () => undefined };
       if (signal) {
         const onAbort = (): void => this.withdraw(entry, abortReason(signal));
         signal.addEventListener('abort', onAbort, { once: true });
@@ -31,11 +36,21 @@ export class MicroBatcher<T> {
       }
       this.pending.push(entry);
       if (this.pending.length >= this.options.maxSize) this.flushNow();
-      else this.timer ??= setTimeout(() => this.flushNow(), this.options.maxWaitMs);
+      else this.cancel ??= this.schedule();
     });
   }
 
-  private withdraw(entry: Pending<T>, reason: Error): void {
+  private schedule(): () => void {
+    const flush = () => this.flushNow();
+    if (this.options.maxWaitMs > 0) {
+      const timer = setTimeout(flush, this.options.maxWaitMs);
+      return () => clearTimeout(timer);
+    }
+    const immediate = setImmediate(flush);
+    return () => clearImmediate(immediate);
+  }
+
+  private withdraw(entry: Pending<T, R>, reason: Error): void {
     const index = this.pending.indexOf(entry);
     if (index < 0) return; // already flushed: it settles with its batch
     this.pending.splice(index, 1);
@@ -43,8 +58,8 @@ export class MicroBatcher<T> {
   }
 
   private flushNow(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
+    this.cancel?.();
+    this.cancel = null;
     const batch = this.pending;
     this.pending = [];
     if (batch.length === 0) return;
@@ -52,10 +67,9 @@ export class MicroBatcher<T> {
     this.flush(batch.map((p) => p.item)).then(
       (outcomes) =>
         batch.forEach((p, i) => {
-          const outcome = outcomes[i];
-          if (outcome === undefined) p.reject(new Error('batch returned no outcome for this item'));
-          else if (outcome) p.reject(outcome);
-          else p.resolve();
+          const outcome = i < outcomes.length ? (outcomes[i] as R | Error) : missing();
+          if (outcome instanceof Error) p.reject(outcome);
+          else p.resolve(outcome);
         }),
       (error: unknown) => {
         for (const p of batch) p.reject(asError(error));
@@ -64,12 +78,16 @@ export class MicroBatcher<T> {
   }
 }
 
-interface Pending<T> {
+interface Pending<T, R> {
   readonly item: T;
-  readonly resolve: () => void;
+  readonly resolve: (result: R) => void;
   readonly reject: (error: Error) => void;
   /** Stops listening to the item's abort signal once it is in a flushed batch. */
   detach: () => void;
+}
+
+function missing(): Error {
+  return new Error('batch returned no outcome for this item');
 }
 
 function abortReason(signal: AbortSignal): Error {

@@ -30,10 +30,15 @@ export async function startWorker(
   );
   // The signal aborts when the delivery can no longer be acked: a job still waiting for its batch
   // leaves it (the broker delivers it again).
-  await infra.rabbit.consume<AutoMessageJob>((job, _delivery, signal) => batcher.add(job, signal), {
-    prefetch: config.WORKER_PREFETCH,
-    parse: (raw) => AutoMessageJob.parse(raw),
-  });
+  await infra.rabbit.consume<AutoMessageJob>(
+    async (job, _delivery, signal) => {
+      await batcher.add(job, signal);
+    },
+    {
+      prefetch: config.WORKER_PREFETCH,
+      parse: (raw) => AutoMessageJob.parse(raw),
+    },
+  );
   shutdown.add('worker', () => infra.rabbit.stopConsuming());
   // Media jobs run in parallel up to MEDIA_CONCURRENCY (the prefetch); sharp decodes on its own
   // threads, so the event loop stays free for the other consumers.

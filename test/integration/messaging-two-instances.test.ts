@@ -171,11 +171,11 @@ describe('messaging changes across two api instances', () => {
     const held = new Promise<void>((resolve) => (release = resolve));
     let loaded = false;
     class SlowReader extends ConversationsRepository {
-      override async participantsOf(id: string) {
-        const participants = await super.participantsOf(id);
+      override async membershipOf(id: string) {
+        const membership = await super.membershipOf(id);
         loaded = true;
         await held;
-        return participants;
+        return membership;
       }
     }
     const slow = new MembershipCache(two.redis, new SlowReader(two.mongo.db), silentLogger);
@@ -200,5 +200,34 @@ describe('messaging changes across two api instances', () => {
     const socket: ClientSocket = await connectSocket(two.url, carol.accessToken);
     const ack = await request(socket, 'send_message', { conversationId: group, content: 'no' });
     assert.equal(ack.ok ? 'ok' : ack.error.code, 'not_found');
+  });
+
+  test("a direct conversation's members are read once per process; a group's come from the shared cache", async () => {
+    const [alice, bob, carol] = await registerUsers(one.url);
+    const direct = await directConversation(one.url, alice, bob);
+    const group = await createGroup(one.url, alice, [bob, carol]);
+    const reads: string[] = [];
+    class CountingReader extends ConversationsRepository {
+      override async membershipOf(id: string) {
+        reads.push(id);
+        return super.membershipOf(id);
+      }
+    }
+    const cache = new MembershipCache(two.redis, new CountingReader(two.mongo.db), silentLogger);
+    // Cold shared cache for both, so this process reads MongoDB once for each.
+    await two.services.membership.membershipChanged(direct, []);
+    await two.services.membership.membershipChanged(group, []);
+    for (const id of [direct, group]) assert.ok(await cache.isMember(id, alice.user.id));
+    assert.deepEqual(reads, [direct, group]);
+    // Emptied again: the group is read anew, the direct conversation is served from memory.
+    await two.services.membership.membershipChanged(direct, []);
+    await two.services.membership.membershipChanged(group, []);
+    assert.deepEqual(
+      new Set(await cache.participants(direct)),
+      new Set([alice.user.id, bob.user.id]),
+    );
+    assert.equal(await cache.isMember(direct, carol.user.id), null);
+    assert.ok(await cache.isMember(group, carol.user.id));
+    assert.deepEqual(reads, [direct, group, group]);
   });
 });

@@ -97,6 +97,34 @@ describe('real-time gateway', () => {
     assert.equal(seen.filter((p) => p.message.content === 'once').length, 1);
   });
 
+  test('concurrent sends (one group commit) each get their own ack; a concurrent retry gets the original', async () => {
+    const a = await connectSocket(app.url, alice.accessToken);
+    const b = await connectSocket(app.url, bob.accessToken);
+    const seen = record(b, 'message_received');
+    const sends = ['c1', 'c2', 'c3'].map((content) =>
+      requestOk(a, 'send_message', { conversationId: direct, content }),
+    );
+    const twice = [1, 2].map(() =>
+      requestOk(a, 'send_message', {
+        conversationId: direct,
+        content: 'twice',
+        clientMessageId: 'concurrent-1',
+      }),
+    );
+    const acks = await Promise.all(sends);
+    assert.deepEqual(
+      acks.map((ack) => ack.message.content),
+      ['c1', 'c2', 'c3'],
+    );
+    assert.equal(new Set(acks.map((ack) => ack.message.id)).size, 3);
+    const [first, second] = await Promise.all(twice);
+    assert.deepEqual(second?.message, first?.message);
+    await request(a, 'send_message', { conversationId: direct, content: 'fence 2' });
+    await eventually(() => seen.some((p) => p.message.content === 'fence 2'), 5000, 'fence');
+    for (const content of ['c1', 'c2', 'c3', 'twice'])
+      assert.equal(seen.filter((p) => p.message.content === content).length, 1, content);
+  });
+
   test('bad payloads and outsiders get an error ack; nothing is stored or emitted; the socket stays', async () => {
     const outsider = await registerUser(app.url);
     const o = await connectSocket(app.url, outsider.accessToken);

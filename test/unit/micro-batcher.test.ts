@@ -61,4 +61,24 @@ describe('MicroBatcher', () => {
     );
     await assert.rejects(batcher.add('x', late.signal), /too late/, 'already aborted: refused');
   });
+
+  test('maxWaitMs 0: what is added in one turn goes together; each add resolves with its own result', async () => {
+    const batches: number[][] = [];
+    const batcher = new MicroBatcher<number, string>(
+      (items) => {
+        batches.push(items);
+        return Promise.resolve(items.map((n) => (n < 0 ? new Error(`negative ${n}`) : `#${n}`)));
+      },
+      { maxSize: 100, maxWaitMs: 0 },
+    );
+    const first = [1, -2, 3].map((n) => batcher.add(n));
+    const outcomes = await Promise.allSettled(first);
+    const later = await batcher.add(4);
+    assert.deepEqual(batches, [[1, -2, 3], [4]]);
+    assert.deepEqual(
+      outcomes.map((o) => (o.status === 'fulfilled' ? o.value : (o.reason as Error).message)),
+      ['#1', 'negative -2', '#3'],
+    );
+    assert.equal(later, '#4');
+  });
 });

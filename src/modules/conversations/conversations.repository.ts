@@ -25,6 +25,12 @@ export interface ReadPointer {
   readAt: Date;
 }
 
+/** A conversation's members; `fixed`: they never change (a direct conversation). */
+export interface Membership {
+  participants: string[];
+  fixed?: true;
+}
+
 export interface Conversation {
   id: string;
   type: 'direct' | 'group';
@@ -197,10 +203,20 @@ export class ConversationsRepository {
   }
 
   async participantsOf(id: string): Promise<string[] | null> {
+    return (await this.membershipOf(id))?.participants ?? null;
+  }
+
+  /** The members, and whether they can ever change (a direct conversation's never do). */
+  async membershipOf(id: string): Promise<Membership | null> {
     const _id = parseObjectId(id);
     if (!_id) return null;
-    const doc = await this.conversations.findOne({ _id }, { projection: { participants: 1 } });
-    return doc ? doc.participants.map((p) => p.toHexString()) : null;
+    const doc = await this.conversations.findOne(
+      { _id },
+      { projection: { participants: 1, type: 1 } },
+    );
+    if (!doc) return null;
+    const participants = doc.participants.map((p) => p.toHexString());
+    return doc.type === 'direct' ? { participants, fixed: true } : { participants };
   }
 
   async listForMember(userId: string, limit: number, cursor?: ListCursor): Promise<Conversation[]> {

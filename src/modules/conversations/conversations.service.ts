@@ -34,7 +34,6 @@ export interface ConversationsServiceDeps {
     | 'createGroup'
     | 'findForMember'
     | 'listForMember'
-    | 'recordMessage'
     | 'recordMessages'
   >;
   unreadCounter: UnreadCounter;
@@ -138,19 +137,9 @@ export class ConversationsService {
   }
 
   /**
-   * Stores a new last message, then drops the caches that show it (its history, every member's
-   * list): the one call the send paths make.
+   * Stores each conversation's new last message (one round trip to MongoDB), then drops the
+   * caches that show them (its history, every member's list): the one call the send paths make.
    */
-  async recordMessage(
-    conversationId: string,
-    last: LastMessage,
-    participants: readonly string[],
-  ): Promise<void> {
-    await this.conversations.recordMessage(conversationId, last);
-    await this.caches.messagesChanged(conversationId, participants);
-  }
-
-  /** `recordMessage` for many conversations: one round trip to MongoDB, one to Redis each. */
   async recordMessages(
     lasts: readonly (LastMessage & { conversationId: string; participants: readonly string[] })[],
   ): Promise<void> {

@@ -1,9 +1,11 @@
 import type { Logger } from '../../logger.js';
 import type { RedisHandles } from '../../infra/redis.js';
 import { ReadCache } from '../../infra/read-cache.js';
-import type { ConversationsRepository } from './conversations.repository.js';
+import type { ConversationsRepository, Membership } from './conversations.repository.js';
 
 const TTL_SECONDS = 600;
+/** Direct conversations kept in memory (oldest read first out): a few MB at most. */
+const FIXED_IN_MEMORY = 50_000;
 
 /**
  * Hot reads for every socket event and send: a conversation's participants and a user's
@@ -13,23 +15,42 @@ const TTL_SECONDS = 600;
  * Membership changes (groups gain and lose members) invalidate across instances: the writer
  * changes MongoDB first, then bumps each key's generation and deletes the value, so every
  * instance's next read goes to MongoDB; a reader only caches what it loaded if the generation
- * it saw before loading is still current (SET_IF_UNCHANGED).
+ * it saw before loading is still current (ReadCache).
+ *
+ * A direct conversation's two members never change (it is never deleted either): once read,
+ * they are served from this process's memory, with nothing to invalidate — no Redis round
+ * trip on the 1:1 send path.
  */
 export class MembershipCache {
   private readonly cache: ReadCache;
+  private readonly fixed = new Map<string, string[]>();
 
   constructor(
     redis: RedisHandles,
-    private readonly conversations: ConversationsRepository,
+    private readonly conversations: Pick<ConversationsRepository, 'membershipOf' | 'contactsOf'>,
     private readonly logger: Logger,
   ) {
     this.cache = new ReadCache(redis, logger, TTL_SECONDS);
   }
 
   async participants(conversationId: string): Promise<string[] | null> {
-    return this.cache.read(membersKey(conversationId), () =>
-      this.conversations.participantsOf(conversationId),
+    const known = this.fixed.get(conversationId);
+    if (known) return known;
+    const found = await this.cache.read<Membership | string[]>(membersKey(conversationId), () =>
+      this.conversations.membershipOf(conversationId),
     );
+    // A bare list: cached before `fixed` was recorded; treated as changeable.
+    if (!found || Array.isArray(found)) return found;
+    if (found.fixed) this.remember(conversationId, found.participants);
+    return found.participants;
+  }
+
+  private remember(conversationId: string, participants: string[]): void {
+    if (this.fixed.size >= FIXED_IN_MEMORY) {
+      const oldest = this.fixed.keys().next();
+      if (!oldest.done) this.fixed.delete(oldest.value);
+    }
+    this.fixed.set(conversationId, participants);
   }
 
   async isMember(conversationId: string, userId: string): Promise<string[] | null> {

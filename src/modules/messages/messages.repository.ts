@@ -1,5 +1,10 @@
 import { ObjectId, type Collection, type Db, type IndexDescription, type Filter } from 'mongodb';
-import { duplicateIndexes, isDuplicateKeyError } from '../../infra/duplicate-key.js';
+import {
+  isDuplicateKeyError,
+  refusedDocuments,
+  type RefusedDocument,
+} from '../../infra/duplicate-key.js';
+import { asError } from '../../errors.js';
 import { parseObjectId } from '../../infra/ids.js';
 import type { SystemEvent } from '../../contracts/messages.js';
 import {
@@ -128,54 +133,40 @@ export class MessagesRepository {
    * Inserts, or returns the message already stored under the same idempotency key
    * (sender + clientMessageId, or autoMessageId). `created` is false for the latter.
    */
-  async insertOnce(data: NewMessage): Promise<{ message: Message; created: boolean }> {
-    const doc = toDoc(data, new Date());
-    try {
-      await this.messages.insertOne(doc);
-      this.written();
-      return { message: toMessage(doc), created: true };
-    } catch (error) {
-      if (!isDuplicateKeyError(error)) throw error;
-      const original = await this.findByIdempotencyKey(doc);
-      if (!original) throw error;
-      return { message: original, created: false };
-    }
+  async insertOnce(data: NewMessage): Promise<Stored> {
+    return this.insertDocOnce(toDoc(data, new Date()));
   }
 
   /**
-   * `insertOnce` for many auto messages in two round trips: an unordered insert, then one read
-   * of the originals the unique autoMessageId index refused. Order of results = order of input.
+   * `insertOnce` for many messages (group commit): one unordered insert, and only when some were
+   * refused as duplicates one read of their originals (also of originals stored earlier in the
+   * same batch). One outcome per item, in input order: what `insertOnce` returns, or the error
+   * that refused that item alone. A write that failed as a whole (no per-document errors) is
+   * retried one document at a time with the same ids, so one bad document never fails the
+   * others and a document the failed write did store is not stored twice.
    */
-  async insertManyAutoOnce(
-    items: readonly NewMessage[],
-  ): Promise<{ message: Message; created: boolean }[]> {
+  async insertManyOnce(items: readonly NewMessage[]): Promise<(Stored | Error)[]> {
     const now = new Date();
     const docs = items.map((data) => toDoc(data, now));
-    const refused = new Set<number>();
-    let refusal: unknown = null;
+    if (docs.length <= 1)
+      return Promise.all(docs.map((doc) => this.insertDocOnce(doc).catch(asError)));
+    let refused = new Map<number, RefusedDocument>();
     try {
-      if (docs.length > 0) await this.messages.insertMany(docs, { ordered: false });
+      await this.messages.insertMany(docs, { ordered: false });
     } catch (error) {
-      for (const index of duplicateIndexes(error)) refused.add(index);
-      if (refused.size === 0) throw error;
-      refusal = error;
+      const perDocument = refusedDocuments(error);
+      if (!perDocument)
+        return Promise.all(docs.map((doc) => this.insertDocOnce(doc).catch(asError)));
+      refused = perDocument;
     }
     if (refused.size < docs.length) this.written();
-    const originals = new Map<string, Message>();
-    if (refused.size > 0) {
-      const ids = [...refused]
-        .map((i) => docs[i]?.autoMessageId)
-        .filter((id): id is ObjectId => id !== undefined);
-      for (const doc of await this.messages.find({ autoMessageId: { $in: ids } }).toArray()) {
-        originals.set(doc.autoMessageId?.toHexString() ?? '', toMessage(doc));
-      }
-    }
+    const duplicates = docs.filter((_, i) => refused.get(i)?.code === 11000);
+    const originals = await this.originalsOf(duplicates);
     return docs.map((doc, i) => {
-      if (!refused.has(i)) return { message: toMessage(doc), created: true };
-      const original = originals.get(doc.autoMessageId?.toHexString() ?? '');
-      // Refused by another unique index, not as a redelivery: the insert's own error says why.
-      if (!original) throw refusal;
-      return { message: original, created: false };
+      const reason = refused.get(i);
+      if (!reason) return { message: toMessage(doc), created: true };
+      const original = reason.code === 11000 ? originals.get(idempotencyKeyOf(doc)) : undefined;
+      return original ? { message: original, created: false } : refusal(reason);
     });
   }
 
@@ -247,13 +238,66 @@ export class MessagesRepository {
     return this.messages.countDocuments(filter, { limit: UNREAD_CAP });
   }
 
-  private async findByIdempotencyKey(doc: MessageDoc): Promise<Message | null> {
-    const filter: Filter<MessageDoc> = doc.autoMessageId
-      ? { autoMessageId: doc.autoMessageId }
-      : { senderId: doc.senderId, clientMessageId: doc.clientMessageId };
-    const found = await this.messages.findOne(filter);
-    return found ? toMessage(found) : null;
+  private async insertDocOnce(doc: MessageDoc): Promise<Stored> {
+    try {
+      await this.messages.insertOne(doc);
+      this.written();
+      return { message: toMessage(doc), created: true };
+    } catch (error) {
+      if (!isDuplicateKeyError(error)) throw error;
+      const original = (await this.originalsOf([doc])).get(idempotencyKeyOf(doc));
+      if (!original) throw error;
+      // This very document, stored by an earlier attempt whose outcome was lost.
+      return { message: original, created: original.id === doc._id.toHexString() };
+    }
   }
+
+  /**
+   * The stored messages under these documents' idempotency keys (the document's own id when it
+   * has none), by `idempotencyKeyOf`: at most one read per kind of key.
+   */
+  private async originalsOf(docs: readonly MessageDoc[]): Promise<Map<string, Message>> {
+    const found = new Map<string, Message>();
+    if (docs.length === 0) return found;
+    const autos = docs.flatMap((d) => (d.autoMessageId ? [d.autoMessageId] : []));
+    const clients = docs.filter((d) => !d.autoMessageId && d.clientMessageId !== undefined);
+    const plain = docs.filter((d) => !d.autoMessageId && d.clientMessageId === undefined);
+    const filters: Filter<MessageDoc>[] = [];
+    if (autos.length) filters.push({ autoMessageId: { $in: autos } });
+    if (clients.length) {
+      filters.push({
+        senderId: { $in: clients.map((d) => d.senderId) },
+        clientMessageId: { $in: clients.map((d) => d.clientMessageId as string) },
+      });
+    }
+    if (plain.length) filters.push({ _id: { $in: plain.map((d) => d._id) } });
+    const wanted = new Set(docs.map(idempotencyKeyOf));
+    for (const filter of filters) {
+      for (const doc of await this.messages.find(filter).toArray()) {
+        const key = idempotencyKeyOf(doc);
+        if (wanted.has(key)) found.set(key, toMessage(doc));
+      }
+    }
+    return found;
+  }
+}
+
+/** What a send stored: its message, or the original a retry found (`created` false). */
+export interface Stored {
+  message: Message;
+  created: boolean;
+}
+
+/** The unique key a message is stored once under; its own id when it has none. */
+function idempotencyKeyOf(doc: MessageDoc): string {
+  if (doc.autoMessageId) return `a:${doc.autoMessageId.toHexString()}`;
+  if (doc.clientMessageId !== undefined)
+    return `c:${doc.senderId.toHexString()}:${doc.clientMessageId}`;
+  return `i:${doc._id.toHexString()}`;
+}
+
+function refusal(reason: RefusedDocument): Error {
+  return Object.assign(new Error(reason.message), { code: reason.code });
 }
 
 /**

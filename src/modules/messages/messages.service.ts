@@ -5,7 +5,14 @@ import { errors } from '../../errors.js';
 import type { ConversationsRepository } from '../conversations/conversations.repository.js';
 import { directKeyOf } from '../conversations/direct-key.js';
 import type { ConversationsService } from '../conversations/conversations.service.js';
-import type { CatchUpStart, Message, MessagesRepository } from './messages.repository.js';
+import { MicroBatcher } from '../../lib/micro-batcher.js';
+import type {
+  CatchUpStart,
+  Message,
+  MessagesRepository,
+  NewMessage,
+  Stored,
+} from './messages.repository.js';
 import { presentMessage } from './messages.present.js';
 
 const PREVIEW_LENGTH = 120;
@@ -27,19 +34,38 @@ export interface AttachmentLinks {
   unlink(ids: readonly string[], messageId: string): Promise<void>;
 }
 
+/** Most sends one group commit takes (a few hundred small documents: one engine command). */
+const GROUP_COMMIT_MAX = 256;
+
 /**
  * One send path for REST, Socket.IO and the auto-message worker: persist (idempotently), move
  * the conversation's last message, then fan out `message_received` to every member's personal
  * room — only when the message is new, so retries never notify twice.
+ *
+ * Group commit: sends that reach the store in the same turn of the event loop (many sockets'
+ * events arrive in one I/O read) are inserted together and their conversations' last messages
+ * moved together, one round trip each instead of one per send; each send still gets its own
+ * outcome (its message, the original of a retry, or its own error).
  */
 export class MessagesService {
+  private readonly store: MicroBatcher<NewMessage, Stored>;
+  private readonly lastMessages: MicroBatcher<LastMessageOf, null>;
+
   constructor(
     private readonly messages: MessagesRepository,
     private readonly conversations: ConversationsRepository,
     private readonly conversationsService: ConversationsService,
     private readonly notifier: Notifier,
     private readonly attachments?: AttachmentLinks,
-  ) {}
+  ) {
+    const batch = { maxSize: GROUP_COMMIT_MAX, maxWaitMs: 0 };
+    this.store = new MicroBatcher((items) => messages.insertManyOnce(items), batch);
+    // Moved in MongoDB, then the history and list caches of each conversation invalidated.
+    this.lastMessages = new MicroBatcher(async (items) => {
+      await conversationsService.recordMessages(items);
+      return items.map(() => null);
+    }, batch);
+  }
 
   async send(
     senderId: string,
@@ -52,7 +78,7 @@ export class MessagesService {
     const attachments = input.attachmentIds?.length
       ? await this.requireAttachments().resolve(senderId, input.attachmentIds)
       : [];
-    const { message, created } = await this.messages.insertOnce({
+    const { message, created } = await this.store.add({
       conversationId: input.conversationId,
       senderId,
       content: input.content,
@@ -117,15 +143,21 @@ export class MessagesService {
       if (!found) throw new Error(`no direct conversation for ${i.senderId}/${i.receiverId}`);
       return found.conversation;
     };
-    const stored = await this.messages.insertManyAutoOnce(
-      inputs.map((i) => ({
-        conversationId: conversationOf(i).id,
-        senderId: i.senderId,
-        content: i.content,
-        type: 'auto' as const,
-        autoMessageId: i.autoMessageId,
-      })),
-    );
+    const stored = (
+      await this.messages.insertManyOnce(
+        inputs.map((i) => ({
+          conversationId: conversationOf(i).id,
+          senderId: i.senderId,
+          content: i.content,
+          type: 'auto' as const,
+          autoMessageId: i.autoMessageId,
+        })),
+      )
+    ).map((outcome) => {
+      // Refused by another unique index, not as a redelivery: the insert's own error says why.
+      if (outcome instanceof Error) throw outcome;
+      return outcome;
+    });
     await this.conversationsService.recordMessages(
       stored.map(({ message }, i) => ({
         conversationId: message.conversationId,
@@ -236,11 +268,11 @@ export class MessagesService {
   private async publish(message: Message, participants: readonly string[]): Promise<void> {
     // Independent writes (MongoDB and Redis): done concurrently.
     await Promise.all([
-      this.conversationsService.recordMessage(
-        message.conversationId,
-        lastMessageOf(message),
+      this.lastMessages.add({
+        conversationId: message.conversationId,
         participants,
-      ),
+        ...lastMessageOf(message),
+      }),
       this.notifier.toUsersOnce(message.id, participants, 'message_received', {
         message: presentMessage(message, null),
       }),
@@ -269,6 +301,11 @@ export interface AutoSend {
   content: string;
   autoMessageId: string;
 }
+
+type LastMessageOf = ReturnType<typeof lastMessageOf> & {
+  conversationId: string;
+  participants: readonly string[];
+};
 
 function lastMessageOf(message: Message) {
   return {
