@@ -22,6 +22,7 @@ import {
 import { OutboxSignal } from './modules/events/outbox.js';
 import { OutboxRepository, RelayLeaseRepository } from './modules/events/outbox.repository.js';
 import { EventRelay } from './modules/events/relay.js';
+import { refreshBindings } from './roles/event-consumers.js';
 import { consumerQueue, EventConsumers } from './modules/events/consumers.js';
 import { LiveStatsRepository } from './modules/stats/live-stats.repository.js';
 import { statsConsumer } from './modules/stats/stats.consumer.js';
@@ -337,7 +338,15 @@ export async function buildServices(
       config.AUTO_MESSAGE_RETRY_DELAYS_MS,
     ),
   );
-  const webhooks = new WebhooksService(repos.webhooks, repos.messages, config.webhookAllowPrivate);
+  const webhooks: WebhooksService = new WebhooksService(
+    repos.webhooks,
+    repos.messages,
+    config.webhookAllowPrivate,
+    {
+      refresh: (stale): Promise<void> =>
+        refreshBindings(config, infra.events.names, webhooks.consumer(), stale, logger),
+    },
+  );
   eventConsumers.register(webhooks.consumer());
   const indexer = searchIndexer(searchBackend, repos.messages);
   if (indexer) eventConsumers.register(indexer);

@@ -15,10 +15,13 @@ import type { Shutdown } from '../shutdown.js';
 export function consumerRabbit(
   config: Readonly<Config>,
   names: EventBusNames,
-  consumer: Pick<EventConsumer, 'name' | 'keys'>,
+  consumer: Bindable,
   logger: Logger,
+  options: { stale?: readonly string[]; startupRetries?: number } = {},
 ): Rabbit {
   const queue = `${config.AMQP_QUEUE_PREFIX}${consumerQueue(consumer.name)}`;
+  // Before its keys followed data, a consumer with `dataKeys` was bound with `#`.
+  const stale = options.stale ?? (consumer.dataKeys ? ['#'] : []);
   return createRabbit({
     url: config.AMQP_URL,
     logger: logger.child({ consumer: consumer.name }),
@@ -26,18 +29,58 @@ export function consumerRabbit(
     queue: consumerQueue(consumer.name),
     retryDelaysMs: config.AUTO_MESSAGE_RETRY_DELAYS_MS,
     maxAttempts: config.AUTO_MESSAGE_MAX_ATTEMPTS,
-    declareExtra: (channel) => bind(channel, names.exchange, queue, consumer.keys),
+    ...(options.startupRetries === undefined
+      ? {}
+      : { reconnect: { startupRetries: options.startupRetries } }),
+    declareExtra: (channel) => syncBindings(channel, names.exchange, queue, consumer, stale),
   });
 }
 
-async function bind(
+type Bindable = Pick<EventConsumer, 'name' | 'keys' | 'dataKeys'>;
+
+async function wantedKeys(consumer: Bindable): Promise<Set<string>> {
+  return new Set([...consumer.keys, ...((await consumer.dataKeys?.()) ?? [])]);
+}
+
+/**
+ * Unbinds the `stale` keys the consumer no longer wants, then binds every key it wants, read
+ * again after the unbinds. A key someone else adds meanwhile is either in that second read or
+ * bound by them after our unbind (they bind after writing it), so none goes missing; a key
+ * removed meanwhile may stay bound, which only costs deliveries the consumer ignores.
+ */
+async function syncBindings(
   channel: Channel,
   exchange: string,
   queue: string,
-  keys: readonly string[],
+  consumer: Bindable,
+  stale: readonly string[],
 ): Promise<void> {
   await channel.assertExchange(exchange, 'topic', { durable: true });
-  for (const key of keys) await channel.bindQueue(queue, exchange, key);
+  if (stale.length > 0) {
+    const wanted = await wantedKeys(consumer);
+    for (const key of stale) if (!wanted.has(key)) await channel.unbindQueue(queue, exchange, key);
+  }
+  for (const key of await wantedKeys(consumer)) await channel.bindQueue(queue, exchange, key);
+}
+
+/**
+ * After a change to a consumer's `dataKeys` (a webhook registered or removed): declares its
+ * queue if no worker has yet, unbinds `stale` keys no longer wanted and binds the wanted ones,
+ * on a short-lived connection of its own.
+ */
+export async function refreshBindings(
+  config: Readonly<Config>,
+  names: EventBusNames,
+  consumer: Bindable,
+  stale: readonly string[],
+  logger: Logger,
+): Promise<void> {
+  const rabbit = consumerRabbit(config, names, consumer, logger, { stale, startupRetries: 1 });
+  try {
+    await rabbit.connect();
+  } finally {
+    await rabbit.close();
+  }
 }
 
 /** Worker role: every registered consumer on its queue, stopped (drained) at shutdown. */

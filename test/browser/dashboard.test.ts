@@ -71,6 +71,29 @@ describe('operations dashboard', { skip: missing ?? false, timeout: 240_000 }, (
     await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
     atEnd(() => new Promise((resolve) => receiver.close(() => resolve())));
     const { port } = receiver.address() as AddressInfo;
+    const worker = startRoleProcess('worker', {
+      ...env,
+      EVENTS_CONSUMERS: 'webhooks',
+      AUTO_MESSAGE_RETRY_DELAYS_MS: '50,100',
+    });
+    let stopped = false;
+    void worker.exited.then(() => (stopped = true));
+    // The webhook's queue is bound from its registration on: registered once the worker has
+    // relayed the earlier registrations (this file's other users), it gets only the one below.
+    const queue = `${env.AMQP_QUEUE_PREFIX}${consumerQueue('webhooks')}`;
+    await eventually(
+      async () => {
+        if (stopped) throw new Error(`the worker exited: ${worker.stderr()}`);
+        const probe = await connection.createChannel();
+        probe.on('error', () => undefined); // a missing queue closes the probe: not declared yet
+        const found = await probe.checkQueue(queue).catch(() => null);
+        if (found) await probe.close();
+        if ((found?.consumerCount ?? 0) === 0) return false;
+        return (await app.services.repos.outbox.pending(1)).length === 0;
+      },
+      60_000,
+      'the worker consuming webhook events, the outbox relayed',
+    );
     const created = await http<{ webhook: { id: string } }>(
       app.url,
       'POST',
@@ -83,28 +106,6 @@ describe('operations dashboard', { skip: missing ?? false, timeout: 240_000 }, (
     assert.equal(created.status, 201, JSON.stringify(created.body));
     const hook = page.getByTestId(`webhook-${created.body.webhook.id}`);
     await hook.getByText('No matching event yet.').waitFor();
-
-    const worker = startRoleProcess('worker', {
-      ...env,
-      EVENTS_CONSUMERS: 'webhooks',
-      AUTO_MESSAGE_RETRY_DELAYS_MS: '50,100',
-    });
-    let stopped = false;
-    void worker.exited.then(() => (stopped = true));
-    // Events relayed before the worker's consumer queue is bound would reach no one.
-    const queue = `${env.AMQP_QUEUE_PREFIX}${consumerQueue('webhooks')}`;
-    await eventually(
-      async () => {
-        if (stopped) throw new Error(`the worker exited: ${worker.stderr()}`);
-        const probe = await connection.createChannel();
-        probe.on('error', () => undefined); // a missing queue closes the probe: not yet bound
-        const found = await probe.checkQueue(queue).catch(() => null);
-        if (found) await probe.close();
-        return (found?.consumerCount ?? 0) > 0;
-      },
-      60_000,
-      'the worker consuming webhook events',
-    );
     await registerUser(app.url);
     const row = hook.locator('[data-delivery]');
     await row.getByText('HTTP 503').waitFor({ timeout: 60_000 });

@@ -2,10 +2,12 @@ import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import amqp from 'amqplib';
 import { before, describe, test } from 'node:test';
 import { atEnd, isolatedEnv, startTestApp, type TestApp } from '../support/app.js';
 import { directConversation, http, registerAdmin, registerUser } from '../support/http.js';
 import { sendText } from '../support/messaging.js';
+import { tapEvents } from '../support/events.js';
 import { eventually } from '../support/sockets.js';
 
 interface Received {
@@ -192,5 +194,58 @@ describe('outgoing webhooks (SPEC §10)', () => {
       assert.equal(res.status, 400, url);
       assert.match(res.body.error.message, /private/);
     }
+  });
+});
+
+describe('the webhooks queue follows the registered patterns', () => {
+  test('only events some webhook asks for reach it; registering and removing rebind it', async () => {
+    // No consumer runs: what reaches the `webhooks` queue stays there to be counted.
+    const env = await isolatedEnv({ EVENTS_CONSUMERS: 'none' });
+    const app = await startTestApp(env);
+    const admin = await registerAdmin(app.url, env);
+    const tap = await tapEvents(env);
+    const broker = await amqp.connect(env.AMQP_URL ?? '');
+    atEnd(() => broker.close());
+    const channel = await broker.createChannel();
+    const queued = async () => {
+      await tap.take(); // every event so far published, confirmed, so routed
+      const { messageCount } = await channel.checkQueue(
+        `${env.AMQP_QUEUE_PREFIX}parley.events.webhooks`,
+      );
+      return messageCount;
+    };
+    const register = async (events: string[]) => {
+      const res = await http<{ webhook: { id: string } }>(app.url, 'POST', '/api/admin/webhooks', {
+        token: admin.accessToken,
+        body: { url: 'http://example.com/hook', events },
+      });
+      assert.equal(res.status, 201);
+      return res.body.webhook.id;
+    };
+    const remove = async (id: string) => {
+      const res = await http(app.url, 'DELETE', `/api/admin/webhooks/${id}`, {
+        token: admin.accessToken,
+      });
+      assert.equal(res.status, 204);
+    };
+
+    const first = await register(['message.*']);
+    const alice = await registerUser(app.url);
+    const bob = await registerUser(app.url);
+    const direct = await directConversation(app.url, alice, bob);
+    await sendText(app.url, alice, direct, 'one');
+    assert.equal(await queued(), 1, 'message.created only: no user.registered, no conversation.*');
+
+    // Two webhooks ask for message.*: removing one keeps it bound for the other.
+    const second = await register(['message.*', 'user.*']);
+    await remove(first);
+    await sendText(app.url, alice, direct, 'two');
+    await registerUser(app.url);
+    assert.equal(await queued(), 3, 'message.created and user.registered for the second');
+
+    await remove(second);
+    await sendText(app.url, alice, direct, 'three');
+    await registerUser(app.url);
+    assert.equal(await queued(), 3, 'nothing once no webhook is left');
   });
 });

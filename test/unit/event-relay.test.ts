@@ -33,10 +33,13 @@ class MemoryOutbox implements RelayStore {
       this.docs.push({ collection: 'users', id: new ObjectId(), seq: 1, events: [event] });
     }
   }
-  pending(limit: number): Promise<PendingDoc[]> {
-    return Promise.resolve(this.docs.slice(0, limit));
+  pending(limit: number, inFlight: readonly PendingDoc[] = []): Promise<PendingDoc[]> {
+    return Promise.resolve(this.docs.filter((d) => !inFlight.includes(d)).slice(0, limit));
   }
+  /** Set when the relay dies: its clears never reach the documents. */
+  frozen = false;
   clear(docs: readonly PendingDoc[]): Promise<void> {
+    if (this.frozen) return new Promise(() => undefined);
     this.docs = this.docs.filter((d) => !docs.includes(d));
     return Promise.resolve();
   }
@@ -54,10 +57,10 @@ class MemoryLease implements RelayLease {
     this.owner = owner;
     return Promise.resolve({ inflight: this.inflight });
   }
-  begin(owner: string, _ttl: number, ids: readonly string[], since?: Date): Promise<boolean> {
-    if (this.owner !== owner) return Promise.resolve(false);
+  begin(owner: string, _ttl: number, ids: readonly string[], since?: Date): Promise<Date | null> {
+    if (this.owner !== owner) return Promise.resolve(null);
     this.inflight = { since: since ?? new Date(now), ids: [...ids] };
-    return Promise.resolve(true);
+    return Promise.resolve(new Date(now));
   }
   settled(owner: string): Promise<void> {
     if (this.owner === owner) this.inflight = null;
@@ -74,6 +77,8 @@ class MemoryLog implements RelayBus {
   log: { at: number; event: DomainEvent }[] = [];
   private dieAfter = Infinity;
   private died: (() => void) | null = null;
+  /** Runs at the moment of death, before anything else the relay does. */
+  onDeath: () => void = () => undefined;
 
   /** Resolves once the current relay has appended `count` events and hung (it is "dead"). */
   killAfter(count: number): Promise<void> {
@@ -81,9 +86,11 @@ class MemoryLog implements RelayBus {
     return new Promise((resolve) => (this.died = resolve));
   }
   publish(events: readonly DomainEvent[]): Promise<(Error | null)[]> {
+    now += 1; // time passes between batches: a batch recorded later must not hide an earlier one
     for (const event of events) {
       if (this.dieAfter === 0) {
         this.dieAfter = Infinity;
+        this.onDeath();
         this.died?.();
         return new Promise(() => undefined);
       }
@@ -93,9 +100,11 @@ class MemoryLog implements RelayBus {
     if (this.dieAfter === 0) {
       // Everything appended, then the process died before the confirms came back.
       this.dieAfter = Infinity;
+      this.onDeath();
       this.died?.();
       return new Promise(() => undefined);
     }
+    now += 1;
     return Promise.resolve(events.map(() => null));
   }
   publishedAmong(ids: readonly string[], since: Date): Promise<Set<string>> {
@@ -113,6 +122,22 @@ class MemoryLog implements RelayBus {
 function relay(outbox: MemoryOutbox, lease: MemoryLease, log: MemoryLog): EventRelay {
   const options = { batchSize: 10, pollMs: 5, leaseMs: 1000 };
   return new EventRelay(outbox, lease, log, options, silentLogger);
+}
+
+/** Waits until the outbox is empty, then stops `relay`. */
+async function drained(outbox: MemoryOutbox, last: EventRelay): Promise<void> {
+  last.start();
+  for (let polls = 0; outbox.docs.length > 0; polls += 1) {
+    assert.ok(polls < 5000, 'the last relay clears the outbox');
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+  await last.stop();
+}
+
+function assertOnce(log: MemoryLog, count: number): void {
+  const ids = log.log.map((e) => e.event.id);
+  assert.equal(ids.length, count, `${count} events in the log, got ${ids.length}`);
+  assert.equal(new Set(ids).size, count, 'none of them twice');
 }
 
 test('relays that die one after another mid-batch still publish every event exactly once', async () => {
@@ -138,15 +163,34 @@ test('relays that die one after another mid-batch still publish every event exac
   // The third must publish nothing again: all 10 are in the log, the first 3 since a minute before
   // the second relay began.
   const third = relay(outbox, lease, log);
-  third.start();
-  for (let polls = 0; outbox.docs.length > 0; polls += 1) {
-    assert.ok(polls < 5000, 'the third relay clears the outbox');
-    await new Promise((resolve) => setTimeout(resolve, 1));
-  }
-  await third.stop();
-
-  const ids = log.log.map((e) => e.event.id);
-  assert.equal(ids.length, 10, `10 events in the log, got ${ids.length}`);
-  assert.equal(new Set(ids).size, 10, 'none of them twice');
+  await drained(outbox, third);
+  assertOnce(log, 10);
   assert.equal(third.publishedCount, 0);
 });
+
+// Batches are pipelined: the second is published while the first is cleared, so a relay dying
+// in the second batch leaves both in doubt, and one dying after it the third's too.
+for (const [dieAfter, label] of [
+  [15, 'halfway through its second batch'],
+  [20, 'after its second batch, before the confirms'],
+  [23, 'in its third batch'],
+] as const) {
+  test(`a relay that dies ${label} (pipelined batches) leaves every event published once`, async () => {
+    const outbox = new MemoryOutbox();
+    const lease = new MemoryLease();
+    const log = new MemoryLog();
+    outbox.add(25);
+    // The previous batch's clear, running beside the publish, dies with the relay too.
+    log.onDeath = () => (outbox.frozen = true);
+    const died = log.killAfter(dieAfter);
+    relay(outbox, lease, log).start();
+    await died;
+    now += 60_000;
+    lease.expire();
+    outbox.frozen = false;
+    const next = relay(outbox, lease, log);
+    await drained(outbox, next);
+    assertOnce(log, 25);
+    assert.equal(next.publishedCount, 25 - dieAfter);
+  });
+}

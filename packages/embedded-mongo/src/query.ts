@@ -156,6 +156,39 @@ function runTextQuery(coll: Collection | undefined, opts: FindOptions, text: Tex
 }
 
 /**
+ * `{a: 1, b: 1}` or `{a: 0}` (with or without `_id: 0|1`) on top-level fields: fields picked in
+ * document order, as MongoDB returns them, without mingo's general projection (which copies
+ * each document and resolves every path). Stored documents are replaced, never changed in
+ * place, so the picked values can be shared like an unprojected result's. Undefined for
+ * anything else (paths, operators, other values).
+ */
+function plainProjection(projection: Doc): ((doc: Doc) => Doc) | undefined {
+  const fields = new Set<string>();
+  let include: boolean | undefined;
+  let keepId = true;
+  for (const [key, value] of Object.entries(projection)) {
+    if (key.includes('.') || key.startsWith('$')) return undefined;
+    const on = value === 1 || value === true;
+    if (!on && value !== 0 && value !== false) return undefined;
+    if (key === '_id') {
+      keepId = on;
+      continue;
+    }
+    if (include !== undefined && include !== on) return undefined;
+    include = on;
+    fields.add(key);
+  }
+  // Only `_id` named: `{_id: 0}` excludes it, `{_id: 1}` keeps nothing else.
+  include ??= keepId;
+  const kept = (key: string) => (key === '_id' ? keepId : fields.has(key) === include);
+  return (doc) => {
+    const out: Doc = {};
+    for (const key of Object.keys(doc)) if (kept(key)) out[key] = doc[key];
+    return out;
+  };
+}
+
+/**
  * Applies a find-style projection (mingo handles inclusion, exclusion, $slice, $elemMatch);
  * `{ field: { $meta: 'textScore' } }` adds the score from `scores` (filled by `runQuery`).
  */
@@ -166,6 +199,8 @@ export function project(
   scores?: Map<Doc, number>,
 ): Doc[] {
   if (!projection || Object.keys(projection).length === 0) return docs;
+  const plain = plainProjection(projection);
+  if (plain) return docs.map(plain);
   const metaFields = Object.keys(projection).filter((k) => isTextScoreMeta(projection[k]));
   if (metaFields.length > 0) {
     if (!scores) throw textScoreUnavailable();

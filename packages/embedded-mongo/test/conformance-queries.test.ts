@@ -134,6 +134,22 @@ void describe('conformance: queries, aggregation, cursors, indexes', () => {
     assert.equal(await c.countDocuments({ participants: 'p3' }), 1);
   });
 
+  void it('applies plain inclusion and exclusion projections in document order', async () => {
+    const c = t.db.collection('projections');
+    const _id = new ObjectId();
+    await c.insertOne({ _id, b: 1, a: { x: [1, 2] }, c: 'c' });
+    const as = async (projection: Record<string, 0 | 1 | boolean>) =>
+      JSON.stringify(await c.findOne({ _id }, { projection }));
+    const id = JSON.stringify(_id);
+    assert.equal(await as({ c: 1, a: 1 }), `{"_id":${id},"a":{"x":[1,2]},"c":"c"}`);
+    assert.equal(await as({ _id: 0, c: true, missing: 1 }), '{"c":"c"}');
+    assert.equal(await as({ a: 0 }), `{"_id":${id},"b":1,"c":"c"}`);
+    assert.equal(await as({ _id: 0 }), '{"b":1,"a":{"x":[1,2]},"c":"c"}');
+    assert.equal(await as({ _id: 1 }), `{"_id":${id}}`);
+    assert.equal(await as({ _id: 0, a: false, b: 0 }), '{"c":"c"}');
+    await assert.rejects(c.findOne({ _id }, { projection: { a: 1, b: 0 } }));
+  });
+
   void it('lists and drops indexes; identical createIndex is a no-op, conflicting is an error', async () => {
     const c = t.db.collection('idx');
     assert.equal(await c.createIndex({ a: 1 }, { unique: true }), 'a_1');

@@ -11,6 +11,12 @@ export interface EventConsumer {
   readonly name: string;
   /** Topic patterns: `message.*`, `#`, `user.registered`. */
   readonly keys: readonly string[];
+  /**
+   * More keys that follow data (webhooks: the patterns registered webhooks ask for), bound
+   * beside `keys` at every (re)connect. Whoever changes that data refreshes the bindings
+   * (`refreshBindings`, roles/event-consumers.ts), so no event nobody wants reaches the queue.
+   */
+  readonly dataKeys?: () => Promise<readonly string[]>;
   /** Unacknowledged events at once (default 50). */
   readonly prefetch?: number;
   handle(event: DomainEvent, delivery: EventDelivery, signal: AbortSignal): Promise<void>;

@@ -25,19 +25,28 @@ export class OutboxRepository {
     );
   }
 
-  /** Up to `limit` documents with pending events, each collection oldest first. */
-  async pending(limit: number): Promise<PendingDoc[]> {
+  /**
+   * Up to `limit` documents with pending events, collection by collection, each oldest first.
+   * With `inFlight` (a batch read before, not cleared yet, so still first in that order), the
+   * documents after it: each collection skips as many as the batch holds of it. Should an older
+   * document have been written since, a batch document may come again: dropped by its id (and
+   * the skipped newer one waits for the next pass).
+   */
+  async pending(limit: number, inFlight: readonly PendingDoc[] = []): Promise<PendingDoc[]> {
     const found: PendingDoc[] = [];
+    const flying = new Set(inFlight.map((d) => d.id.toHexString()));
     for (const [collection, coll] of this.collections) {
       const left = limit - found.length;
       if (left <= 0) break;
+      const skip = inFlight.filter((d) => d.collection === collection).length;
       const docs = await coll
         .find(
           { outboxAt: { $gte: new Date(0) } },
-          { projection: { outbox: 1, outboxSeq: 1 }, sort: { outboxAt: 1 }, limit: left },
+          { projection: { outbox: 1, outboxSeq: 1 }, sort: { outboxAt: 1 }, skip, limit: left },
         )
         .toArray();
       for (const doc of docs) {
+        if (flying.has(doc._id.toHexString())) continue;
         found.push({
           collection,
           id: doc._id,
@@ -128,20 +137,20 @@ export class RelayLeaseRepository {
     }
   }
 
-  /** Renews the lease and records the batch about to be published. False: the lease is lost. */
+  /** Renews the lease and records the batch about to be published. Null: the lease is lost. */
   async begin(
     owner: string,
     ttlMs: number,
     ids: readonly string[],
     since?: Date,
-  ): Promise<boolean> {
+  ): Promise<Date | null> {
     const now = new Date();
     const inflight = { since: since ?? now, ids: [...ids] };
     const result = await this.leases.updateOne(
       { _id: 'relay', owner },
       { $set: { until: new Date(now.getTime() + ttlMs), inflight } },
     );
-    return result.matchedCount === 1;
+    return result.matchedCount === 1 ? now : null;
   }
 
   /** Nothing in doubt any more (every published event is cleared). */

@@ -4,14 +4,21 @@ import type { Logger } from '../../logger.js';
 import type { LeaseState, PendingDoc } from './outbox.repository.js';
 
 export interface RelayStore {
-  pending(limit: number): Promise<PendingDoc[]>;
+  /**
+   * Oldest first. `inFlight`: a batch read before and not yet cleared, which still comes first
+   * in that order: the documents after it (the next batch, read while it is published).
+   */
+  pending(limit: number, inFlight?: readonly PendingDoc[]): Promise<PendingDoc[]>;
   clear(docs: readonly PendingDoc[]): Promise<void>;
 }
 
 export interface RelayLease {
   acquire(owner: string, ttlMs: number): Promise<LeaseState | null>;
-  /** `since`: when the oldest of `ids` may have reached the log (default: now). */
-  begin(owner: string, ttlMs: number, ids: readonly string[], since?: Date): Promise<boolean>;
+  /**
+   * Records `ids` as in flight. `since`: when the oldest of them may have reached the log
+   * (default: now). Resolves to now, as recorded, or null when the lease is lost.
+   */
+  begin(owner: string, ttlMs: number, ids: readonly string[], since?: Date): Promise<Date | null>;
   settled(owner: string): Promise<void>;
   release(owner: string): Promise<void>;
 }
@@ -19,6 +26,15 @@ export interface RelayLease {
 export interface RelayBus {
   publish(events: readonly DomainEvent[]): Promise<(Error | null)[]>;
   publishedAmong(ids: readonly string[], since: Date): Promise<Set<string>>;
+}
+
+interface Batch {
+  readonly docs: readonly PendingDoc[];
+  readonly events: readonly DomainEvent[];
+  /** Not found in the log by a takeover: to be published. */
+  readonly fresh: readonly DomainEvent[];
+  /** When it was recorded as in flight: its events reached the log after that. */
+  readonly began: Date;
 }
 
 export interface RelayOptions {
@@ -33,7 +49,8 @@ export interface RelayOptions {
  * Publishes the outbox (outbox.ts) to the events exchange: exactly once as the log and the
  * consumers see it. One relay at a time holds the lease; it is woken at once by a local write
  * and otherwise polls slowly. Per batch: record the ids (the lease's `inflight`), publish them
- * all with confirms awaited together, clear them with one bulk write per collection. A relay
+ * all with confirms awaited together, clear them with one bulk write per collection; the next
+ * batch is read and the previous one cleared while a batch is being published. A relay
  * taking over from one that died mid-batch first looks up which in-flight ids already reached
  * the log and clears those without publishing them again.
  */
@@ -101,43 +118,86 @@ export class EventRelay {
     }
   }
 
-  /** One batch; true when there may be more to do right away. */
+  /**
+   * Publishes what is pending, batch after batch, pipelined: while batch N is published, batch
+   * N-1 is cleared and then N+1 read (the documents after N). So the lease's in-flight record
+   * names N-1 and N together, and its `since` is when N-1 began. True when there may be more to
+   * do right away.
+   */
   private async pass(): Promise<boolean> {
     if (!this.leader && !(await this.lead())) return false;
     this.woken = false;
-    const docs = await this.store.pending(this.options.batchSize);
-    if (docs.length === 0) {
-      if (this.inflightOpen) {
-        await this.lease.settled(this.owner);
-        this.inflightOpen = false;
+    const { batchSize } = this.options;
+    let docs: readonly PendingDoc[] = await this.store.pending(batchSize);
+    let previous: Batch | null = null;
+    while (docs.length > 0) {
+      const { inDoubt, since, ...rest } = this.batchOf(docs, previous);
+      const began = await this.lease.begin(this.owner, this.options.leaseMs, inDoubt, since);
+      if (began === null) {
+        this.leader = false;
+        return false;
       }
-      return false;
+      const batch: Batch = { ...rest, began };
+      this.inflightOpen = true;
+      const more = docs.length >= batchSize && !this.stopping;
+      const [outcomes, next] = await Promise.all([
+        this.bus.publish(batch.fresh),
+        this.finishThenRead(previous, more ? docs : null),
+      ]);
+      const failed = outcomes.find((o) => o !== null);
+      if (failed) throw failed;
+      previous = batch;
+      docs = next;
     }
+    if (previous) await this.finish(previous);
+    if (this.inflightOpen) {
+      await this.lease.settled(this.owner);
+      this.inflightOpen = false;
+    }
+    return this.woken;
+  }
+
+  /** What to publish of `docs`, and what stays in doubt while it is published. */
+  private batchOf(
+    docs: readonly PendingDoc[],
+    previous: Batch | null,
+  ): Omit<Batch, 'began'> & { inDoubt: string[]; since: Date | undefined } {
     const events = docs.flatMap((d) => d.events);
-    const fresh = events.filter((e) => !this.alreadyPublished.has(e.id));
     // What a predecessor published but nobody cleared stays in doubt, with the predecessor's
     // start, until it is cleared: a successor of this relay must find it in the log too.
-    const inDoubt = new Set([...events.map((e) => e.id), ...this.alreadyPublished]);
-    if (
-      !(await this.lease.begin(
-        this.owner,
-        this.options.leaseMs,
-        [...inDoubt],
-        this.alreadyPublished.size > 0 ? this.alreadyPublishedSince : undefined,
-      ))
-    ) {
-      this.leader = false;
-      return false;
-    }
-    this.inflightOpen = true;
-    const outcomes = await this.bus.publish(fresh);
-    const failed = outcomes.find((o) => o !== null);
-    if (failed) throw failed;
-    await this.store.clear(docs);
-    for (const e of events) this.alreadyPublished.delete(e.id);
-    this.published += fresh.length;
-    this.onPublished(fresh);
-    return docs.length >= this.options.batchSize || this.woken;
+    const inDoubt = new Set([
+      ...events.map((e) => e.id),
+      ...(previous?.events.map((e) => e.id) ?? []),
+      ...this.alreadyPublished,
+    ]);
+    const since =
+      this.alreadyPublished.size > 0 && this.alreadyPublishedSince
+        ? this.alreadyPublishedSince
+        : previous?.began;
+    return {
+      docs,
+      events,
+      fresh: events.filter((e) => !this.alreadyPublished.has(e.id)),
+      inDoubt: [...inDoubt],
+      since,
+    };
+  }
+
+  /** The database's part of a step, beside the publish: clear the last batch, read the next. */
+  private async finishThenRead(
+    previous: Batch | null,
+    inFlight: readonly PendingDoc[] | null,
+  ): Promise<readonly PendingDoc[]> {
+    if (previous) await this.finish(previous);
+    return inFlight ? this.store.pending(this.options.batchSize, inFlight) : [];
+  }
+
+  /** A published batch is cleared from the documents, and no longer in doubt. */
+  private async finish(batch: Batch): Promise<void> {
+    await this.store.clear(batch.docs);
+    for (const e of batch.events) this.alreadyPublished.delete(e.id);
+    this.published += batch.fresh.length;
+    this.onPublished(batch.fresh);
   }
 
   /** Takes (or keeps) the lease; on taking it, settles what a predecessor left in doubt. */

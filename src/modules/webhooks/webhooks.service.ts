@@ -11,6 +11,12 @@ import type { Webhook, WebhooksRepository } from './webhooks.repository.js';
 
 type Send = typeof sendWebhook;
 
+/** Keeps the `webhooks` queue bound to exactly the patterns registered webhooks ask for. */
+export interface WebhookRouting {
+  /** After a registration (`stale` empty) or a removal (`stale`: the removed patterns). */
+  refresh(stale: readonly string[]): Promise<void>;
+}
+
 /**
  * Outgoing webhooks (SPEC §10): admins register URLs with event patterns; the `webhooks`
  * consumer POSTs each matching event, signed, and records every attempt. A failed attempt is
@@ -21,6 +27,7 @@ export class WebhooksService {
     private readonly hooks: WebhooksRepository,
     private readonly messages: Pick<MessagesRepository, 'findInConversation'>,
     private readonly allowPrivate: boolean,
+    private readonly routing: WebhookRouting,
     private readonly send: Send = sendWebhook,
   ) {}
 
@@ -43,6 +50,11 @@ export class WebhooksService {
       secret,
       createdBy: adminId,
     });
+    // Bound after the write: an event committed once this returns reaches the queue.
+    await this.routing.refresh([]).catch(async (err: unknown) => {
+      await this.hooks.remove(hook.id);
+      throw err;
+    });
     return { ...view(hook), secret };
   }
 
@@ -51,7 +63,9 @@ export class WebhooksService {
   }
 
   async remove(id: string): Promise<void> {
-    if (!(await this.hooks.remove(id))) throw errors.notFound('Webhook');
+    const hook = await this.hooks.findById(id);
+    if (!hook || !(await this.hooks.remove(id))) throw errors.notFound('Webhook');
+    await this.routing.refresh(hook.events);
   }
 
   async deliveries(id: string, limit: number): Promise<DeliveryView[]> {
@@ -67,10 +81,12 @@ export class WebhooksService {
     }));
   }
 
+  /** Bound only to the registered patterns: with none, no event reaches its queue at all. */
   consumer(): EventConsumer {
     return {
       name: 'webhooks',
-      keys: ['#'],
+      keys: [],
+      dataKeys: async () => [...new Set((await this.hooks.list()).flatMap((h) => h.events))],
       prefetch: 20,
       handle: (event, delivery, signal) => this.deliver(event, delivery, signal),
     };
