@@ -178,8 +178,44 @@ export function project(
       return scored;
     });
   }
+  const simple = simpleProjection(projection);
+  if (simple) return docs.map(simple);
   const positional = Object.keys(projection).some((k) => k.endsWith('.$'));
   return compileQuery(positional ? filter : {}, true)
     .find<Doc>(docs, projection)
     .all();
+}
+
+/**
+ * A projection of top-level fields only (`{a: 1, b: 1}`, `{_id: 0, a: 1}`, `{a: 0}`), applied
+ * without mingo; undefined for anything else (paths, operators, other values). Fields keep the
+ * document's order, `_id` included unless excluded, as MongoDB returns them.
+ */
+function simpleProjection(projection: Doc): ((doc: Doc) => Doc) | undefined {
+  const include = new Set<string>();
+  const exclude = new Set<string>();
+  for (const [field, value] of Object.entries(projection)) {
+    if (field.includes('.') || field.startsWith('$')) return undefined;
+    if (value === 1 || value === true) include.add(field);
+    else if (value === 0 || value === false) exclude.add(field);
+    else return undefined;
+  }
+  const keepId = !exclude.has('_id');
+  exclude.delete('_id');
+  if (include.size > 0 && exclude.size > 0) return undefined;
+  if (include.size > 0) {
+    if (keepId) include.add('_id');
+    return (doc) => {
+      const out: Doc = {};
+      for (const key of Object.keys(doc)) if (include.has(key)) out[key] = doc[key];
+      return out;
+    };
+  }
+  if (keepId) exclude.delete('_id');
+  else exclude.add('_id');
+  return (doc) => {
+    const out: Doc = {};
+    for (const key of Object.keys(doc)) if (!exclude.has(key)) out[key] = doc[key];
+    return out;
+  };
 }
