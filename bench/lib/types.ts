@@ -11,6 +11,9 @@ export interface Profile {
   openLoopRate: number;
   openLoopMs: number;
   idleSockets: number;
+  /** The group rows: members of the group, and the open loop's messages per second. */
+  groupMembers: number;
+  groupRate: number;
   httpMs: number;
   historyMessages: number;
   planUsers: number;
@@ -30,7 +33,9 @@ export const PROFILES: Record<Profile['name'], Profile> = {
     closedLoopMs: 5_000,
     openLoopRate: 1_000,
     openLoopMs: 5_000,
-    idleSockets: 10_000,
+    idleSockets: 20_000,
+    groupMembers: 100,
+    groupRate: 100,
     httpMs: 5_000,
     historyMessages: 500,
     planUsers: 100_000,
@@ -49,6 +54,8 @@ export const PROFILES: Record<Profile['name'], Profile> = {
     openLoopRate: 1_000,
     openLoopMs: 1_500,
     idleSockets: 500,
+    groupMembers: 100,
+    groupRate: 100,
     httpMs: 1_500,
     historyMessages: 200,
     planUsers: 10_000,
@@ -68,6 +75,8 @@ export const PROFILES: Record<Profile['name'], Profile> = {
     openLoopRate: 100,
     openLoopMs: 1_000,
     idleSockets: 20,
+    groupMembers: 10,
+    groupRate: 20,
     httpMs: 1_000,
     historyMessages: 60,
     planUsers: 200,

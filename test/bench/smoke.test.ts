@@ -25,7 +25,12 @@ test('the benchmark suite runs end to end on tiny sizes', { timeout: 300_000 }, 
   try {
     await run(
       process.execPath,
-      [runner, '--smoke', '--only=web,pipeline,variants,events,search,media', `--out=${out}`],
+      [
+        runner,
+        '--smoke',
+        '--only=web,sockets,pipeline,variants,events,search,media',
+        `--out=${out}`,
+      ],
       {
         timeout: 280_000,
       },
@@ -40,9 +45,11 @@ test('the benchmark suite runs end to end on tiny sizes', { timeout: 300_000 }, 
       [
         'messages-throughput',
         'messages-latency',
-        'idle-sockets',
         'history-page',
         'auth-me',
+        'group-throughput',
+        'group-latency',
+        'idle-sockets',
         'nightly-plan',
         'queue-deliver',
         'messages-journal',
