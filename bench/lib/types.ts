@@ -18,6 +18,8 @@ export interface Profile {
   historyMessages: number;
   planUsers: number;
   dueMessages: number;
+  /** A/B pairs of the queue + deliver row (100,000 messages take minutes per run). */
+  deliverReps: number;
   /** The search rows' corpus and how many queries each side runs per repetition. */
   searchMessages: number;
   searchConversations: number;
@@ -39,8 +41,8 @@ export const PROFILES: Record<Profile['name'], Profile> = {
     httpMs: 5_000,
     historyMessages: 500,
     planUsers: 100_000,
-    // 100,000 would take ~8 min per run at today's ~200 msg/s; the rate is what is judged.
-    dueMessages: 15_000,
+    dueMessages: 100_000,
+    deliverReps: 1,
     searchMessages: 1_000_000,
     searchConversations: 10_000,
     searchQueries: 200,
@@ -60,6 +62,7 @@ export const PROFILES: Record<Profile['name'], Profile> = {
     historyMessages: 200,
     planUsers: 10_000,
     dueMessages: 1_000,
+    deliverReps: 2,
     searchMessages: 100_000,
     searchConversations: 1_000,
     searchQueries: 50,
@@ -81,6 +84,7 @@ export const PROFILES: Record<Profile['name'], Profile> = {
     historyMessages: 60,
     planUsers: 200,
     dueMessages: 100,
+    deliverReps: 1,
     searchMessages: 2_000,
     searchConversations: 100,
     searchQueries: 10,
