@@ -35,7 +35,9 @@ export const PROFILES: Record<Profile['name'], Profile> = {
     closedLoopMs: 5_000,
     openLoopRate: 1_000,
     openLoopMs: 5_000,
-    idleSockets: 20_000,
+    // Issue #19 asks for 20,000; each process here may open at most 20,000 files (hard limit,
+    // not raisable), and the load generator and the server each need a few beyond their sockets.
+    idleSockets: 19_000,
     groupMembers: 100,
     groupRate: 100,
     httpMs: 5_000,
