@@ -13,14 +13,14 @@ import { renderSection, renderTable, updateDoc, type SuiteResult } from './lib/r
 import { PROFILES, type Context, type Profile, type RowResult } from './lib/types.js';
 import { httpRows } from './scenarios/http.js';
 import { deliverRow, planRow } from './scenarios/pipeline.js';
-import { idleRow, messagingRows } from './scenarios/realtime.js';
+import { groupRows, idleRow, messagingRows } from './scenarios/realtime.js';
 import { MEDIA_ENV, mediaRows } from './scenarios/media.js';
 import { loadSearchCorpus, searchRows } from './scenarios/search.js';
 import { variantThroughputRow, type Variant } from './scenarios/variants.js';
 import { relayRow } from './scenarios/events.js';
 
 /**
- * `npm run bench [-- --quick | --smoke] [--only=web,messages,http,pipeline,variants,events,search,media,engine] [--out=DIR] [--no-docs]
+ * `npm run bench [-- --quick | --smoke] [--only=web,messages,http,sockets,pipeline,variants,events,search,media,engine] [--out=DIR] [--no-docs]
  * [--cpu-prof] [--render=latest.json] [--root=DIR]`: every row of docs/PERFORMANCE.md, each
  * against its baseline in the same run. See bench/NOTES.md for the method.
  */
@@ -45,9 +45,10 @@ const profile: Profile = {
   openLoopRate: sized('rate', base.openLoopRate),
   reps: sized('reps', base.reps),
   heavyReps: sized('reps', base.heavyReps),
+  deliverReps: sized('reps', base.deliverReps),
 };
 const groups = new Set(
-  (option('only') ?? 'web,pipeline,variants,events,search,media,engine').split(','),
+  (option('only') ?? 'web,sockets,pipeline,variants,events,search,media,engine').split(','),
 );
 const outDir = option('out') ?? `${root}bench/results`;
 const writeDocs = !flag('no-docs') && profile.name !== 'smoke';
@@ -304,7 +305,6 @@ async function main(): Promise<number> {
     await attempt('web', () =>
       withGroup(ctx, 'web', 'api', async (sides, fixtures) => [
         ...(await messagingRows(ctx, sides, fixtures)),
-        await idleRow(ctx, sides, fixtures),
         ...(await httpRows(ctx, sides, fixtures)),
       ]),
     );
@@ -314,6 +314,12 @@ async function main(): Promise<number> {
     );
     await attempt('http', () =>
       withGroup(ctx, 'web', 'api', (sides, fixtures) => httpRows(ctx, sides, fixtures)),
+    );
+    await attempt('sockets', () =>
+      withGroup(ctx, 'sockets', 'api', async (sides, fixtures) => [
+        ...(await groupRows(ctx, sides, fixtures)),
+        await idleRow(ctx, sides, fixtures),
+      ]),
     );
     await attempt('pipeline', () =>
       withGroup(ctx, 'pipeline', 'worker', async (sides, fixtures) => {

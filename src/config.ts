@@ -73,7 +73,7 @@ export const envSchema = z.object({
     .default('5000,30000,300000')
     .transform((s) => s.split(',').map(Number)),
   AUTO_MESSAGE_CLAIM_TIMEOUT_MS: positiveInt.default(300_000),
-  WORKER_PREFETCH: positiveInt.default(200),
+  WORKER_PREFETCH: positiveInt.default(1000),
   SCHEDULER_TZ: z.string().refine(isValidTimeZone, 'unknown IANA time zone').default('UTC'),
   CORS_ORIGINS: csv.default(['http://localhost:3000']),
   TRUST_PROXY: z.coerce.number().int().min(0).default(0),

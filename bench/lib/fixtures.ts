@@ -105,6 +105,14 @@ export class Fixtures {
     return result.conversation.id;
   }
 
+  /** A group conversation of `members` (the first one creates it), as the API would make it. */
+  async groupConversation(members: readonly string[]): Promise<string> {
+    const [owner] = members;
+    if (!owner) throw new Error('a group needs members');
+    const group = await this.conversations.createGroup(owner, [...members], `bench ${this.seq++}`);
+    return group.id;
+  }
+
   async messagesIn(conversationId: string, senders: readonly string[], count: number) {
     for (let i = 0; i < count; i += 1) {
       await this.messages.insertOnce({

@@ -11,10 +11,15 @@ export interface Profile {
   openLoopRate: number;
   openLoopMs: number;
   idleSockets: number;
+  /** The group rows: members of the group, and the open loop's messages per second. */
+  groupMembers: number;
+  groupRate: number;
   httpMs: number;
   historyMessages: number;
   planUsers: number;
   dueMessages: number;
+  /** A/B pairs of the queue + deliver row (100,000 messages take minutes per run). */
+  deliverReps: number;
   /** The search rows' corpus and how many queries each side runs per repetition. */
   searchMessages: number;
   searchConversations: number;
@@ -30,12 +35,16 @@ export const PROFILES: Record<Profile['name'], Profile> = {
     closedLoopMs: 5_000,
     openLoopRate: 1_000,
     openLoopMs: 5_000,
-    idleSockets: 10_000,
+    // Issue #19 asks for 20,000; each process here may open at most 20,000 files (hard limit,
+    // not raisable), and the load generator and the server each need a few beyond their sockets.
+    idleSockets: 19_000,
+    groupMembers: 100,
+    groupRate: 100,
     httpMs: 5_000,
     historyMessages: 500,
     planUsers: 100_000,
-    // 100,000 would take ~8 min per run at today's ~200 msg/s; the rate is what is judged.
-    dueMessages: 15_000,
+    dueMessages: 100_000,
+    deliverReps: 1,
     searchMessages: 1_000_000,
     searchConversations: 10_000,
     searchQueries: 200,
@@ -49,10 +58,13 @@ export const PROFILES: Record<Profile['name'], Profile> = {
     openLoopRate: 1_000,
     openLoopMs: 1_500,
     idleSockets: 500,
+    groupMembers: 100,
+    groupRate: 100,
     httpMs: 1_500,
     historyMessages: 200,
     planUsers: 10_000,
     dueMessages: 1_000,
+    deliverReps: 2,
     searchMessages: 100_000,
     searchConversations: 1_000,
     searchQueries: 50,
@@ -68,10 +80,13 @@ export const PROFILES: Record<Profile['name'], Profile> = {
     openLoopRate: 100,
     openLoopMs: 1_000,
     idleSockets: 20,
+    groupMembers: 10,
+    groupRate: 20,
     httpMs: 1_000,
     historyMessages: 60,
     planUsers: 200,
     dueMessages: 100,
+    deliverReps: 1,
     searchMessages: 2_000,
     searchConversations: 100,
     searchQueries: 10,

@@ -84,7 +84,8 @@ export async function deliverRow(
     ...ctx.servicePids,
     engine: ctx.engine.pid,
   });
-  const timeoutMs = Math.max(60_000, count * 5);
+  // Generous: a loaded machine has run this row at under 200 msg/s.
+  const timeoutMs = Math.max(60_000, count * 10);
   const parleyOnce = async (): Promise<Measured<Delivered>> => {
     await fixtures.resetPipeline();
     await fixtures.dueAutoMessages(users, count, `seed-${randomUUID()}`);
@@ -102,8 +103,9 @@ export async function deliverRow(
     withCpu(pids(sides.baseline), () =>
       sides.baseline.call<Delivered>('rabbit', { count, prefetch: 50, batchSize: 1000 }),
     );
-  ctx.log(`queue + deliver: ${count} messages × ${ctx.profile.heavyReps} each`);
-  const runs = await interleave(ctx.profile.heavyReps, parleyOnce, baselineOnce);
+  const reps = ctx.profile.deliverReps;
+  ctx.log(`queue + deliver: ${count} messages × ${reps} each`);
+  const runs = await interleave(reps, parleyOnce, baselineOnce);
   const perSecond = (v: Delivered) => (count * 1000) / v.ms;
   const m = compareRuns(runs, perSecond, () => count, { digits: 0 });
   return {

@@ -274,3 +274,230 @@ export async function idleRow(
     },
   };
 }
+
+/** One side of the group rows: its member sockets and how a member sends to the group. */
+interface GroupSide {
+  members: BenchSocket[];
+  send(sender: BenchSocket, content: string, ack: (ok: boolean) => void): void;
+}
+
+interface GroupRun {
+  /** Messages every member received. */
+  delivered: number;
+  perSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  /** Messages some member never received (within the settle time). */
+  lost: number;
+  errors: number;
+}
+
+function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? 0;
+}
+
+/**
+ * Sends to the group from its members in turn and times each message from its start (open
+ * loop: its scheduled time, so a backlog counts) to the moment the last member's socket got it.
+ * `rate` = 0: closed loop with `window` messages in flight; otherwise `rate` messages a second.
+ */
+async function groupRun(
+  side: GroupSide,
+  durationMs: number,
+  pace: { window: number } | { rate: number },
+): Promise<GroupRun> {
+  const open = new Map<string, { start: number; left: number }>();
+  const latencies: number[] = [];
+  let errors = 0;
+  let sent = 0;
+  let running = true;
+  const began = performance.now();
+  const send = (start: number): void => {
+    const content = `g:${sent}`;
+    const sender = side.members[sent % side.members.length] as BenchSocket;
+    sent += 1;
+    open.set(content, { start, left: side.members.length });
+    side.send(sender, content, (ok) => {
+      if (ok) return;
+      errors += 1;
+      open.delete(content);
+      if (running && 'window' in pace) send(performance.now());
+    });
+  };
+  const onMessage = ({ message }: { message: { content: string } }): void => {
+    const entry = open.get(message.content);
+    if (!entry || --entry.left > 0) return;
+    open.delete(message.content);
+    latencies.push(performance.now() - entry.start);
+    if (running && 'window' in pace) send(performance.now());
+  };
+  for (const socket of side.members) socket.on('message_received', onMessage);
+  if ('window' in pace) {
+    for (let i = 0; i < pace.window; i += 1) send(performance.now());
+    await sleep(durationMs);
+  } else {
+    const total = Math.floor((durationMs / 1000) * pace.rate);
+    for (let k = 0; k < total; k += 1) {
+      const at = began + (k * 1000) / pace.rate;
+      const wait = at - performance.now();
+      if (wait > 1) await sleep(wait);
+      send(at);
+    }
+  }
+  running = false;
+  const elapsedMs = performance.now() - began;
+  const inTime = latencies.length;
+  const settleBy = performance.now() + 5000;
+  while (open.size > 0 && performance.now() < settleBy) await sleep(5);
+  for (const socket of side.members) socket.off('message_received', onMessage);
+  const sorted = [...latencies].sort((a, b) => a - b);
+  return {
+    delivered: latencies.length,
+    perSecond: (inTime * 1000) / elapsedMs,
+    p50Ms: percentile(sorted, 50),
+    p99Ms: percentile(sorted, 99),
+    lost: open.size,
+    errors,
+  };
+}
+
+/** Rows 1c/1d: a message to a 100-member group, every member's socket receiving it. */
+export async function groupRows(
+  ctx: Context,
+  sides: RealtimeSides,
+  fixtures: Fixtures,
+): Promise<RowResult[]> {
+  const { profile } = ctx;
+  const size = profile.groupMembers;
+  const users = await fixtures.usersWithTokens(size);
+  const conversationId = await fixtures.groupConversation(users.map((u) => u.userId));
+  const room = 'bench-group';
+  const parley: GroupSide = {
+    members: await connectMany(
+      sides.parley.url,
+      users.map((u) => ({ token: u.token })),
+    ),
+    send: (sender, content, ack) =>
+      sender.emit('send_message', { conversationId, content }, (reply) => ack(reply.ok)),
+  };
+  const raw: GroupSide = {
+    members: await connectMany(
+      sides.baseline.url,
+      users.map((u) => ({ userId: u.userId, room })),
+    ),
+    send: (sender, content, ack) =>
+      (sender as unknown as RoomSender).emit('send_room', { room, content }, (reply) =>
+        ack(reply.ok),
+      ),
+  };
+  const pids = (child: BenchChild) => ({
+    server: child.pid,
+    ...ctx.servicePids,
+    engine: ctx.engine.pid,
+  });
+  try {
+    ctx.log(`group: warm-up (${size} members)`);
+    await groupRun(parley, 1000, { window: GROUP_WINDOW });
+    await groupRun(raw, 1000, { window: GROUP_WINDOW });
+    ctx.log(
+      `group: closed loop, ${GROUP_WINDOW} in flight, ${profile.closedLoopMs} ms × ${profile.reps} each`,
+    );
+    const closed = await interleave<Measured<GroupRun>>(
+      profile.reps,
+      () =>
+        withCpu(pids(sides.parley), () =>
+          groupRun(parley, profile.closedLoopMs, { window: GROUP_WINDOW }),
+        ),
+      () =>
+        withCpu(pids(sides.baseline), () =>
+          groupRun(raw, profile.closedLoopMs, { window: GROUP_WINDOW }),
+        ),
+    );
+    ctx.log(
+      `group: open loop at ${profile.groupRate} msg/s, ${profile.openLoopMs} ms × ${profile.reps} each`,
+    );
+    const open = await interleave<Measured<GroupRun>>(
+      profile.reps,
+      () =>
+        withCpu(pids(sides.parley), () =>
+          groupRun(parley, profile.openLoopMs, { rate: profile.groupRate }),
+        ),
+      () =>
+        withCpu(pids(sides.baseline), () =>
+          groupRun(raw, profile.openLoopMs, { rate: profile.groupRate }),
+        ),
+    );
+    return [groupThroughputRow(size, closed), groupLatencyRow(ctx, size, open)];
+  } finally {
+    disconnectAll(parley.members);
+    disconnectAll(raw.members);
+  }
+}
+
+/** Messages in flight in the group's closed loop (a few senders at once, as in a busy group). */
+const GROUP_WINDOW = 4;
+
+/** The raw relay's extra event, outside Parley's typed contract. */
+interface RoomSender {
+  emit(
+    event: 'send_room',
+    payload: { room: string; content: string },
+    ack: (reply: { ok: boolean }) => void,
+  ): void;
+}
+
+function groupFaults(runs: { a: Measured<GroupRun>[]; b: Measured<GroupRun>[] }) {
+  const all = [...runs.a, ...runs.b];
+  return {
+    lost: all.reduce((n, s) => n + s.value.lost, 0),
+    errors: all.reduce((n, s) => n + s.value.errors, 0),
+  };
+}
+
+function groupThroughputRow(
+  size: number,
+  closed: { a: Measured<GroupRun>[]; b: Measured<GroupRun>[] },
+): RowResult {
+  const m = compareRuns(
+    closed,
+    (v) => v.perSecond,
+    (v) => v.delivered,
+    { digits: 0 },
+  );
+  const faults = groupFaults(closed);
+  return {
+    id: 'group-throughput',
+    scenario: `a message to a ${size}-member group, persisted, send → all ${size} sockets \`message_received\`: throughput (${GROUP_WINDOW} in flight)`,
+    unit: 'msg/s',
+    ...m.reported,
+    ratioNote: 'Parley msg/s ÷ bare Socket.IO room broadcast msg/s',
+    budget: 'reported (no budget set)',
+    met: faults.lost === 0 && faults.errors === 0,
+    details: { ...faults, p99Ms: medians(closed, (v) => v.p99Ms, 2) },
+  };
+}
+
+function groupLatencyRow(
+  ctx: Context,
+  size: number,
+  open: { a: Measured<GroupRun>[]; b: Measured<GroupRun>[] },
+): RowResult {
+  const m = compareRuns(
+    open,
+    (v) => v.p99Ms,
+    (v) => v.delivered,
+    { digits: 2, ratioDigits: 2 },
+  );
+  const faults = groupFaults(open);
+  return {
+    id: 'group-latency',
+    scenario: `a message to a ${size}-member group: p99 from send to the last member's socket at ${ctx.profile.groupRate} msg/s (${(ctx.profile.groupRate * size).toLocaleString('en-US')} deliveries/s, open loop)`,
+    unit: 'ms p99',
+    ...m.reported,
+    ratioNote: 'Parley p99 ÷ bare room broadcast p99 (lower is better)',
+    budget: 'reported (no budget set)',
+    met: faults.lost === 0 && faults.errors === 0,
+    details: { ...faults, p50Ms: medians(open, (v) => v.p50Ms, 2) },
+  };
+}

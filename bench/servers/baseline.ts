@@ -10,7 +10,8 @@ import { memoryAfterGc, serveParent } from '../lib/child.js';
 /**
  * The baselines, each the least code that does the same visible work:
  * - a raw Socket.IO relay (no auth, no storage, no adapter): `send_message` is acked and
- *   `message_received` goes to both users' rooms, as Parley's fan-out does;
+ *   `message_received` goes to both users' rooms, as Parley's fan-out does; `send_room` is one
+ *   broadcast to a room every member's socket joined at its handshake (the group row);
  * - a bare Express app: `GET /api/auth/me` returns a fixed body (set by the parent to Parley's
  *   exact reply); the history page and the conversation list run the queries they need
  *   through the bare driver (no cache);
@@ -123,6 +124,21 @@ io.on('connection', (socket) => {
   const auth = socket.handshake.auth as { userId?: unknown };
   const userId = typeof auth.userId === 'string' ? auth.userId : socket.id;
   void socket.join(`user:${userId}`);
+  // The group row: every member's socket joins the group's room; a message is one broadcast.
+  const room = (socket.handshake.auth as { room?: unknown }).room;
+  if (typeof room === 'string') void socket.join(`room:${room}`);
+  socket.on('send_room', (payload: { room: string; content: string }, ack) => {
+    const message = {
+      id: String(nextMessage++),
+      conversationId: payload.room,
+      senderId: userId,
+      content: payload.content,
+      type: 'text',
+      createdAt: new Date().toISOString(),
+    };
+    io.to(`room:${payload.room}`).emit('message_received', { message });
+    if (typeof ack === 'function') (ack as (r: unknown) => void)({ ok: true, message });
+  });
   socket.on('send_message', (payload: { conversationId: string; content: string }, ack) => {
     const message = {
       id: String(nextMessage++),

@@ -30,7 +30,12 @@ test(
     try {
       await run(
         process.execPath,
-        [runner, '--smoke', '--only=web,pipeline,variants,events,search,media', `--out=${out}`],
+        [
+          runner,
+          '--smoke',
+          '--only=web,sockets,pipeline,variants,events,search,media',
+          `--out=${out}`,
+        ],
         {
           timeout: patient(280_000),
         },
@@ -45,9 +50,12 @@ test(
         [
           'messages-throughput',
           'messages-latency',
-          'idle-sockets',
           'history-page',
+          'conversation-list',
           'auth-me',
+          'group-throughput',
+          'group-latency',
+          'idle-sockets',
           'nightly-plan',
           'queue-deliver',
           'messages-journal',

@@ -4,7 +4,7 @@ import * as projectionOperators from 'mingo/operators/projection';
 import * as queryOperators from 'mingo/operators/query';
 import { Query } from 'mingo/query';
 import { ensureArray, isNil, resolve } from 'mingo/util';
-import { compareValues, isPlainObject } from './bson-values.js';
+import { isPlainObject } from './bson-values.js';
 import type { Doc } from './key-index.js';
 
 /**
@@ -119,91 +119,126 @@ export function compileQuery(filter: Doc, withProjection = false): Query {
   return new Query(filter, { context });
 }
 
-/**
- * A compiled filter; an empty filter matches without calling mingo, and so does a filter of
- * plain fields compared with scalars (`scalarFilter`) whenever the document's values are
- * scalars of the same kind.
- */
+/** A compiled filter; an empty filter matches without calling mingo, a simple one mostly too. */
 export function compileFilter(filter: Doc): (doc: Doc) => boolean {
   if (Object.keys(filter).length === 0) return () => true;
   let query: Query | undefined;
-  const general = (doc: Doc) => (query ??= compileQuery(filter)).test(doc);
-  const fast = scalarFilter(filter);
-  if (!fast) return general;
-  return (doc) => fast(doc) ?? general(doc);
-}
-
-type Comparison = '$eq' | '$lt' | '$lte' | '$gt' | '$gte';
-const COMPARISONS = new Set<string>(['$eq', '$lt', '$lte', '$gt', '$gte']);
-
-interface Clause {
-  field: string;
-  op: Comparison;
-  value: unknown;
-  /** `scalarKey` of the value: equality, and the kind a document's value must have. */
-  key: string;
+  const general = (doc: Doc): boolean => (query ??= compileQuery(filter)).test(doc);
+  return simpleFilter(filter, general) ?? general;
 }
 
 /**
- * Building a mingo query costs ~100 µs (it copies its operator tables), more than the rest of
- * a one-document update: the app's hot updates filter on an `_id` and a date
- * (`{_id, lastMessageAt: {$lte}}`). For filters made only of top-level fields compared with
- * scalars (equality on string, number, boolean, date or ObjectId; ranges on numbers and dates),
- * this tests a document directly — but only decides when every field's value is a scalar of the
- * query value's kind; anything else (missing, null, array, another type) returns undefined and
- * the caller asks mingo, so the result is always mingo's.
+ * Filters made only of top-level fields compared with scalars (`{_id: id, isSent: {$ne: true},
+ * at: {$lte: date}}`, the shape of most writes' filters) are tested without compiling a mingo
+ * query, which costs more than the test itself when a bulk write filters one document per
+ * statement. Only same-type scalar comparisons are decided here; a document whose field holds
+ * an array, a subdocument, null or another type goes to mingo (`general`), so results are
+ * mingo's in every case.
  */
-function scalarFilter(filter: Doc): ((doc: Doc) => boolean | undefined) | undefined {
-  const clauses: Clause[] = [];
-  for (const [field, condition] of Object.entries(filter)) {
-    if (field.startsWith('$') || field.includes('.')) return undefined;
-    if (!isPlainObject(condition)) {
-      const clause = scalarClause(field, '$eq', condition);
-      if (!clause) return undefined;
-      clauses.push(clause);
-      continue;
-    }
-    const ops = Object.entries(condition);
-    if (ops.length === 0) return undefined;
-    for (const [op, value] of ops) {
-      const clause = COMPARISONS.has(op) ? scalarClause(field, op as Comparison, value) : null;
-      if (!clause) return undefined;
-      clauses.push(clause);
-    }
+type Outcome = boolean | undefined;
+type FieldTest = (value: unknown) => Outcome;
+
+const RANGE: Record<string, (c: number) => boolean> = {
+  $lt: (c) => c < 0,
+  $lte: (c) => c <= 0,
+  $gt: (c) => c > 0,
+  $gte: (c) => c >= 0,
+};
+
+/** The scalar kinds decided here: same kind compares as MongoDB does; anything else is mingo's. */
+function kindOf(v: unknown): 'n' | 's' | 'b' | 'd' | 'o' | undefined {
+  switch (typeof v) {
+    case 'number':
+      return Number.isNaN(v) ? undefined : 'n';
+    case 'string':
+      return 's';
+    case 'boolean':
+      return 'b';
+    case 'object':
+      if (v instanceof Date) return Number.isNaN(v.getTime()) ? undefined : 'd';
+      return (v as { _bsontype?: unknown } | null)?._bsontype === 'ObjectId' ? 'o' : undefined;
+    default:
+      return undefined;
   }
-  return (doc) => {
-    for (const clause of clauses) {
-      const outcome = testClause(clause, doc[clause.field]);
+}
+
+function compareSameKind(a: unknown, b: unknown, kind: string): number {
+  if (kind === 'd') return (a as Date).getTime() - (b as Date).getTime();
+  if (kind === 'o') {
+    const x = (a as { toHexString(): string }).toHexString();
+    const y = (b as { toHexString(): string }).toHexString();
+    return x < y ? -1 : x > y ? 1 : 0;
+  }
+  if (kind === 'b') return Number(a) - Number(b);
+  return (a as number) < (b as number) ? -1 : (a as number) > (b as number) ? 1 : 0;
+}
+
+function operatorTest(op: string, operand: unknown): FieldTest | undefined {
+  if (op === '$in') {
+    const set = keySet(operand);
+    if (!set || set.hasNull) return undefined;
+    return (v) => {
+      if (v === undefined) return false;
+      const k = kindOf(v) && scalarKey(v);
+      return k === undefined ? undefined : set.keys.has(k);
+    };
+  }
+  const kind = kindOf(operand);
+  if (!kind) return undefined;
+  if (op === '$eq' || op === '$ne') {
+    const want = op === '$eq';
+    return (v) => {
+      if (v === undefined) return !want;
+      const k = kindOf(v);
+      if (!k) return undefined;
+      return (k === kind && compareSameKind(v, operand, kind) === 0) === want;
+    };
+  }
+  const accept = RANGE[op];
+  if (!accept) return undefined;
+  return (v) => {
+    if (v === undefined) return false;
+    const k = kindOf(v);
+    return k === kind ? accept(compareSameKind(v, operand, kind)) : undefined;
+  };
+}
+
+function fieldTest(condition: unknown): FieldTest | undefined {
+  if (!isPlainObject(condition)) return operatorTest('$eq', condition);
+  const ops = Object.entries(condition);
+  if (ops.length === 0) return undefined;
+  const tests: FieldTest[] = [];
+  for (const [op, operand] of ops) {
+    const test = operatorTest(op, operand);
+    if (!test) return undefined;
+    tests.push(test);
+  }
+  return (v) => {
+    for (const test of tests) {
+      const outcome = test(v);
       if (outcome !== true) return outcome;
     }
     return true;
   };
 }
 
-function scalarClause(field: string, op: Comparison, value: unknown): Clause | null {
-  if (value === null || value === undefined) return null;
-  const key = scalarKey(value);
-  if (key === undefined || key.startsWith('g')) return null;
-  if (op !== '$eq' && !(key.startsWith('d') || (key.startsWith('n') && !Number.isNaN(value))))
-    return null;
-  return { field, op, value, key };
-}
-
-function testClause(clause: Clause, actual: unknown): boolean | undefined {
-  if (actual === null || actual === undefined) return undefined;
-  const key = scalarKey(actual);
-  if (key === undefined || key[0] !== clause.key[0]) return undefined;
-  if (clause.op === '$eq') return key === clause.key;
-  if (typeof actual === 'number' && Number.isNaN(actual)) return undefined;
-  const order = compareValues(actual, clause.value);
-  switch (clause.op) {
-    case '$lt':
-      return order < 0;
-    case '$lte':
-      return order <= 0;
-    case '$gt':
-      return order > 0;
-    default:
-      return order >= 0;
+function simpleFilter(
+  filter: Doc,
+  general: (doc: Doc) => boolean,
+): ((doc: Doc) => boolean) | undefined {
+  const fields: [string, FieldTest][] = [];
+  for (const [field, condition] of Object.entries(filter)) {
+    if (field.startsWith('$') || field.includes('.')) return undefined;
+    const test = fieldTest(condition);
+    if (!test) return undefined;
+    fields.push([field, test]);
   }
+  return (doc) => {
+    for (const [field, test] of fields) {
+      const outcome = test(doc[field]);
+      if (outcome === undefined) return general(doc);
+      if (!outcome) return false;
+    }
+    return true;
+  };
 }

@@ -82,28 +82,44 @@ function usesPositional(ops: Doc): boolean {
   );
 }
 
-type FastOp = '$set' | '$unset' | '$inc';
-const FAST_OPS = new Set<string>(['$set', '$unset', '$inc']);
+type FastOp = '$set' | '$unset' | '$inc' | '$min' | '$max' | '$push';
+const FAST_OPS = new Set<string>(['$set', '$unset', '$inc', '$min', '$max', '$push']);
 
 interface FastStep {
   op: FastOp;
   parts: string[];
+  /** For `$push`: the elements to append (already unwrapped from `$each`). */
   value: unknown;
 }
 
 /**
- * The steps of an update made only of `$set`/`$unset`/`$inc` on plain field paths (no
- * positional or numeric parts, no two paths overlapping), or undefined for anything else,
- * which mingo applies (and rejects) as before.
+ * What a `$push` value appends: the value itself, or the `$each` list when that is the only
+ * modifier; undefined for `$slice`/`$sort`/`$position` or an empty `$each`, left to mingo.
+ */
+function pushedElements(value: unknown): unknown[] | undefined {
+  if (!isPlainObject(value)) return [value];
+  const keys = Object.keys(value);
+  if (!keys.some((k) => k.startsWith('$'))) return [value];
+  if (keys.length !== 1 || keys[0] !== '$each') return undefined;
+  const each = value.$each;
+  return Array.isArray(each) && each.length > 0 ? each : undefined;
+}
+
+/**
+ * The steps of an update made only of `$set`/`$unset`/`$inc`/`$min`/`$max` and appending
+ * `$push` on plain field paths (no positional or numeric parts, no two paths overlapping), or
+ * undefined for anything else, which mingo applies (and rejects) as before.
  */
 function fastSteps(ops: Doc): FastStep[] | undefined {
   const steps: FastStep[] = [];
   const paths: string[] = [];
   for (const [op, fields] of Object.entries(ops)) {
     if (!FAST_OPS.has(op) || !isPlainObject(fields)) return undefined;
-    for (const [path, value] of Object.entries(fields)) {
+    for (const [path, raw] of Object.entries(fields)) {
+      if (raw === undefined) return undefined;
+      if (op === '$inc' && typeof raw !== 'number') return undefined;
+      const value = op === '$push' ? pushedElements(raw) : raw;
       if (value === undefined) return undefined;
-      if (op === '$inc' && typeof value !== 'number') return undefined;
       const parts = path.split('.');
       if (parts.some((p) => p === '' || p.startsWith('$') || /^\d+$/.test(p))) return undefined;
       for (const other of paths) {
@@ -118,17 +134,59 @@ function fastSteps(ops: Doc): FastStep[] | undefined {
   return steps;
 }
 
+/** Same-type values `$min`/`$max` compare here; others (type order) are left to mingo. */
+function comparable(a: unknown, b: unknown): boolean {
+  if (a instanceof Date) return b instanceof Date;
+  return (typeof a === 'number' || typeof a === 'string') && typeof a === typeof b;
+}
+
+/**
+ * The value a leaf takes under one fast step, `unchanged` when the step leaves it alone, or
+ * `slow` when mingo's rules must decide (a type mismatch it handles its own way).
+ */
+const UNCHANGED = Symbol('unchanged');
+const SLOW = Symbol('slow');
+function leafValue(step: FastStep, prev: unknown): unknown {
+  const { op, value } = step;
+  switch (op) {
+    case '$set':
+      return isEqual(prev, value) ? UNCHANGED : cloneDeep(value);
+    case '$inc': {
+      if (prev !== undefined && typeof prev !== 'number') return SLOW;
+      // As mingo: a missing (or NaN) value counts as 0.
+      const sum = (prev || 0) + (value as number);
+      return sum === prev ? UNCHANGED : sum;
+    }
+    case '$min':
+    case '$max': {
+      if (prev === undefined) return cloneDeep(value);
+      if (!comparable(prev, value)) return SLOW;
+      const c = compareValues(prev, value);
+      const keep = op === '$min' ? c <= 0 : c >= 0;
+      return keep ? UNCHANGED : cloneDeep(value);
+    }
+    case '$push': {
+      const added = (value as unknown[]).map((v) => cloneDeep(v));
+      if (prev === undefined) return added;
+      return Array.isArray(prev) ? [...(prev as unknown[]), ...added] : SLOW;
+    }
+    default:
+      return SLOW;
+  }
+}
+
 /**
  * Applies fast steps to a copy of `doc` that shares every subdocument the update does not
  * reach (stored documents are never mutated, so sharing is safe). Same results as mingo's
- * `$set` (no-op when equal), `$unset` and `$inc`; undefined when a path crosses an array or a
- * scalar, where mingo's rules apply instead.
+ * `$set` (no-op when equal), `$unset`, `$inc`, `$min`/`$max` and appending `$push`; undefined
+ * when a path crosses an array or a scalar, or a type needs mingo's rules, which apply instead.
  */
 function applyFast(doc: Doc, steps: FastStep[]): UpdateOutcome | undefined {
   const next: Doc = { ...doc };
   const fresh = new Set<Doc>([next]);
   let changed = false;
-  for (const { op, parts, value } of steps) {
+  for (const step of steps) {
+    const { op, parts } = step;
     let cur: Doc | undefined = next;
     for (let i = 0; i < parts.length - 1 && cur; i++) {
       const part = parts[i] as string;
@@ -155,22 +213,18 @@ function applyFast(doc: Doc, steps: FastStep[]): UpdateOutcome | undefined {
     }
     if (!cur) continue;
     const leaf = parts[parts.length - 1] as string;
-    const prev = cur[leaf];
-    if (op === '$set') {
-      if (isEqual(prev, value)) continue;
-      cur[leaf] = cloneDeep(value);
-      changed = true;
-    } else if (op === '$unset') {
+    if (op === '$unset') {
       if (!Object.hasOwn(cur, leaf)) continue;
+      const prev = cur[leaf];
       delete cur[leaf];
       if (prev !== undefined) changed = true;
-    } else {
-      if (prev !== undefined && typeof prev !== 'number') return undefined;
-      // As mingo: a missing (or NaN) value counts as 0.
-      const sum = (prev || 0) + (value as number);
-      cur[leaf] = sum;
-      if (sum !== prev) changed = true;
+      continue;
     }
+    const value = leafValue(step, cur[leaf]);
+    if (value === SLOW) return undefined;
+    if (value === UNCHANGED) continue;
+    cur[leaf] = value;
+    changed = true;
   }
   return { doc: next, changed };
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { MongoServerError, ObjectId } from 'mongodb';
+import { MongoServerError, ObjectId, type Document } from 'mongodb';
 import { indexNames, openTarget, waitFor, type Target } from './support.js';
 
 void describe('conformance: queries, aggregation, cursors, indexes', () => {
@@ -148,6 +148,46 @@ void describe('conformance: queries, aggregation, cursors, indexes', () => {
     assert.equal(await as({ _id: 1 }), `{"_id":${id}}`);
     assert.equal(await as({ _id: 0, a: false, b: 0 }), '{"c":"c"}');
     await assert.rejects(c.findOne({ _id }, { projection: { a: 1, b: 0 } }));
+  });
+
+  void it('top-level scalar filters: types, missing fields, arrays and null', async () => {
+    const c = t.db.collection('scalar');
+    const day = (d: number) => new Date(Date.UTC(2026, 0, d));
+    const oid = new ObjectId();
+    await c.insertMany([
+      { k: 1, n: 1, s: 'b', at: day(2), ok: true, o: oid },
+      { k: 2, n: 2.5, s: 'a', at: day(1), ok: false },
+      { k: 3, n: '2', s: ['a', 'c'], at: null, ok: [true] },
+      { k: 4, n: [0, 5], s: { x: 1 } },
+      { k: 5 },
+    ]);
+    const ks = async (filter: Document) =>
+      (await c.find(filter, { sort: { k: 1 } }).toArray()).map((d) => d.k as number);
+    assert.deepEqual(await ks({ n: { $gt: 1 } }), [2, 4]);
+    // Each bound may be met by a different element of an array (no $elemMatch).
+    assert.deepEqual(await ks({ n: { $lte: 2.5, $gte: 1 } }), [1, 2, 4]);
+    assert.deepEqual(await ks({ n: { $ne: 1 } }), [2, 3, 4, 5]);
+    assert.deepEqual(await ks({ s: 'a' }), [2, 3]);
+    assert.deepEqual(await ks({ s: { $lt: 'b' } }), [2, 3]);
+    assert.deepEqual(await ks({ at: { $lte: day(1) } }), [2]);
+    assert.deepEqual(await ks({ at: { $ne: day(1) } }), [1, 3, 4, 5]);
+    assert.deepEqual(await ks({ ok: true }), [1, 3]);
+    assert.deepEqual(await ks({ ok: { $ne: true } }), [2, 4, 5]);
+    assert.deepEqual(await ks({ o: oid, k: { $in: [1, 2] } }), [1]);
+    assert.deepEqual(await ks({ o: { $ne: oid }, n: { $in: [5, 2.5] } }), [2, 4]);
+    assert.deepEqual(await ks({ k: { $gte: 2, $lt: 4 }, at: { $gt: day(0) } }), [2]);
+  });
+
+  void it('projects top-level fields in document order, including, excluding and hiding _id', async () => {
+    const c = t.db.collection('proj');
+    const { insertedId: _id } = await c.insertOne({ b: 2, a: { x: 1 }, c: [3], d: null });
+    const one = (projection: Document) => c.findOne({ _id }, { projection });
+    assert.deepEqual(Object.keys((await one({ c: 1, a: 1 })) ?? {}), ['_id', 'a', 'c']);
+    assert.deepEqual(await one({ _id: 0, a: 1, missing: 1 }), { a: { x: 1 } });
+    assert.deepEqual(await one({ a: 0, c: 0 }), { _id, b: 2, d: null });
+    assert.deepEqual(await one({ _id: 0, b: 0 }), { a: { x: 1 }, c: [3], d: null });
+    assert.deepEqual(await one({ _id: 1 }), { _id });
+    assert.deepEqual(await one({ 'a.x': 1, _id: 0 }), { a: { x: 1 } });
   });
 
   void it('lists and drops indexes; identical createIndex is a no-op, conflicting is an error', async () => {

@@ -48,6 +48,51 @@ void describe('conformance: update operators', () => {
     assert.deepEqual(doc, { list: [3, 4, 5], tags: ['a', 'b'], ids: [1, 3] });
   });
 
+  void it('$push, $min, $max and $inc together on nested and missing fields', async () => {
+    const at = new Date('2026-01-02T00:00:00Z');
+    const earlier = new Date('2026-01-01T00:00:00Z');
+    const event = { id: 'e1', data: { n: 1 } };
+    const fresh = await updated(
+      { s: { name: 'x' } },
+      {
+        $push: { outbox: { $each: [event] }, 's.tags': 'a' },
+        $min: { at },
+        $max: { 's.hi': 3 },
+        $inc: { seq: 1 },
+        $set: { done: true },
+        $unset: { gone: '' },
+      },
+    );
+    assert.deepEqual(fresh, {
+      s: { name: 'x', tags: ['a'], hi: 3 },
+      outbox: [event],
+      at,
+      seq: 1,
+      done: true,
+    });
+    const more = await updated(
+      { outbox: [event], at: earlier, hi: 'b', lo: 'b', list: [[1]] },
+      {
+        $push: { outbox: { $each: [{ id: 'e2' }, { id: 'e3' }] }, list: [2, 3] },
+        $min: { at, lo: 'a' },
+        $max: { hi: 'a' },
+      },
+    );
+    assert.deepEqual(more, {
+      outbox: [event, { id: 'e2' }, { id: 'e3' }],
+      at: earlier,
+      hi: 'b',
+      lo: 'a',
+      list: [[1], [2, 3]],
+    });
+  });
+
+  void it('$min/$max that change nothing leave the document unmodified', async () => {
+    const { insertedId } = await c.insertOne({ lo: 1, hi: 9 });
+    const result = await c.updateOne({ _id: insertedId }, { $min: { lo: 2 }, $max: { hi: 8 } });
+    assert.equal(result.modifiedCount, 0);
+  });
+
   void it('$pull with a condition and ObjectId values', async () => {
     const u1 = new ObjectId();
     const u2 = new ObjectId();

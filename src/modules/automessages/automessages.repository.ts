@@ -27,6 +27,9 @@ export interface AutoMessage {
   createdAt: Date;
 }
 
+/** What a queue run publishes of a claimed auto message. */
+export type ClaimedAutoMessage = Pick<AutoMessage, 'id' | 'senderId' | 'receiverId' | 'content'>;
+
 export interface PlannedAutoMessage {
   senderId: string;
   receiverId: string;
@@ -107,32 +110,38 @@ export class AutoMessagesRepository {
   }
 
   /**
-   * Claims up to `limit` due messages for one queue run. Candidates are read, then claimed with
-   * a conditional update, then re-read by token: a message another run claimed in between is
-   * simply not ours. Claims older than `staleBefore` (a run that died) are taken over.
+   * Claims up to `limit` due messages for one queue run: candidates are read (only the fields a
+   * job needs), then claimed with a conditional update. When the update claimed every
+   * candidate they are all ours; otherwise another run took some in between, and ours are
+   * re-read by token. Claims older than `staleBefore` (a run that died) are taken over.
    */
   async claimDue(
     now: Date,
     staleBefore: Date,
     token: string,
     limit: number,
-  ): Promise<AutoMessage[]> {
+  ): Promise<ClaimedAutoMessage[]> {
     const due = {
       isQueued: false,
       sendDate: { $lte: now },
       $or: [{ claimedAt: { $exists: false } }, { claimedAt: { $lt: staleBefore } }],
     };
     const candidates = await this.autos
-      .find(due, { projection: { _id: 1 } })
+      .find(due, { projection: CLAIMED_FIELDS })
       .limit(limit)
       .toArray();
     if (candidates.length === 0) return [];
-    await this.autos.updateMany(
+    const claim = await this.autos.updateMany(
       { ...due, _id: { $in: candidates.map((c) => c._id) } },
       { $set: { claimToken: token, claimedAt: now } },
     );
-    const claimed = await this.autos.find({ claimToken: token, isQueued: false }).toArray();
-    return claimed.map(toAutoMessage);
+    const mine =
+      claim.modifiedCount === candidates.length
+        ? candidates
+        : await this.autos
+            .find({ claimToken: token, isQueued: false }, { projection: CLAIMED_FIELDS })
+            .toArray();
+    return mine.map(toClaimed);
   }
 
   async markQueued(ids: string[], token: string, at: Date): Promise<number> {
@@ -215,6 +224,19 @@ export class AutoMessagesRepository {
   async countByRun(runId: string): Promise<number> {
     return this.autos.countDocuments({ runId });
   }
+}
+
+const CLAIMED_FIELDS = { _id: 1, senderId: 1, receiverId: 1, content: 1 } as const;
+
+function toClaimed(
+  doc: Pick<AutoMessageDoc, '_id' | 'senderId' | 'receiverId' | 'content'>,
+): ClaimedAutoMessage {
+  return {
+    id: doc._id.toHexString(),
+    senderId: doc.senderId.toHexString(),
+    receiverId: doc.receiverId.toHexString(),
+    content: doc.content,
+  };
 }
 
 function toAutoMessage(doc: AutoMessageDoc): AutoMessage {

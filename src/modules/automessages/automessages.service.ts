@@ -8,6 +8,7 @@ import type { UsersRepository } from '../users/users.repository.js';
 import type {
   AutoMessage,
   AutoMessagesRepository,
+  ClaimedAutoMessage,
   PlannedAutoMessage,
 } from './automessages.repository.js';
 import { pairUp, pickTemplate, randomDateBetween, shuffle } from './plan.js';
@@ -174,7 +175,7 @@ export class AutoMessagesService {
    * at once; kept, they would hold the batch until the claim timeout (5 min by default). Should
    * part of it have reached the queue, the second copy is a no-op for the worker.
    */
-  private async publishClaimed(claimed: AutoMessage[], runId: string) {
+  private async publishClaimed(claimed: ClaimedAutoMessage[], runId: string) {
     try {
       return await this.queue.publishMany(claimed.map(toJob));
     } catch (error) {
@@ -279,7 +280,7 @@ export class AutoMessagesService {
   }
 }
 
-function toJob(a: AutoMessage): AutoMessageJob {
+function toJob(a: ClaimedAutoMessage): AutoMessageJob {
   return {
     autoMessageId: a.id,
     senderId: a.senderId,

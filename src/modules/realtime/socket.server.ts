@@ -7,7 +7,12 @@ import { originAllowed } from '../../http/origin.js';
 import type { Logger } from '../../logger.js';
 import type { RedisHandles } from '../../infra/redis.js';
 import type { PresenceService } from '../presence/presence.service.js';
-import { registerHandlers, type HandlerDeps } from './socket.handlers.js';
+import {
+  createHandlers,
+  socketLogger,
+  type HandlerDeps,
+  type ParleySocket,
+} from './socket.handlers.js';
 import { socketChannel, type ParleyServer } from './notifiers.js';
 
 /** Largest frame a client may send: a 4000-character message, escaped, plus its envelope. */
@@ -136,19 +141,25 @@ export function attachGateway(io: ParleyServer, deps: GatewayDeps): void {
     );
   });
 
+  const handlers = createHandlers(deps, deps.logger);
+  // Shared by every socket (called with it as `this`): a connection adds no closures of its own.
+  function disconnected(this: ParleySocket) {
+    deps.presence
+      .disconnected(this.data.userId)
+      .catch((error: unknown) =>
+        socketLogger(deps.logger, this).error({ err: error }, 'presence disconnect failed'),
+      );
+  }
   io.on('connection', (socket) => {
     const { userId, sessionId } = socket.data;
-    const log = deps.logger.child({ socketId: socket.id, userId });
     // Handlers first and synchronously: events sent right after connecting must not be lost.
-    registerHandlers(socket, deps, log);
+    handlers.attach(socket);
     void socket.join([rooms.user(userId), rooms.session(sessionId)]);
     deps.presence
       .connected(userId)
-      .catch((error: unknown) => log.error({ err: error }, 'presence connect failed'));
-    socket.on('disconnect', () => {
-      deps.presence
-        .disconnected(userId)
-        .catch((error: unknown) => log.error({ err: error }, 'presence disconnect failed'));
-    });
+      .catch((error: unknown) =>
+        socketLogger(deps.logger, socket).error({ err: error }, 'presence connect failed'),
+      );
+    socket.on('disconnect', disconnected);
   });
 }
