@@ -30,11 +30,7 @@ export interface UnreadCounter {
 export interface ConversationsServiceDeps {
   conversations: Pick<
     ConversationsRepository,
-    | 'findOrCreateDirectMany'
-    | 'createGroup'
-    | 'findForMember'
-    | 'listForMember'
-    | 'recordMessages'
+    'findOrCreateDirectMany' | 'createGroup' | 'findForMember' | 'listForMember' | 'recordMessages'
   >;
   unreadCounter: UnreadCounter;
   users: Pick<UsersRepository, 'findSummaries'>;
