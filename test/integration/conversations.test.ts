@@ -253,6 +253,8 @@ describe('conversations and messages over REST', () => {
       post(outsider, `/api/conversations/${direct}/read`, { messageId: message.body.message.id }),
       get(outsider, '/api/conversations/0123456789abcdef01234567'),
       get(outsider, '/api/conversations/not-an-id'),
+      get(outsider, '/api/conversations/not-an-id/messages'),
+      get(outsider, `/api/conversations/not-an-id/messages?before=${message.body.message.id}`),
     ];
     for (const res of await Promise.all(attempts)) assert.equal(res.status, 404);
     const history = await get<Page<{ content: string }>>(

@@ -2,6 +2,7 @@ import type { MessageView, SystemEvent } from '../../contracts/messages.js';
 import type { AttachmentView } from '../../contracts/media.js';
 import type { Notifier } from '../../contracts/socket.js';
 import { errors } from '../../errors.js';
+import { parseObjectId } from '../../infra/ids.js';
 import type { ConversationsRepository } from '../conversations/conversations.repository.js';
 import { directKeyOf } from '../conversations/direct-key.js';
 import type { ConversationsService } from '../conversations/conversations.service.js';
@@ -200,7 +201,9 @@ export class MessagesService {
       );
       return toPage(rows, page.limit, userId, CONTINUE);
     }
-    // The membership check and the newest page are both Redis reads: sent together.
+    // The membership check and the newest page are both Redis reads: sent together. A malformed
+    // id would fail the page read first (500): answered as the membership check would, 404.
+    if (!parseObjectId(conversationId)) throw errors.notFound('Conversation');
     const [, rows] = await Promise.all([
       this.conversationsService.requireMember(conversationId, userId),
       page.before
