@@ -43,9 +43,19 @@ export class ConversationCaches {
     return this.cache.read(conversationListKey(userId), load, { field: String(size) });
   }
 
-  /** A message was stored, edited or deleted: its history and every member's list. */
-  messagesChanged(conversationId: string, participants: readonly string[]): Promise<void> {
-    return this.drop([historyKey(conversationId), ...participants.map(conversationListKey)]);
+  /**
+   * Messages were stored, edited or deleted: each conversation's history and every member's
+   * list, in one round trip however many (a group commit's batch).
+   */
+  messagesChanged(
+    changes: readonly { conversationId: string; participants: readonly string[] }[],
+  ): Promise<void> {
+    const names = new Set<string>();
+    for (const { conversationId, participants } of changes) {
+      names.add(historyKey(conversationId));
+      for (const userId of participants) names.add(conversationListKey(userId));
+    }
+    return this.drop([...names]);
   }
 
   /** A reaction: only the history shows it. */

@@ -133,17 +133,16 @@ export class ConversationsService {
   }
 
   /**
-   * Stores each conversation's new last message (one round trip to MongoDB), then drops the
-   * caches that show them (its history, every member's list): the one call the send paths make.
+   * Stores each conversation's new last message, then drops the caches that show them (its
+   * history, every member's list) — one round trip each to MongoDB and Redis per batch: the one
+   * call the send paths make.
    */
   async recordMessages(
     lasts: readonly (LastMessage & { conversationId: string; participants: readonly string[] })[],
   ): Promise<void> {
     if (lasts.length === 0) return;
     await this.conversations.recordMessages(lasts);
-    await Promise.all(
-      lasts.map((l) => this.caches.messagesChanged(l.conversationId, l.participants)),
-    );
+    await this.caches.messagesChanged(lasts);
   }
 
   /** After an edit or delete is stored (`content`), or a reaction (`reactions`). */
@@ -153,7 +152,7 @@ export class ConversationsService {
     change: 'content' | 'reactions',
   ): Promise<void> {
     return change === 'content'
-      ? this.caches.messagesChanged(conversationId, participants)
+      ? this.caches.messagesChanged([{ conversationId, participants }])
       : this.caches.historyChanged(conversationId);
   }
 
