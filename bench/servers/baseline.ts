@@ -127,32 +127,30 @@ io.on('connection', (socket) => {
   // The group row: every member's socket joins the group's room; a message is one broadcast.
   const room = (socket.handshake.auth as { room?: unknown }).room;
   if (typeof room === 'string') void socket.join(`room:${room}`);
-  socket.on('send_room', (payload: { room: string; content: string }, ack) => {
-    const message = {
-      id: String(nextMessage++),
-      conversationId: payload.room,
-      senderId: userId,
-      content: payload.content,
-      type: 'text',
-      createdAt: new Date().toISOString(),
-    };
-    io.to(`room:${payload.room}`).emit('message_received', { message });
+  /** A message as the relay shows it: stored nowhere, numbered in this process. */
+  const relayed = (conversationId: string, content: string) => ({
+    id: String(nextMessage++),
+    conversationId,
+    senderId: userId,
+    content,
+    type: 'text',
+    createdAt: new Date().toISOString(),
+  });
+  const reply = (ack: unknown, message: ReturnType<typeof relayed>): void => {
     if (typeof ack === 'function') (ack as (r: unknown) => void)({ ok: true, message });
+  };
+  socket.on('send_room', (payload: { room: string; content: string }, ack) => {
+    const message = relayed(payload.room, payload.content);
+    io.to(`room:${payload.room}`).emit('message_received', { message });
+    reply(ack, message);
   });
   socket.on('send_message', (payload: { conversationId: string; content: string }, ack) => {
-    const message = {
-      id: String(nextMessage++),
-      conversationId: payload.conversationId,
-      senderId: userId,
-      content: payload.content,
-      type: 'text',
-      createdAt: new Date().toISOString(),
-    };
+    const message = relayed(payload.conversationId, payload.content);
     // In the relay the "conversation" is the peer's user id.
     io.to([`user:${userId}`, `user:${payload.conversationId}`]).emit('message_received', {
       message,
     });
-    if (typeof ack === 'function') (ack as (r: unknown) => void)({ ok: true, message });
+    reply(ack, message);
   });
 });
 await new Promise<void>((resolve) => httpServer.listen(0, '127.0.0.1', resolve));

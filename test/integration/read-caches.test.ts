@@ -19,6 +19,7 @@ import {
   messagePath,
   reactionPath,
   registerUsers,
+  removeMember,
   sendText,
 } from '../support/messaging.js';
 import { connectSocket, eventually } from '../support/sockets.js';
@@ -126,12 +127,7 @@ describe('read caches across two api instances', () => {
     assert.equal(after.length, before.length + 1);
     assert.equal(after[0]?.type, 'system');
 
-    const removed = await callAs(
-      one.url,
-      alice,
-      'DELETE',
-      `/api/conversations/${group}/members/${carol.user.id}`,
-    );
+    const removed = await removeMember(one.url, alice, group, carol);
     assert.equal(removed.status, 204);
     const refused = await http(two.url, 'GET', `/api/conversations/${group}/messages`, {
       token: carol.accessToken,
@@ -203,12 +199,7 @@ describe('read caches across two api instances', () => {
     );
     assert.equal(bobSeen?.displayName, 'Bobby');
 
-    const removed = await callAs(
-      one.url,
-      alice,
-      'DELETE',
-      `/api/conversations/${group}/members/${carol.user.id}`,
-    );
+    const removed = await removeMember(one.url, alice, group, carol);
     assert.equal(removed.status, 204);
     assert.equal(await listed(two, carol, group), undefined);
     assert.ok(await listed(two, carol, direct));

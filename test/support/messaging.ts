@@ -75,6 +75,21 @@ export function callAs(url: string, who: Registered, method: string, path: strin
 }
 
 /** The error code of a refused request. */
+/** `actor` removes `member` from a group (DELETE …/members/:userId); the response, unchecked. */
+export function removeMember(
+  url: string,
+  actor: Registered,
+  conversationId: string,
+  member: Registered,
+) {
+  return callAs(
+    url,
+    actor,
+    'DELETE',
+    `/api/conversations/${conversationId}/members/${member.user.id}`,
+  );
+}
+
 export function errorCode(res: { body: Record<string, unknown> }): string | undefined {
   return (res.body.error as { code?: string } | undefined)?.code;
 }
