@@ -20,7 +20,15 @@ export function buildOpenApi(routes: RouteDef[]) {
       request: {
         ...(def.params ? { params: def.params as never } : {}),
         ...(def.query ? { query: def.query as never } : {}),
-        ...(def.body ? { body: { content: { 'application/json': { schema: def.body } } } } : {}),
+        ...(def.body
+          ? {
+              body: {
+                content: { 'application/json': { schema: def.body } },
+                // A route whose schema takes `undefined` runs without a body (the plan route).
+                required: !def.body.safeParse(undefined).success,
+              },
+            }
+          : {}),
         ...(def.multipart ? { body: multipartBody(def.multipart) } : {}),
       },
       responses: Object.fromEntries(

@@ -19,6 +19,8 @@ export interface Operation {
   pathParams: { name: string; schema: JsonSchema }[];
   queryParams: { name: string; schema: JsonSchema; required: boolean }[];
   body: JsonSchema | null;
+  /** False where the route runs without a body too. */
+  bodyRequired: boolean;
   /** The multipart field of an upload route. */
   multipart: string | null;
   responses: Record<string, { schema: JsonSchema | null; binary: boolean }>;
@@ -49,7 +51,7 @@ interface OpenApiParameter {
 interface OpenApiOperation {
   security?: unknown[];
   parameters?: OpenApiParameter[];
-  requestBody?: { content: Record<string, { schema: JsonSchema }> };
+  requestBody?: { content: Record<string, { schema: JsonSchema }>; required?: boolean };
   responses: Record<string, { content?: Record<string, { schema: JsonSchema }> }>;
 }
 export interface OpenApiDocument {
@@ -73,6 +75,7 @@ export function operationsOf(doc: OpenApiDocument): Operation[] {
           .filter((p) => p.in === 'query')
           .map((p) => ({ name: p.name, schema: p.schema, required: p.required ?? false })),
         body: content['application/json']?.schema ?? null,
+        bodyRequired: op.requestBody?.required ?? false,
         multipart: multipart ? (Object.keys(multipart)[0] ?? null) : null,
         responses: Object.fromEntries(
           Object.entries(op.responses).map(([status, r]) => [
@@ -148,7 +151,11 @@ function validParts(op: Operation, hints: FuzzHints): fc.Arbitrary<Parts> {
         ),
     ),
   );
-  const body = op.body ? valid(op.body, hints) : fc.constant(undefined);
+  const body = !op.body
+    ? fc.constant(undefined)
+    : op.bodyRequired
+      ? valid(op.body, hints)
+      : fc.option(valid(op.body, hints), { nil: undefined });
   return fc.record({ path, query: query.map((q) => q.flat()), body });
 }
 
@@ -199,9 +206,14 @@ export function validCase(op: Operation, hints: FuzzHints): fc.Arbitrary<HttpCas
     ),
     { freq: 5 },
   );
+  // Without a body, some clients still send `content-length: 0` and a type (fetch does for a
+  // bare POST): no body at all, never a 415.
+  const emptyBody = fc.option(fc.constantFrom('text/plain;charset=UTF-8', 'application/json', ''), {
+    freq: 3,
+  });
   return fc
-    .tuple(validParts(op, hints), authorized(op), fc.boolean(), strayKey)
-    .map(([parts, identity, charset, stray]) => {
+    .tuple(validParts(op, hints), authorized(op), fc.boolean(), strayKey, emptyBody)
+    .map(([parts, identity, charset, stray, empty]) => {
       const query = stray ? [...parts.query, stray] : parts.query;
       const c = jsonCase(
         op,
@@ -210,6 +222,11 @@ export function validCase(op: Operation, hints: FuzzHints): fc.Arbitrary<HttpCas
         stray ? 'valid, stray query key' : 'valid',
       );
       if (charset && c.body !== null) c.headers['content-type'] = 'application/json; charset=utf-8';
+      if (empty !== null && c.body === null && op.method !== 'GET') {
+        c.body = '';
+        if (empty) c.headers['content-type'] = empty;
+        c.mutation += ', empty body';
+      }
       return c;
     });
 }

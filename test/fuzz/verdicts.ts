@@ -135,6 +135,7 @@ export function httpProblem(
   shapes: ResponseShapes,
 ): string | null {
   if (outcome.status >= 500) return `answered ${outcome.status}: ${outcome.text.slice(0, 200)}`;
+  if (outcome.status === 415 && !c.body) return 'refused an empty body as an unsupported type';
   if (outcome.status >= 400)
     return errorBodyProblem(outcome.status, outcome.contentType, outcome.text);
   if (c.mustRefuse) return `accepted (${outcome.status}) an input it must refuse`;

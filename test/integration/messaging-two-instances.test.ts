@@ -13,6 +13,7 @@ import {
   messagePath,
   reactionPath,
   registerUsers,
+  removeMember,
   sendText,
 } from '../support/messaging.js';
 import {
@@ -57,12 +58,7 @@ describe('messaging changes across two api instances', () => {
 
     const carolUpdated = nextEvent(carolSocket, 'conversation_updated');
     const carolGot = record(carolSocket, 'message_received');
-    const removed = await http(
-      one.url,
-      'DELETE',
-      `/api/conversations/${group}/members/${carol.user.id}`,
-      { token: alice.accessToken },
-    );
+    const removed = await removeMember(one.url, alice, group, carol);
     assert.equal(removed.status, 204);
 
     // Instance two, immediately after the 204.
@@ -182,12 +178,7 @@ describe('messaging changes across two api instances', () => {
     await two.services.membership.membershipChanged(group, []); // start from a cold cache
     const racing = slow.participants(group);
     await eventually(() => loaded, 5000, 'the slow read');
-    const removed = await http(
-      one.url,
-      'DELETE',
-      `/api/conversations/${group}/members/${carol.user.id}`,
-      { token: alice.accessToken },
-    );
+    const removed = await removeMember(one.url, alice, group, carol);
     assert.equal(removed.status, 204);
     release();
     assert.ok((await racing)?.includes(carol.user.id), 'the racing read saw the old members');

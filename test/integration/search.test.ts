@@ -7,7 +7,14 @@ import { ObjectId } from 'mongodb';
 import type { SearchPage } from '../../src/contracts/search.js';
 import type { TestApp } from '../support/app.js';
 import { http, type Registered } from '../support/http.js';
-import { callAs, errorCode, messagePath, sendText, startWithCast } from '../support/messaging.js';
+import {
+  callAs,
+  errorCode,
+  messagePath,
+  removeMember,
+  sendText,
+  startWithCast,
+} from '../support/messaging.js';
 
 const CLI = fileURLToPath(new URL('../../src/entrypoints/cli.js', import.meta.url));
 
@@ -79,12 +86,7 @@ describe('search (SPEC §11), default backend', () => {
     assert.deepEqual(await found(carol, 'kiwi probe'), [inGroup.id]);
     assert.deepEqual(await found(dave, 'kiwi probe'), [], 'in neither');
     assert.deepEqual(await found(bob, 'kiwi', { conversationId: direct }), [inDirect.id]);
-    const removed = await callAs(
-      app.url,
-      alice,
-      'DELETE',
-      `/api/conversations/${group}/members/${carol.user.id}`,
-    );
+    const removed = await removeMember(app.url, alice, group, carol);
     assert.equal(removed.status, 204);
     assert.deepEqual(await found(carol, 'kiwi probe'), [], 'removed: finds nothing there at once');
     const asOutsider = await search(carol, { q: 'kiwi', conversationId: group });

@@ -74,7 +74,6 @@ export function callAs(url: string, who: Registered, method: string, path: strin
   });
 }
 
-/** The error code of a refused request. */
 /** `actor` removes `member` from a group (DELETE …/members/:userId); the response, unchecked. */
 export function removeMember(
   url: string,
@@ -90,6 +89,7 @@ export function removeMember(
   );
 }
 
+/** The error code of a refused request. */
 export function errorCode(res: { body: Record<string, unknown> }): string | undefined {
   return (res.body.error as { code?: string } | undefined)?.code;
 }
