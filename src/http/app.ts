@@ -7,7 +7,7 @@ import swaggerUi from 'swagger-ui-express';
 import type { z } from 'zod';
 import { errors, isAppError, toClientError, type AppError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { requestLimits, type LimitKind } from '../infra/rate-limits.js';
+import { requestLimits, type Limit } from '../infra/rate-limits.js';
 import { buildOpenApi } from './openapi.js';
 import type { Metrics } from '../infra/metrics.js';
 import { serveMetrics } from '../infra/metrics-server.js';
@@ -21,11 +21,14 @@ export interface HttpAppDeps {
   corsOrigins: readonly string[];
   bodyLimit: string;
   trustProxy: number;
-  /** Signature and expiry only (synchronous); revocation is `assertNotRevoked`. */
+  /** Signature and expiry only (synchronous); revocation is checked by `admit`. */
   verifyToken(token: string): AuthContext;
-  assertNotRevoked(auth: AuthContext): Promise<void>;
+  /**
+   * Counts the request against `limits` and, for a signed-in caller, checks that the token's
+   * session was not revoked (unauthorized) — one Redis call.
+   */
+  admit(auth: AuthContext | null, limits: readonly Limit[]): Promise<void>;
   requireAdmin(auth: AuthContext): Promise<void>;
-  rateLimit(kind: LimitKind, key: string): Promise<void>;
   health: { live(): Promise<unknown>; ready(): Promise<{ ok: boolean }> };
   /** GET /metrics and the HTTP histogram. */
   metrics?: { registry: Metrics; token: string | undefined };
@@ -118,13 +121,7 @@ function handle(def: RouteDef, deps: HttpAppDeps) {
   return async (req: Request, res: Response) => {
     const auth = def.access === 'public' ? null : deps.verifyToken(bearerToken(req));
     const ip = req.ip ?? 'unknown';
-    // The revocation check and the limits go out together: one pipelined Redis round trip.
-    await Promise.all([
-      auth && deps.assertNotRevoked(auth),
-      ...requestLimits(def.limit, auth?.userId ?? null, ip).map(([kind, key]) =>
-        deps.rateLimit(kind, key),
-      ),
-    ]);
+    await deps.admit(auth, requestLimits(def.limit, auth?.userId ?? null, ip));
     if (auth && def.access === 'admin') await deps.requireAdmin(auth);
     // A body in another type was never parsed: to a route whose body is optional it would look
     // like no body at all, and the route would run on its defaults. An empty body (fetch sends
