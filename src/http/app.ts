@@ -1,8 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import cors from 'cors';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import helmet from 'helmet';
-import { pinoHttp } from 'pino-http';
 import swaggerUi from 'swagger-ui-express';
 import type { z } from 'zod';
 import { errors, isAppError, toClientError, type AppError } from '../errors.js';
@@ -13,6 +11,7 @@ import type { Metrics } from '../infra/metrics.js';
 import { serveMetrics } from '../infra/metrics-server.js';
 import type { AuthContext } from '../contracts/auth.js';
 import { BinaryBody, type RouteDef } from './route.js';
+import { observeRequests, requestLog } from './observe.js';
 import { pipeline } from 'node:stream/promises';
 
 export interface HttpAppDeps {
@@ -42,10 +41,9 @@ export function buildHttpApp(deps: HttpAppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', deps.trustProxy);
-  app.use(requestLogging(deps.logger));
+  app.use(observeRequests(deps.logger, deps.metrics?.registry));
   if (deps.metrics) {
     const { registry, token } = deps.metrics;
-    app.use(timeRequests(registry));
     app.get('/metrics', (req, res) => serveMetrics(registry, token, req, res));
   }
   app.use(
@@ -78,44 +76,6 @@ export function buildHttpApp(deps: HttpAppDeps): express.Express {
   return app;
 }
 
-/**
- * Labels by route template (`/api/conversations/:id`), known once Express matched a route;
- * anything unmatched is one `unmatched` series, so scanners cannot blow up the cardinality.
- */
-function timeRequests(metrics: Metrics) {
-  return (req: Request, res: Response, next: NextFunction) => {
-    const end = metrics.httpDuration.startTimer();
-    res.once('finish', () => {
-      const path: unknown = (req.route as { path?: unknown } | undefined)?.path;
-      const route = typeof path === 'string' ? `${req.baseUrl}${path}` : 'unmatched';
-      end({ method: req.method, route, status: String(res.statusCode) });
-    });
-    next();
-  };
-}
-
-function requestLogging(logger: Logger) {
-  return pinoHttp({
-    logger,
-    genReqId(req, res) {
-      const given = req.headers['x-request-id'];
-      const id = typeof given === 'string' && /^[\w-]{1,64}$/.test(given) ? given : randomUUID();
-      res.setHeader('x-request-id', id);
-      return id;
-    },
-    customLogLevel: (_req, res, error) =>
-      error || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'info' : 'debug',
-    serializers: {
-      req: (req: { id: unknown; method: string; url: string }) => ({
-        id: req.id,
-        method: req.method,
-        url: req.url,
-      }),
-      res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
-    },
-  });
-}
-
 /** auth → rate limits → validation → handler → response, the same for every route. */
 function handle(def: RouteDef, deps: HttpAppDeps) {
   return async (req: Request, res: Response) => {
@@ -135,7 +95,9 @@ function handle(def: RouteDef, deps: HttpAppDeps) {
       params: parse(def.params, req.params, 'params'),
       auth: auth,
       ip,
-      log: req.log,
+      get log() {
+        return requestLog(req);
+      },
       request: req,
     });
     res.status(reply.status);
@@ -174,9 +136,9 @@ function errorHandler(deps: HttpAppDeps) {
     const clientMistake = fromClientMistake(error);
     const appError = clientMistake ?? toClientError(error);
     // Only our own failures are errors worth a stack trace and a report; a client's malformed
-    // request is logged by pino-http at info like any other 4xx.
+    // request is logged at info like any other 4xx (observeRequests).
     if (!isAppError(error) && !clientMistake) {
-      req.log.error({ err: error }, 'unhandled error');
+      requestLog(req).error({ err: error }, 'unhandled error');
       deps.reportError?.(error);
     }
     if (appError.retryAfter) res.setHeader('retry-after', String(appError.retryAfter));
