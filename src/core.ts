@@ -249,7 +249,7 @@ export async function buildServices(
     repos.messages,
     // Participants' profiles in lists, from this process when their version still matches.
     {
-      findSummaries: (ids) => userCache.summaries(ids, (missing) => repos.users.findByIds(missing)),
+      findSummaries: (ids) => userCache.getMany(ids, (missing) => repos.users.findByIds(missing)),
     },
     repos.presence,
     membership,

@@ -83,7 +83,8 @@ function throughputRow(
     ...m.reported,
     ratioNote,
     budget: `≥ ${budgetRatio}× baseline`,
-    met: m.ratio >= budgetRatio && bad === 0,
+    // A side that served nothing (a stalled run) gives an infinite or NaN ratio: not a pass.
+    met: Number.isFinite(m.ratio) && m.ratio >= budgetRatio && bad === 0,
     details: { non2xxOrErrors: bad, p99Ms: medians(runs, (v) => v.p99Ms) },
   };
 }

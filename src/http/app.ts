@@ -1,18 +1,18 @@
-import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import cors from 'cors';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import helmet from 'helmet';
-import { pinoHttp } from 'pino-http';
 import swaggerUi from 'swagger-ui-express';
 import type { z } from 'zod';
 import { errors, isAppError, toClientError, type AppError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { requestLimits, type LimitKind } from '../infra/rate-limits.js';
+import { requestLimits, type Limit } from '../infra/rate-limits.js';
 import { buildOpenApi } from './openapi.js';
 import type { Metrics } from '../infra/metrics.js';
 import { serveMetrics } from '../infra/metrics-server.js';
 import type { AuthContext } from '../contracts/auth.js';
 import { BinaryBody, type RouteDef } from './route.js';
+import { observeRequests, requestLog } from './observe.js';
 import { pipeline } from 'node:stream/promises';
 
 export interface HttpAppDeps {
@@ -21,11 +21,14 @@ export interface HttpAppDeps {
   corsOrigins: readonly string[];
   bodyLimit: string;
   trustProxy: number;
-  /** Signature and expiry only (synchronous); revocation is `assertNotRevoked`. */
+  /** Signature and expiry only (synchronous); revocation is checked by `admit`. */
   verifyToken(token: string): AuthContext;
-  assertNotRevoked(auth: AuthContext): Promise<void>;
+  /**
+   * Counts the request against `limits` and, for a signed-in caller, checks that the token's
+   * session was not revoked (unauthorized) — one Redis call.
+   */
+  admit(auth: AuthContext | null, limits: readonly Limit[]): Promise<void>;
   requireAdmin(auth: AuthContext): Promise<void>;
-  rateLimit(kind: LimitKind, key: string): Promise<void>;
   health: { live(): Promise<unknown>; ready(): Promise<{ ok: boolean }> };
   /** GET /metrics and the HTTP histogram. */
   metrics?: { registry: Metrics; token: string | undefined };
@@ -39,23 +42,21 @@ export function buildHttpApp(deps: HttpAppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', deps.trustProxy);
-  app.use(requestLogging(deps.logger));
+  app.use(observeRequests(deps.logger, deps.metrics?.registry));
   if (deps.metrics) {
     const { registry, token } = deps.metrics;
-    app.use(timeRequests(registry));
     app.get('/metrics', (req, res) => serveMetrics(registry, token, req, res));
   }
-  app.use(
-    helmet({
-      contentSecurityPolicy: {
-        // Helmet's strict defaults (scripts from this origin only, no inline scripts), plus
-        // blob: images: the web client shows attachments fetched with the bearer token as Blobs.
-        directives: { 'img-src': ["'self'", 'data:', 'blob:'] },
-      },
-    }),
-  );
+  app.use(securityHeaders());
   app.use(cors({ origin: [...deps.corsOrigins], credentials: true }));
-  app.use(express.json({ limit: deps.bodyLimit }));
+  const json = express.json({ limit: deps.bodyLimit });
+  // A request with neither header has no body (the parser's own test): most, every GET among
+  // them, skip its checks and debug calls. `content-length: 0` still goes through, as before.
+  app.use((req, res, next) =>
+    req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined
+      ? next()
+      : json(req, res, next),
+  );
 
   app.get('/health/live', async (_req, res) => void res.json(await deps.health.live()));
   app.get('/health/ready', async (_req, res) => {
@@ -76,41 +77,31 @@ export function buildHttpApp(deps: HttpAppDeps): express.Express {
 }
 
 /**
- * Labels by route template (`/api/conversations/:id`), known once Express matched a route;
- * anything unmatched is one `unmatched` series, so scanners cannot blow up the cardinality.
+ * Helmet's headers, worked out once: with these options they do not depend on the request (no
+ * CSP nonces), so every response gets the same list without running helmet's thirteen
+ * middlewares per request.
  */
-function timeRequests(metrics: Metrics) {
-  return (req: Request, res: Response, next: NextFunction) => {
-    const end = metrics.httpDuration.startTimer();
-    res.once('finish', () => {
-      const path: unknown = (req.route as { path?: unknown } | undefined)?.path;
-      const route = typeof path === 'string' ? `${req.baseUrl}${path}` : 'unmatched';
-      end({ method: req.method, route, status: String(res.statusCode) });
-    });
+function securityHeaders() {
+  const headers: [string, string][] = [];
+  const collector = {
+    setHeader: (name: string, value: string) => void headers.push([name, value]),
+    removeHeader: () => undefined, // X-Powered-By: disabled on the app already
+  };
+  let failure: unknown = null;
+  helmet({
+    contentSecurityPolicy: {
+      // Helmet's strict defaults (scripts from this origin only, no inline scripts), plus
+      // blob: images: the web client shows attachments fetched with the bearer token as Blobs.
+      directives: { 'img-src': ["'self'", 'data:', 'blob:'] },
+    },
+  })({} as IncomingMessage, collector as unknown as ServerResponse, (error?: unknown) => {
+    failure = error ?? null;
+  });
+  if (failure !== null || headers.length === 0) throw new Error('helmet headers unavailable');
+  return (_req: Request, res: Response, next: NextFunction) => {
+    for (const [name, value] of headers) res.setHeader(name, value);
     next();
   };
-}
-
-function requestLogging(logger: Logger) {
-  return pinoHttp({
-    logger,
-    genReqId(req, res) {
-      const given = req.headers['x-request-id'];
-      const id = typeof given === 'string' && /^[\w-]{1,64}$/.test(given) ? given : randomUUID();
-      res.setHeader('x-request-id', id);
-      return id;
-    },
-    customLogLevel: (_req, res, error) =>
-      error || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'info' : 'debug',
-    serializers: {
-      req: (req: { id: unknown; method: string; url: string }) => ({
-        id: req.id,
-        method: req.method,
-        url: req.url,
-      }),
-      res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
-    },
-  });
 }
 
 /** auth → rate limits → validation → handler → response, the same for every route. */
@@ -118,13 +109,7 @@ function handle(def: RouteDef, deps: HttpAppDeps) {
   return async (req: Request, res: Response) => {
     const auth = def.access === 'public' ? null : deps.verifyToken(bearerToken(req));
     const ip = req.ip ?? 'unknown';
-    // The revocation check and the limits go out together: one pipelined Redis round trip.
-    await Promise.all([
-      auth && deps.assertNotRevoked(auth),
-      ...requestLimits(def.limit, auth?.userId ?? null, ip).map(([kind, key]) =>
-        deps.rateLimit(kind, key),
-      ),
-    ]);
+    await deps.admit(auth, requestLimits(def.limit, auth?.userId ?? null, ip));
     if (auth && def.access === 'admin') await deps.requireAdmin(auth);
     // A body in another type was never parsed: to a route whose body is optional it would look
     // like no body at all, and the route would run on its defaults. An empty body (fetch sends
@@ -138,7 +123,9 @@ function handle(def: RouteDef, deps: HttpAppDeps) {
       params: parse(def.params, req.params, 'params'),
       auth: auth,
       ip,
-      log: req.log,
+      get log() {
+        return requestLog(req);
+      },
       request: req,
     });
     res.status(reply.status);
@@ -177,9 +164,9 @@ function errorHandler(deps: HttpAppDeps) {
     const clientMistake = fromClientMistake(error);
     const appError = clientMistake ?? toClientError(error);
     // Only our own failures are errors worth a stack trace and a report; a client's malformed
-    // request is logged by pino-http at info like any other 4xx.
+    // request is logged at info like any other 4xx (observeRequests).
     if (!isAppError(error) && !clientMistake) {
-      req.log.error({ err: error }, 'unhandled error');
+      requestLog(req).error({ err: error }, 'unhandled error');
       deps.reportError?.(error);
     }
     if (appError.retryAfter) res.setHeader('retry-after', String(appError.retryAfter));

@@ -54,9 +54,10 @@ export async function startApi(
   const limits = new RateLimits(infra.redis, config);
   const secrets = await resolveJwtSecrets(config, repos.settings, logger);
   const rateLimit = (kind: LimitKind, key: string) => limits.consume(kind, key);
+  const sessions = new SessionsRepository(infra.redis, config.REFRESH_TOKEN_TTL);
   const auth = new AuthService({
     users: repos.users,
-    sessions: new SessionsRepository(infra.redis, config.REFRESH_TOKEN_TTL),
+    sessions,
     tokens: new TokenService(secrets.access, secrets.refresh, config.ACCESS_TOKEN_TTL),
     throttle: limits,
     adminListedAt: await recordAdminListing(config.ADMIN_EMAILS, repos.settings),
@@ -98,9 +99,12 @@ export async function startApi(
     bodyLimit: config.BODY_LIMIT,
     trustProxy: config.TRUST_PROXY,
     verifyToken: (token) => auth.verifyToken(token),
-    assertNotRevoked: (ctx) => auth.assertNotRevoked(ctx),
+    admit: (ctx, list) =>
+      limits.consumeAll(
+        list,
+        ctx ? { session: sessions.accessProbe(ctx.tokenId, ctx.sessionId, ctx.userId) } : {},
+      ),
     requireAdmin: (ctx) => auth.requireAdmin(ctx),
-    rateLimit,
     metrics: { registry: infra.metrics, token: config.METRICS_TOKEN },
     web: webRoutes(),
     ...(reportError ? { reportError } : {}),
@@ -131,7 +135,7 @@ export async function startApi(
     notifier,
     conversations: services.conversations,
     messages: services.messages,
-    rateLimit,
+    consumeLimits: (list) => limits.consumeAll(list),
   });
   await presence.start();
   shutdown.add('presence', async () => {

@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { loadConfig } from '../../src/config.js';
+import { isAppError } from '../../src/errors.js';
+import { RateLimits, type Limit } from '../../src/infra/rate-limits.js';
+import { connectRedis, type RedisHandles } from '../../src/infra/redis.js';
+import { silentLogger } from '../../src/logger.js';
 import { http, registerUser } from '../support/http.js';
-import { isolatedEnv, startTestApp } from '../support/app.js';
+import { atEnd, cleanUpEnv, isolatedEnv, startTestApp, uniqueId } from '../support/app.js';
 
 describe('rate limits', () => {
   test('the auth limit is shared by two instances through Redis', async () => {
@@ -71,5 +76,101 @@ describe('rate limits', () => {
       (await http(app.url, 'GET', '/api/auth/me', { token: u2.accessToken })).status,
       200,
     );
+  });
+});
+
+/** RateLimits on its own Redis prefix, with the limits given. */
+async function limitsWith(
+  overrides: Record<string, string>,
+): Promise<{ limits: RateLimits; redis: RedisHandles }> {
+  const env = await isolatedEnv(overrides);
+  const config = loadConfig(env);
+  const redis = await connectRedis(config.REDIS_URL, config.REDIS_KEY_PREFIX, silentLogger);
+  atEnd(() => cleanUpEnv(env));
+  atEnd(() => redis.close());
+  return { limits: new RateLimits(redis, config), redis };
+}
+
+/** The error a call failed with (null when it succeeded): its code and Retry-After. */
+async function outcome(call: Promise<void>): Promise<{ code: string; retryAfter?: number } | null> {
+  try {
+    await call;
+    return null;
+  } catch (error) {
+    if (!isAppError(error)) throw error;
+    return { code: error.code, ...(error.retryAfter ? { retryAfter: error.retryAfter } : {}) };
+  }
+}
+
+describe('rate limits: every limit of an event in one call (consumeAll)', () => {
+  test('two limits in one call both count, and the tighter one answers 429', async () => {
+    const { limits } = await limitsWith({
+      RATE_LIMIT_API_PER_MINUTE: '4',
+      RATE_LIMIT_GROUPS_PER_HOUR: '2',
+    });
+    // The tighter one first: counting must not stop at the limit that refuses.
+    const both: Limit[] = [
+      ['groups', 'u:a'],
+      ['api', 'u:a'],
+    ];
+    assert.equal(await outcome(limits.consumeAll(both)), null);
+    assert.equal(await outcome(limits.consumeAll(both)), null);
+    // The hourly limit refuses the third: Retry-After is its window's, not the minute's.
+    const third = await outcome(limits.consumeAll(both));
+    assert.equal(third?.code, 'rate_limited');
+    assert.ok(third.retryAfter! > 60 && third.retryAfter! <= 3600, `${third.retryAfter}`);
+    // The refused call counted against the API limit too: one more fits, then it refuses.
+    assert.equal(await outcome(limits.consume('api', 'u:a')), null);
+    const api = await outcome(limits.consume('api', 'u:a'));
+    assert.equal(api?.code, 'rate_limited');
+    assert.ok(api.retryAfter! >= 1 && api.retryAfter! <= 60, `${api.retryAfter}`);
+    // Both refusing: retry when both let one through, after the longer window.
+    const again = await outcome(limits.consumeAll(both));
+    assert.ok(again?.retryAfter && again.retryAfter > 60, `${again?.retryAfter}`);
+    // Another user's buckets are untouched.
+    assert.equal(
+      await outcome(
+        limits.consumeAll([
+          ['api', 'u:b'],
+          ['groups', 'u:b'],
+        ]),
+      ),
+      null,
+    );
+  });
+
+  test('the socket limit lets a burst through once its second is used up, then refuses', async () => {
+    const { limits } = await limitsWith({
+      RATE_LIMIT_SOCKET_PER_SECOND: '2',
+      RATE_LIMIT_SOCKET_BURST: '4',
+    });
+    // Within one call no time passes: 2 a second plus 4 - 2 of burst fit, a fifth does not.
+    const times = (n: number, key: string): Limit[] =>
+      Array.from({ length: n }, () => ['socket', key]);
+    assert.equal(await outcome(limits.consumeAll(times(4, 'u:a'))), null);
+    const fifth = await outcome(limits.consumeAll(times(5, 'u:b')));
+    assert.equal(fifth?.code, 'rate_limited');
+    assert.equal(fifth.retryAfter, 1);
+  });
+
+  test('a revoked session is refused before any limit counts', async () => {
+    const { limits, redis } = await limitsWith({ RATE_LIMIT_API_PER_MINUTE: '1' });
+    const sid = uniqueId();
+    const probe = {
+      denylistKey: redis.key(`denylist:${uniqueId()}`),
+      sessionKey: redis.key(`session:${sid}`),
+      userId: 'alice',
+    };
+    const api: Limit[] = [['api', 'u:alice']];
+    // No session yet, then a session of another user: both refused, nothing counted.
+    assert.equal((await outcome(limits.consumeAll(api, { session: probe })))?.code, 'unauthorized');
+    await redis.client.hset(probe.sessionKey, 'userId', 'mallory');
+    assert.equal((await outcome(limits.consumeAll(api, { session: probe })))?.code, 'unauthorized');
+    await redis.client.hset(probe.sessionKey, 'userId', 'alice');
+    assert.equal(await outcome(limits.consumeAll(api, { session: probe })), null);
+    // A denylisted token of a live session: refused, not rate limited (the limit is used up).
+    await redis.client.set(probe.denylistKey, '1');
+    assert.equal((await outcome(limits.consumeAll(api, { session: probe })))?.code, 'unauthorized');
+    assert.equal((await outcome(limits.consumeAll(api)))?.code, 'rate_limited');
   });
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createSecretKey } from 'node:crypto';
-import { describe, test } from 'node:test';
+import { describe, mock, test } from 'node:test';
 import jwt from 'jsonwebtoken';
 import { TokenService } from '../../src/modules/auth/tokens.js';
 import { AppError } from '../../src/errors.js';
@@ -52,6 +52,21 @@ describe('tokens', () => {
     });
     assert.throws(() => tokens.verifyAccess(unsigned), isUnauthorized);
     assert.throws(() => tokens.verifyAccess('not.a.jwt'), isUnauthorized);
+  });
+
+  test('a token verified before is still refused once it expired, and a copy is returned', () => {
+    const issued = new TokenService(secret, 'b'.repeat(40), 60).issueAccess('user1', 'session1');
+    const first = tokens.verifyAccess(issued.token);
+    first.userId = 'changed by a caller';
+    assert.equal(tokens.verifyAccess(issued.token).userId, 'user1');
+    mock.timers.enable({ apis: ['Date'], now: (issued.expiresAt - 1) * 1000 });
+    try {
+      assert.equal(tokens.verifyAccess(issued.token).userId, 'user1');
+      mock.timers.tick(1000);
+      assert.throws(() => tokens.verifyAccess(issued.token), isUnauthorized);
+    } finally {
+      mock.timers.reset();
+    }
   });
 
   test('refresh tokens name their session and hash stably', () => {

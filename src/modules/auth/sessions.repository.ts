@@ -1,3 +1,4 @@
+import type { SessionProbe } from '../../infra/rate-limits.js';
 import type { RedisHandles } from '../../infra/redis.js';
 
 export type RotateOutcome = 'rotated' | 'reused' | 'missing';
@@ -86,12 +87,21 @@ export class SessionsRepository {
    */
   async isAccessAllowed(tokenId: string, sessionId: string, userId: string): Promise<boolean> {
     // Plain commands, not an explicit pipeline: auto-pipelining sends them in the same write as
-    // the request's rate-limit command, without building a Pipeline object per request.
+    // the event's rate-limit command, without building a Pipeline object per event.
     const { client } = this.redis;
     const [denied, owner] = await Promise.all([
       client.exists(this.redis.key(`denylist:${tokenId}`)),
       client.hget(this.redis.key(`session:${sessionId}`), 'userId'),
     ]);
     return denied === 0 && owner === userId;
+  }
+
+  /** The same check as `isAccessAllowed`, as keys for the rate-limit script to run first. */
+  accessProbe(tokenId: string, sessionId: string, userId: string): SessionProbe {
+    return {
+      denylistKey: this.redis.key(`denylist:${tokenId}`),
+      sessionKey: this.redis.key(`session:${sessionId}`),
+      userId,
+    };
   }
 }

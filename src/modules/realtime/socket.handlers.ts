@@ -36,7 +36,8 @@ export interface HandlerDeps {
   notifier: Notifier;
   conversations: ConversationsService;
   messages: MessagesService;
-  rateLimit(kind: LimitKind, key: string): Promise<void>;
+  /** Counts one event against every limit given, in one Redis call (RateLimits.consumeAll). */
+  consumeLimits(limits: readonly (readonly [LimitKind, string])[]): Promise<void>;
   /** Verifies a token and that its session lives and belongs to its user. */
   authenticate(token: string): Promise<AuthContext>;
   /** The revocation half of `authenticate`, for credentials already verified. */
@@ -77,7 +78,7 @@ export function createHandlers(
     const { userId } = socket.data;
     // Limits and the credentials check go together: one pipelined Redis round trip.
     await Promise.all([
-      ...limits.map((kind) => deps.rateLimit(kind, userKey(userId))),
+      deps.consumeLimits(limits.map((kind) => [kind, userKey(userId)])),
       event === 'auth' ? null : credentials.check(socket),
     ]);
     const parsed = contract[event].payload.safeParse(payload);

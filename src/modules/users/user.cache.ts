@@ -1,6 +1,7 @@
 import type { RedisHandles } from '../../infra/redis.js';
+import { BoundedMap } from '../../lib/bounded-map.js';
 import type { Logger } from '../../logger.js';
-import type { User, UserSummary } from './users.repository.js';
+import type { User } from './users.repository.js';
 
 /** How long this process keeps a user; must stay far below VERSION_TTL_SECONDS (see below). */
 const ENTRY_TTL_MS = 60_000;
@@ -37,7 +38,7 @@ interface Entry {
  * Authorisation (requireAdmin, login) never reads through it.
  */
 export class UserCache {
-  private readonly entries = new Map<string, Entry>();
+  private readonly entries = new BoundedMap<string, Entry>(MAX_ENTRIES);
 
   constructor(
     private readonly redis: RedisHandles,
@@ -52,18 +53,8 @@ export class UserCache {
     return found ?? null;
   }
 
-  /** Summaries of `ids` (unknown ids left out), loading only those not cached at their version. */
-  async summaries(
-    ids: readonly string[],
-    load: (ids: string[]) => Promise<User[]>,
-  ): Promise<UserSummary[]> {
-    return this.getMany(ids, load);
-  }
-
-  private async getMany(
-    ids: readonly string[],
-    load: (ids: string[]) => Promise<User[]>,
-  ): Promise<User[]> {
+  /** Users of `ids` in that order (unknown ids left out), loading only those not cached. */
+  async getMany(ids: readonly string[], load: (ids: string[]) => Promise<User[]>): Promise<User[]> {
     if (ids.length === 0) return [];
     let versions: (string | null)[];
     try {
@@ -98,12 +89,6 @@ export class UserCache {
   }
 
   private store(user: User, version: string, now: number): void {
-    this.entries.delete(user.id);
     this.entries.set(user.id, { user, version, storedAt: now });
-    // Oldest first in insertion order: drop one when full.
-    if (this.entries.size > MAX_ENTRIES) {
-      const oldest = this.entries.keys().next();
-      if (!oldest.done) this.entries.delete(oldest.value);
-    }
   }
 }
