@@ -1,10 +1,10 @@
 import type { Logger } from '../logger.js';
-import type { RedisHandles } from './redis.js';
+import { luaScript, type RedisHandles } from './redis.js';
 
 // KEYS: value, generation. ARGV: generation the reader saw before loading, value, ttl, hash field
 // ('' for a plain string). Stores only if no invalidation happened since the reader looked: a
 // load that raced with a change never caches what was there before it.
-const SET_IF_UNCHANGED = `
+const SET_IF_UNCHANGED = luaScript(`
 if (redis.call('GET', KEYS[2]) or '0') == ARGV[1] then
   if ARGV[4] == '' then
     redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
@@ -14,7 +14,18 @@ if (redis.call('GET', KEYS[2]) or '0') == ARGV[1] then
   end
 end
 return 0
-`;
+`);
+
+// KEYS: value, generation, value, generation, … ARGV: the generations' ttl. One atomic step for a
+// whole batch of names (a group commit's histories and lists): one command, not three per name.
+const INVALIDATE = luaScript(`
+for i = 1, #KEYS, 2 do
+  redis.call('INCR', KEYS[i + 1])
+  redis.call('EXPIRE', KEYS[i + 1], ARGV[1])
+  redis.call('DEL', KEYS[i])
+end
+return 0
+`);
 
 export interface ReadOptions<T> {
   /** A field of a hash: one invalidation drops every field (e.g. every page size) at once. */
@@ -70,18 +81,11 @@ export class ReadCache {
     }
     const value = await load();
     if (value !== null) {
-      client
-        .eval(
-          SET_IF_UNCHANGED,
-          2,
-          key,
-          generationKey,
-          generation,
-          JSON.stringify(value),
-          this.ttlSeconds,
-          field ?? '',
-        )
-        .catch((error: unknown) => this.logger.warn({ err: error, key }, 'cache write failed'));
+      SET_IF_UNCHANGED.run(
+        client,
+        [key, generationKey],
+        [generation, JSON.stringify(value), this.ttlSeconds, field ?? ''],
+      ).catch((error: unknown) => this.logger.warn({ err: error, key }, 'cache write failed'));
     }
     return value;
   }
@@ -89,17 +93,9 @@ export class ReadCache {
   /** After the change is stored. Throws when Redis did not take it: callers decide if it matters. */
   async invalidate(names: readonly string[]): Promise<void> {
     if (names.length === 0) return;
-    const batch = this.redis.client.multi();
-    for (const name of names) {
-      const generation = this.redis.key(generationOf(name));
-      batch
-        .incr(generation)
-        .expire(generation, this.generationTtlSeconds)
-        .del(this.redis.key(name));
-    }
-    const results = await batch.exec();
-    const failed = results?.find(([error]) => error);
-    if (!results || failed) throw failed?.[0] ?? new Error('cache invalidation was not executed');
+    const keys: string[] = [];
+    for (const name of names) keys.push(this.redis.key(name), this.redis.key(generationOf(name)));
+    await INVALIDATE.run(this.redis.client, keys, [this.generationTtlSeconds]);
   }
 }
 

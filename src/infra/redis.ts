@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type { Logger } from '../logger.js';
 import { errorMessage } from '../errors.js';
@@ -74,4 +75,31 @@ export function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
     timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** A Lua script run by its SHA1 (EVALSHA): Redis neither receives nor hashes its text per call. */
+export interface LuaScript {
+  run(
+    client: Redis,
+    keys: readonly string[],
+    args: readonly (string | number | Buffer)[],
+  ): Promise<unknown>;
+}
+
+/**
+ * The text is sent once per Redis server: only when the server answers NOSCRIPT (first use,
+ * a restart, SCRIPT FLUSH) is the call repeated with EVAL, which also caches it there.
+ */
+export function luaScript(source: string): LuaScript {
+  const sha = createHash('sha1').update(source).digest('hex');
+  return {
+    async run(client, keys, args) {
+      try {
+        return await client.evalsha(sha, keys.length, ...keys, ...args);
+      } catch (error) {
+        if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
+        return client.eval(source, keys.length, ...keys, ...args);
+      }
+    },
+  };
 }

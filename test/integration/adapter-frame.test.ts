@@ -52,4 +52,34 @@ describe('exactly-once announce frames', () => {
     assert.deepEqual(there, ['one-room', 'two-rooms', 'fence']);
     assert.deepEqual(bobs, ['two-rooms', 'fence']);
   });
+
+  test('announces made in one turn leave together, each key still once', async () => {
+    const bobHere = await connectSocket(first.url, bob.accessToken);
+    const seen = record(bobHere, 'typing');
+    const announce = (key: string, conversationId: string) =>
+      worker.toUsersOnce(key, [bob.user.id], 'typing', {
+        conversationId,
+        userId: 'x',
+        isTyping: true,
+      });
+    // Same turn of the event loop: one batch, with a key repeated inside it and one announced
+    // before it.
+    await announce('batch-earlier', 'earlier');
+    await Promise.all([
+      announce('batch-a', 'a'),
+      announce('batch-a', 'a-again'),
+      announce('batch-earlier', 'earlier-again'),
+      announce('batch-b', 'b'),
+    ]);
+    await announce('batch-fence', 'fence');
+    await eventually(
+      () => seen.some((e) => e.conversationId === 'fence'),
+      5000,
+      'the fence on the socket',
+    );
+    assert.deepEqual(
+      seen.map((e) => e.conversationId),
+      ['earlier', 'a', 'b', 'fence'],
+    );
+  });
 });

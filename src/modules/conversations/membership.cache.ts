@@ -4,7 +4,7 @@ import { ReadCache } from '../../infra/read-cache.js';
 import type { ConversationsRepository, Membership } from './conversations.repository.js';
 
 const TTL_SECONDS = 600;
-/** Direct conversations kept in memory (oldest read first out): a few MB at most. */
+/** Direct conversations kept in memory (least recently used first out): a few MB at most. */
 const FIXED_IN_MEMORY = 50_000;
 
 /**
@@ -29,13 +29,19 @@ export class MembershipCache {
     redis: RedisHandles,
     private readonly conversations: Pick<ConversationsRepository, 'membershipOf' | 'contactsOf'>,
     private readonly logger: Logger,
+    private readonly fixedInMemory = FIXED_IN_MEMORY,
   ) {
     this.cache = new ReadCache(redis, logger, TTL_SECONDS);
   }
 
   async participants(conversationId: string): Promise<string[] | null> {
     const known = this.fixed.get(conversationId);
-    if (known) return known;
+    if (known) {
+      // Moved to the back (Map order is insertion order): the busiest conversations stay.
+      this.fixed.delete(conversationId);
+      this.fixed.set(conversationId, known);
+      return known;
+    }
     const found = await this.cache.read<Membership | string[]>(membersKey(conversationId), () =>
       this.conversations.membershipOf(conversationId),
     );
@@ -46,7 +52,7 @@ export class MembershipCache {
   }
 
   private remember(conversationId: string, participants: string[]): void {
-    if (this.fixed.size >= FIXED_IN_MEMORY) {
+    if (this.fixed.size >= this.fixedInMemory) {
       const oldest = this.fixed.keys().next();
       if (!oldest.done) this.fixed.delete(oldest.value);
     }

@@ -8,7 +8,8 @@ import {
   type ServerToClientEvents,
   type SocketData,
 } from '../../contracts/socket.js';
-import type { RedisHandles } from '../../infra/redis.js';
+import { luaScript, type RedisHandles } from '../../infra/redis.js';
+import { MicroBatcher } from '../../lib/micro-batcher.js';
 import { broadcastFrame } from './adapter-frame.js';
 
 export type ParleyServer = Server<
@@ -21,14 +22,27 @@ export type ParleyServer = Server<
 /** How long an "already announced" mark lives: longer than any retry or redelivery window. */
 const ONCE_TTL_SECONDS = 3600;
 
-// The claim and the PUBLISH happen in one atomic step: a process that dies before it leaves
-// neither (the redelivered job announces), one that dies after leaves both (nobody repeats).
-const PUBLISH_ONCE = `
-if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[3]) then
-  return redis.call('PUBLISH', ARGV[1], ARGV[2])
+/** Most announces one script call carries (a group commit's batch is at most 256 sends). */
+const ANNOUNCE_BATCH_MAX = 256;
+
+// KEYS: one "announced" mark per message. ARGV: the marks' ttl, then a channel and a frame per
+// message. Each claim and its PUBLISH happen in one atomic step: a process that dies before it
+// leaves neither (the redelivered job announces), one that dies after leaves both (nobody
+// repeats). A batch is one command however many messages (a group commit's announces).
+const PUBLISH_ONCE = luaScript(`
+for i = 1, #KEYS do
+  if redis.call('SET', KEYS[i], '1', 'NX', 'EX', ARGV[1]) then
+    redis.call('PUBLISH', ARGV[2 * i], ARGV[2 * i + 1])
+  end
 end
-return -1
-`;
+return 0
+`);
+
+interface Announce {
+  onceKey: string;
+  channel: string;
+  message: Buffer;
+}
 
 /** The Socket.IO adapter's channel prefix; the Redis emitter must use the same one. */
 export function socketChannel(redis: RedisHandles): string {
@@ -44,6 +58,20 @@ export function socketChannel(redis: RedisHandles): string {
 export function createNotifier(redis: RedisHandles, io: ParleyServer | null): Notifier {
   const key = socketChannel(redis);
   const emitter = new Emitter<ServerToClientEvents>(redis.client, { key });
+  // Announces made in the same turn of the event loop (a group commit's sends) leave together.
+  const announces = new MicroBatcher<Announce>(
+    async (batch) => {
+      const args: (string | number | Buffer)[] = [ONCE_TTL_SECONDS];
+      for (const a of batch) args.push(a.channel, a.message);
+      await PUBLISH_ONCE.run(
+        redis.client,
+        batch.map((a) => redis.key(`announced:${a.onceKey}`)),
+        args,
+      );
+      return batch.map(() => null);
+    },
+    { maxSize: ANNOUNCE_BATCH_MAX, maxWaitMs: 0 },
+  );
   return {
     toUsers(userIds, event, ...args) {
       if (userIds.length === 0) return;
@@ -54,14 +82,7 @@ export function createNotifier(redis: RedisHandles, io: ParleyServer | null): No
     async toUsersOnce(onceKey, userIds, event, ...args) {
       if (userIds.length === 0) return;
       const broadcast = broadcastFrame(key, userIds.map(rooms.user), event, args);
-      await redis.client.eval(
-        PUBLISH_ONCE,
-        1,
-        redis.key(`announced:${onceKey}`),
-        broadcast.channel,
-        broadcast.message,
-        ONCE_TTL_SECONDS,
-      );
+      await announces.add({ onceKey, ...broadcast });
     },
     leaveConversation(userIds, conversationId) {
       if (userIds.length === 0) return;
