@@ -1,6 +1,7 @@
 import type { Logger } from '../../logger.js';
 import type { RedisHandles } from '../../infra/redis.js';
 import { ReadCache } from '../../infra/read-cache.js';
+import { BoundedMap } from '../../lib/bounded-map.js';
 import type { ConversationsRepository, Membership } from './conversations.repository.js';
 
 const TTL_SECONDS = 600;
@@ -23,22 +24,22 @@ const FIXED_IN_MEMORY = 50_000;
  */
 export class MembershipCache {
   private readonly cache: ReadCache;
-  private readonly fixed = new Map<string, string[]>();
+  private readonly fixed: BoundedMap<string, string[]>;
 
   constructor(
     redis: RedisHandles,
     private readonly conversations: Pick<ConversationsRepository, 'membershipOf' | 'contactsOf'>,
     private readonly logger: Logger,
-    private readonly fixedInMemory = FIXED_IN_MEMORY,
+    fixedInMemory = FIXED_IN_MEMORY,
   ) {
     this.cache = new ReadCache(redis, logger, TTL_SECONDS);
+    this.fixed = new BoundedMap(fixedInMemory);
   }
 
   async participants(conversationId: string): Promise<string[] | null> {
     const known = this.fixed.get(conversationId);
     if (known) {
-      // Moved to the back (Map order is insertion order): the busiest conversations stay.
-      this.fixed.delete(conversationId);
+      // Set again, it is the newest: the busiest conversations stay.
       this.fixed.set(conversationId, known);
       return known;
     }
@@ -47,16 +48,8 @@ export class MembershipCache {
     );
     // A bare list: cached before `fixed` was recorded; treated as changeable.
     if (!found || Array.isArray(found)) return found;
-    if (found.fixed) this.remember(conversationId, found.participants);
+    if (found.fixed) this.fixed.set(conversationId, found.participants);
     return found.participants;
-  }
-
-  private remember(conversationId: string, participants: string[]): void {
-    if (this.fixed.size >= this.fixedInMemory) {
-      const oldest = this.fixed.keys().next();
-      if (!oldest.done) this.fixed.delete(oldest.value);
-    }
-    this.fixed.set(conversationId, participants);
   }
 
   async isMember(conversationId: string, userId: string): Promise<string[] | null> {
