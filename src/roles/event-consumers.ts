@@ -104,9 +104,11 @@ export async function startEventConsumers(
         },
         signal,
       );
+    const batch = consumer.handleBatch?.bind(consumer);
     await rabbit.consume<DomainEvent>(handle, {
       prefetch: consumer.prefetch ?? 50,
       parse: (raw) => DomainEvent.parse(raw),
+      ...(batch ? { batch } : {}),
     });
     shutdown.add(`events consumer ${consumer.name} (drain)`, () => rabbit.stopConsuming());
   }

@@ -50,6 +50,9 @@ function recoveryOptions(
   setup: (model: ChannelModel) => Promise<void>,
 ): Record<string, unknown> {
   return {
+    // Room for a corked burst of publishes (publisher.ts `holdWrites`): at the default 16 KiB
+    // amqplib stops handing the socket messages after ~40 and writes the rest one by one.
+    writableHighWaterMark: 1 << 20,
     recovery: {
       waitForConnect: false,
       initialDelay: reconnect.initialDelayMs ?? 200,

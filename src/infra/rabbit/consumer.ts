@@ -23,6 +23,13 @@ export interface ConsumeOptions<T> {
   readonly prefetch: number;
   /** Validates the JSON body (e.g. `schema.parse`); a throw parks the job as unrecoverable. */
   readonly parse?: (raw: unknown) => T;
+  /**
+   * Handles the jobs that arrived together (one read of the socket, up to the prefetch) in one
+   * call, which must be idempotent per job like `handler`. They are then acked with one
+   * `multiple` ack when no earlier delivery is still open. A throw hands each job to `handler`
+   * on its own, so retries and parking stay per job.
+   */
+  readonly batch?: (payloads: readonly T[], signal: AbortSignal) => Promise<void>;
 }
 
 export interface ConsumerDeps {
@@ -50,9 +57,18 @@ interface InFlight {
   readonly channel: Channel;
 }
 
+/** Deliveries collected for one `batch` call. */
+interface Collecting {
+  readonly channel: Channel;
+  readonly msgs: ConsumeMessage[];
+}
+
 /** One consumer of the main queue; survives reconnects by being attached to each new connection. */
 export class JobConsumer<T> {
   private readonly inFlight = new Set<InFlight>();
+  /** Delivery tags neither acked nor rejected yet, per channel: what a `multiple` ack covers. */
+  private readonly open = new WeakMap<Channel, Set<number>>();
+  private collecting: Collecting | null = null;
   private channel: Channel | null = null;
   private consumerTag: string | null = null;
   private stopping = false;
@@ -63,8 +79,9 @@ export class JobConsumer<T> {
     private readonly deps: ConsumerDeps,
   ) {}
 
+  /** Deliveries not acked or rejected yet. */
   get inFlightCount(): number {
-    return this.inFlight.size;
+    return this.channel === null ? 0 : (this.open.get(this.channel)?.size ?? 0);
   }
 
   async attach(model: ChannelModel): Promise<Channel> {
@@ -75,6 +92,7 @@ export class JobConsumer<T> {
     // Work on a lost channel cannot be acked; the broker will redeliver it, so tell handlers to stop.
     channel.on('close', () => this.abortOn(channel));
     await channel.prefetch(this.options.prefetch);
+    this.open.set(channel, new Set());
     const { consumerTag } = await channel.consume(
       this.deps.topology.main,
       (msg) => this.onMessage(channel, msg),
@@ -127,8 +145,13 @@ export class JobConsumer<T> {
       this.deps.onBrokerCancel();
       return;
     }
+    this.open.get(channel)?.add(msg.fields.deliveryTag);
     if (this.stopping) {
       this.settle(channel, msg, 'requeue', this.deps.logger);
+      return;
+    }
+    if (this.options.batch) {
+      this.collect(channel, msg);
       return;
     }
     const abort = new AbortController();
@@ -137,6 +160,94 @@ export class JobConsumer<T> {
       .catch((err: unknown) => this.deps.logger.error({ err }, 'rabbit job processing failed'))
       .finally(() => this.inFlight.delete(job));
     this.inFlight.add(job);
+  }
+
+  /**
+   * amqplib hands over every delivery of one socket read in the same tick: they are collected
+   * until the next `setImmediate` (at most `prefetch` of them) and handled as one batch.
+   */
+  private collect(channel: Channel, msg: ConsumeMessage): void {
+    const current = this.collecting;
+    if (current && current.channel === channel && current.msgs.length < this.options.prefetch) {
+      current.msgs.push(msg);
+      return;
+    }
+    const batch: Collecting = { channel, msgs: [msg] };
+    this.collecting = batch;
+    const abort = new AbortController();
+    const job: InFlight = { abort, channel, done: Promise.resolve() };
+    job.done = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(() => {
+        if (this.collecting === batch) this.collecting = null;
+        return this.processBatch(channel, batch.msgs, abort.signal);
+      })
+      .catch((err: unknown) => this.deps.logger.error({ err }, 'rabbit batch processing failed'))
+      .finally(() => this.inFlight.delete(job));
+    this.inFlight.add(job);
+  }
+
+  private async processBatch(
+    channel: Channel,
+    msgs: readonly ConsumeMessage[],
+    signal: AbortSignal,
+  ): Promise<void> {
+    const batch = this.options.batch;
+    const parsed: { msg: ConsumeMessage; payload: T }[] = [];
+    const invalid: ConsumeMessage[] = [];
+    for (const msg of msgs) {
+      try {
+        parsed.push({ msg, payload: this.parse(msg.content) });
+      } catch {
+        invalid.push(msg);
+      }
+    }
+    // An invalid body is parked on its own (the single path parses it again and fails).
+    const alone = invalid.map((msg) => this.process(channel, msg, signal));
+    try {
+      if (!batch) throw new Error('no batch handler');
+      await batch(
+        parsed.map((p) => p.payload),
+        signal,
+      );
+      this.ackAll(
+        channel,
+        parsed.map((p) => p.msg),
+      );
+    } catch (err) {
+      if (signal.aborted) {
+        for (const { msg } of parsed) this.settle(channel, msg, 'requeue', this.deps.logger);
+      } else {
+        this.deps.logger.warn(
+          { err, jobs: parsed.length },
+          'batch failed; handling jobs one by one',
+        );
+        alone.push(...parsed.map(({ msg }) => this.process(channel, msg, signal)));
+      }
+    }
+    await Promise.all(alone);
+  }
+
+  /**
+   * Acks `msgs` (in delivery order): with one `multiple` ack of the last when no earlier delivery
+   * on the channel is still open (in another batch, a retry being moved), else one by one.
+   */
+  private ackAll(channel: Channel, msgs: readonly ConsumeMessage[]): void {
+    const last = msgs[msgs.length - 1];
+    if (last === undefined) return;
+    const open = this.open.get(channel);
+    for (const msg of msgs) open?.delete(msg.fields.deliveryTag);
+    const upTo = last.fields.deliveryTag;
+    const earlierOpen = open === undefined || [...open].some((tag) => tag < upTo);
+    if (earlierOpen || msgs.length === 1) {
+      for (const msg of msgs) this.settle(channel, msg, 'ack', this.deps.logger);
+      return;
+    }
+    try {
+      channel.ack(last, true);
+    } catch (err) {
+      this.deps.logger.warn({ err, deliveryTag: upTo }, 'rabbit ack failed: channel closed');
+    }
+    for (let i = 0; i < msgs.length; i += 1) this.deps.onOutcome?.('acked');
   }
 
   private async process(channel: Channel, msg: ConsumeMessage, signal: AbortSignal): Promise<void> {
@@ -199,6 +310,7 @@ export class JobConsumer<T> {
     logger: Logger,
     outcome: JobOutcome = how === 'ack' ? 'acked' : 'requeued',
   ): void {
+    this.open.get(channel)?.delete(msg.fields.deliveryTag);
     settle(channel, msg, how, logger);
     this.deps.onOutcome?.(outcome);
   }

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { Socket } from 'node:net';
 import type { ConfirmChannel, Message, MessagePropertyHeaders, Options } from 'amqplib';
 import { asError } from '../../errors.js';
 import { ATTEMPT_HEADER } from './topology.js';
@@ -34,10 +35,22 @@ export class ConfirmPublisher {
 
   async publishAll(messages: readonly OutgoingMessage[]): Promise<PublishOutcome[]> {
     const outcomes: Promise<PublishOutcome>[] = [];
-    for (const message of messages) {
-      const { outcome, flushed } = this.publishOne(message);
-      outcomes.push(outcome);
-      // false = the socket buffer is full: wait for 'drain' so a large batch does not balloon memory.
+    let next = 0;
+    while (next < messages.length) {
+      const release = holdWrites(this.channel, messages.length - next);
+      let flushed = true;
+      try {
+        while (flushed && next < messages.length) {
+          const message = messages[next++] as OutgoingMessage;
+          const sent = this.publishOne(message);
+          outcomes.push(sent.outcome);
+          flushed = sent.flushed;
+        }
+      } finally {
+        release();
+      }
+      // false = the channel's buffer is full: wait for 'drain' so a large batch does not balloon
+      // memory.
       if (!flushed) await this.drained();
     }
     return Promise.all(outcomes);
@@ -82,6 +95,20 @@ export class ConfirmPublisher {
       this.channel.on('close', done);
     });
   }
+}
+
+/**
+ * Holds back the socket writes of a burst of publishes so they leave in one `writev` instead of
+ * one write (a syscall) per message, which cost the relay a quarter of its CPU at batches of
+ * 1,000. amqplib queues each message on the channel and writes them all to the socket from one
+ * `setImmediate`, scheduled on the next tick after the first one is queued; the uncork is
+ * scheduled after it the same way. A single message is not held (no wait added to it).
+ */
+function holdWrites(channel: ConfirmChannel, count: number): () => void {
+  const stream: unknown = (channel.connection as { stream?: unknown }).stream;
+  if (count < 2 || !(stream instanceof Socket)) return () => undefined;
+  stream.cork();
+  return () => process.nextTick(() => setImmediate(() => stream.uncork()));
 }
 
 /** A new job: persistent JSON, first attempt. */

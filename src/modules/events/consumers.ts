@@ -20,6 +20,11 @@ export interface EventConsumer {
   /** Unacknowledged events at once (default 50). */
   readonly prefetch?: number;
   handle(event: DomainEvent, delivery: EventDelivery, signal: AbortSignal): Promise<void>;
+  /**
+   * Optional: the events that arrived together, in one call (one round trip instead of one per
+   * event), idempotent by event id like `handle`. A throw hands each event to `handle`.
+   */
+  handleBatch?(events: readonly DomainEvent[], signal: AbortSignal): Promise<void>;
 }
 
 export interface EventDelivery {

@@ -23,6 +23,37 @@ end
 return 1
 `;
 
+// The same for many events in one call (one round trip, atomic as a whole). KEYS: every key the
+// batch names, once. ARGV: the TTL, then per event its `seen` key's index, its id, its number of
+// ops n, and n pairs (key index, op). Each key the applied events touched expires once, at the end.
+const APPLY_MANY = `
+local ttl, touched, applied, i = ARGV[1], {}, 0, 2
+while i <= #ARGV do
+  local seen, id, n = tonumber(ARGV[i]), ARGV[i + 1], tonumber(ARGV[i + 2])
+  i = i + 3
+  if redis.call('SADD', KEYS[seen], id) == 1 then
+    applied = applied + 1
+    touched[seen] = true
+    for j = i, i + 2 * n - 1, 2 do
+      local k, op = tonumber(ARGV[j]), ARGV[j + 1]
+      local arg = string.sub(op, 3)
+      if string.sub(op, 1, 1) == 'h' then redis.call('HINCRBY', KEYS[k], arg, 1) else redis.call('SADD', KEYS[k], arg) end
+      touched[k] = true
+    end
+  end
+  i = i + 2 * n
+end
+for k in pairs(touched) do redis.call('EXPIRE', KEYS[k], ttl) end
+return applied
+`;
+
+/** One event's counter changes, for `applyMany`. */
+export interface StatsApply {
+  readonly eventId: string;
+  readonly hour: string;
+  readonly ops: readonly StatsOp[];
+}
+
 /**
  * The `stats` consumer's counters in Redis, by the hour and day the event occurred (UTC):
  * - `stats:h:<hour>` hash: messages, autoMessages, newUsers, attachments;
@@ -46,6 +77,30 @@ export class LiveStatsRepository {
       ...args,
     );
     return applied === 1;
+  }
+
+  /** `apply` for many events in one script call; resolves to how many were applied now. */
+  async applyMany(batch: readonly StatsApply[]): Promise<number> {
+    if (batch.length === 0) return 0;
+    const keys: string[] = [];
+    const index = new Map<string, number>();
+    const keyIndex = (key: string): number => {
+      let i = index.get(key);
+      if (i === undefined) {
+        keys.push(this.redis.key(key));
+        i = keys.length; // Lua's KEYS start at 1
+        index.set(key, i);
+      }
+      return i;
+    };
+    const args: (string | number)[] = [TTL_SECONDS];
+    for (const { eventId, hour, ops } of batch) {
+      args.push(keyIndex(`stats:seen:${hour}`), eventId, ops.length);
+      for (const o of ops)
+        args.push(keyIndex(o.key), o.op === 'hincr' ? `h:${o.field}` : `s:${o.member}`);
+    }
+    const applied = await this.redis.client.eval(APPLY_MANY, keys.length, ...keys, ...args);
+    return Number(applied);
   }
 
   async hour(hour: string): Promise<HourCounts> {

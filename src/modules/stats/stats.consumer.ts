@@ -15,10 +15,18 @@ export function statsConsumer(live: LiveStatsRepository): EventConsumer {
   return {
     name: 'stats',
     keys: ['#'],
-    prefetch: 100,
+    prefetch: 500,
     async handle(event) {
       const hour = hourOf(event.occurredAt);
       await live.apply(event.id, hour, opsFor(event, hour));
+    },
+    async handleBatch(events) {
+      await live.applyMany(
+        events.map((event) => {
+          const hour = hourOf(event.occurredAt);
+          return { eventId: event.id, hour, ops: opsFor(event, hour) };
+        }),
+      );
     },
   };
 }
