@@ -2,7 +2,7 @@ import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import { errors } from '../errors.js';
-import type { RedisHandles } from './redis.js';
+import { luaScript, type RedisHandles } from './redis.js';
 
 export type LimitKind = 'api' | 'auth' | 'messages' | 'socket' | 'handshake' | 'groups' | 'uploads';
 
@@ -68,7 +68,7 @@ interface Rule {
  * Counters are rate-limiter-flexible's (a number with the window's TTL, set on the first event),
  * so counts carry over between versions; an event over the limit still counts, as there.
  */
-const CONSUME_ALL = `
+const CONSUME_ALL = luaScript(`
 local k = 1
 if ARGV[1] == '1' then
   if redis.call('EXISTS', KEYS[1]) == 1 or redis.call('HGET', KEYS[2], 'userId') ~= ARGV[2] then
@@ -109,13 +109,9 @@ for i = 0, n - 1 do
 end
 if wait >= 0 then return {1, wait} end
 return {0}
-`;
+`);
 
 type ConsumeReply = [0] | [1, number] | [2];
-
-interface LimitsClient extends Redis {
-  parleyConsumeAll(numKeys: number, ...keysAndArgs: (string | number)[]): Promise<ConsumeReply>;
-}
 
 /**
  * Rate limits shared by every instance through Redis. Callers pass the key they limit by
@@ -124,7 +120,7 @@ interface LimitsClient extends Redis {
  */
 export class RateLimits {
   private readonly rules: Record<LimitKind, Rule>;
-  private readonly client: LimitsClient;
+  private readonly client: Redis;
   private readonly passwordGuesses: RateLimiterRedis;
 
   constructor(redis: RedisHandles, config: Config) {
@@ -151,12 +147,7 @@ export class RateLimits {
         burst: window('sockburst', Math.max(1, socketBurst), 2),
       },
     };
-    const client = redis.client as LimitsClient;
-    // Registered once per connection (EVALSHA, loaded again by ioredis after a NOSCRIPT).
-    if (typeof client.parleyConsumeAll !== 'function') {
-      client.defineCommand('parleyConsumeAll', { lua: CONSUME_ALL });
-    }
-    this.client = client;
+    this.client = redis.client;
     this.passwordGuesses = new RateLimiterRedis({
       storeClient: redis.client,
       keyPrefix: redis.key('rl:loginfail'),
@@ -187,12 +178,7 @@ export class RateLimits {
       if (burst) bursts.push(burst.prefix + key);
       args.push(window.points, window.ms, burst?.points ?? 0, burst?.ms ?? 0);
     }
-    const reply = await this.client.parleyConsumeAll(
-      keys.length + bursts.length,
-      ...keys,
-      ...bursts,
-      ...args,
-    );
+    const reply = (await CONSUME_ALL.run(this.client, [...keys, ...bursts], args)) as ConsumeReply;
     if (reply[0] === 2) throw errors.unauthorized('Session revoked');
     if (reply[0] === 1) throw errors.rateLimited(Math.max(1, Math.ceil(reply[1] / 1000)));
   }

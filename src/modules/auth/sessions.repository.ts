@@ -1,11 +1,11 @@
 import type { SessionProbe } from '../../infra/rate-limits.js';
-import type { RedisHandles } from '../../infra/redis.js';
+import { luaScript, type RedisHandles } from '../../infra/redis.js';
 
 export type RotateOutcome = 'rotated' | 'reused' | 'missing';
 
 // Compare-and-swap of the current refresh-token hash. A mismatch means an old (already used)
 // token was presented: the whole session is revoked (RFC 9700 §4.14.2).
-const ROTATE = `
+const ROTATE = luaScript(`
 local current = redis.call('HGET', KEYS[1], 'tokenHash')
 if not current then return 0 end
 if current ~= ARGV[1] then
@@ -16,7 +16,7 @@ end
 redis.call('HSET', KEYS[1], 'tokenHash', ARGV[2], 'lastUsedAt', ARGV[3])
 redis.call('EXPIRE', KEYS[1], ARGV[4])
 return {1, redis.call('HGET', KEYS[1], 'userId')}
-`;
+`);
 
 /**
  * Refresh sessions and the access-token denylist, in Redis:
@@ -46,14 +46,10 @@ export class SessionsRepository {
     presentedHash: string,
     nextHash: string,
   ): Promise<{ outcome: RotateOutcome; userId: string | null }> {
-    const result = (await this.redis.client.eval(
-      ROTATE,
-      1,
-      this.redis.key(`session:${sessionId}`),
-      presentedHash,
-      nextHash,
-      new Date().toISOString(),
-      this.ttlSeconds,
+    const result = (await ROTATE.run(
+      this.redis.client,
+      [this.redis.key(`session:${sessionId}`)],
+      [presentedHash, nextHash, new Date().toISOString(), this.ttlSeconds],
     )) as 0 | [number, string | null];
     if (result === 0) return { outcome: 'missing', userId: null };
     return { outcome: result[0] === 1 ? 'rotated' : 'reused', userId: result[1] };

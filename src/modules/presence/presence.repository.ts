@@ -1,15 +1,15 @@
-import type { RedisHandles } from '../../infra/redis.js';
+import { luaScript, type RedisHandles } from '../../infra/redis.js';
 
 // KEYS: online_users, presence:user:<uid>, presence:instance_users:<instance>
 // ARGV: userId, instanceId. Returns 1 when this connection brought the user online.
-const CONNECT = `
+const CONNECT = luaScript(`
 redis.call('HINCRBY', KEYS[2], ARGV[2], 1)
 redis.call('SADD', KEYS[3], ARGV[1])
 return redis.call('SADD', KEYS[1], ARGV[1])
-`;
+`);
 
 // Returns 1 when this was the user's last connection on any instance.
-const DISCONNECT = `
+const DISCONNECT = luaScript(`
 local left = redis.call('HINCRBY', KEYS[2], ARGV[2], -1)
 if left <= 0 then
   redis.call('HDEL', KEYS[2], ARGV[2])
@@ -19,11 +19,11 @@ if redis.call('HLEN', KEYS[2]) == 0 then
   return redis.call('SREM', KEYS[1], ARGV[1])
 end
 return 0
-`;
+`);
 
 // Removes a dead instance's connections. KEYS: online_users, presence:instance_users:<dead>,
 // presence:instances. ARGV: dead instance id, user-key prefix. Returns users now offline.
-const SWEEP = `
+const SWEEP = luaScript(`
 local offline = {}
 for _, uid in ipairs(redis.call('SMEMBERS', KEYS[2])) do
   local userKey = ARGV[2] .. uid
@@ -35,19 +35,19 @@ end
 redis.call('DEL', KEYS[2])
 redis.call('HDEL', KEYS[3], ARGV[1])
 return offline
-`;
+`);
 
 // Re-asserts what one instance knows, so presence comes back after Redis lost its data (flush,
 // restart without persistence). KEYS: online_users, presence:instance_users:<instance>.
 // ARGV: instance id, user-key prefix, then userId, connection count pairs. Idempotent.
-const RESTORE = `
+const RESTORE = luaScript(`
 for i = 3, #ARGV, 2 do
   redis.call('HSET', ARGV[2] .. ARGV[i], ARGV[1], ARGV[i + 1])
   redis.call('SADD', KEYS[2], ARGV[i])
   redis.call('SADD', KEYS[1], ARGV[i])
 end
 return 0
-`;
+`);
 
 /** Users per RESTORE call, so one script never blocks Redis for long. */
 const RESTORE_BATCH = 500;
@@ -80,13 +80,13 @@ export class PresenceRepository {
   /** Returns true when this connection brought the user online. */
   async connect(userId: string, instanceId: string): Promise<boolean> {
     const keys = [this.onlineKey, this.userKey(userId), this.instanceUsersKey(instanceId)];
-    return (await this.redis.client.eval(CONNECT, 3, ...keys, userId, instanceId)) === 1;
+    return (await CONNECT.run(this.redis.client, keys, [userId, instanceId])) === 1;
   }
 
   /** Returns true when this was the user's last connection anywhere. */
   async disconnect(userId: string, instanceId: string): Promise<boolean> {
     const keys = [this.onlineKey, this.userKey(userId), this.instanceUsersKey(instanceId)];
-    return (await this.redis.client.eval(DISCONNECT, 3, ...keys, userId, instanceId)) === 1;
+    return (await DISCONNECT.run(this.redis.client, keys, [userId, instanceId])) === 1;
   }
 
   /**
@@ -110,7 +110,7 @@ export class PresenceRepository {
         return count > 0 ? [uid, String(count)] : [];
       });
       if (args.length > 0) {
-        await this.redis.client.eval(RESTORE, 2, ...keys, instanceId, prefix, ...args);
+        await RESTORE.run(this.redis.client, keys, [instanceId, prefix, ...args]);
       }
     }
   }
@@ -127,7 +127,7 @@ export class PresenceRepository {
   async sweepInstance(instanceId: string): Promise<string[]> {
     const keys = [this.onlineKey, this.instanceUsersKey(instanceId), this.instancesKey];
     const prefix = this.redis.key('presence:user:');
-    return (await this.redis.client.eval(SWEEP, 3, ...keys, instanceId, prefix)) as string[];
+    return (await SWEEP.run(this.redis.client, keys, [instanceId, prefix])) as string[];
   }
 
   async isOnline(userId: string): Promise<boolean> {

@@ -1,4 +1,4 @@
-import type { RedisHandles } from '../../infra/redis.js';
+import { luaScript, type RedisHandles } from '../../infra/redis.js';
 import type { HourCounts } from './stats.repository.js';
 
 /** Live counters are kept this long (the log's default retention, and a day to read them). */
@@ -8,25 +8,12 @@ const TTL_SECONDS = 8 * 24 * 3600;
 export type StatsOp =
   { op: 'hincr'; key: string; field: string } | { op: 'sadd'; key: string; member: string };
 
-// Applies an event's counter changes once: the event id joins the hour's `seen` set first, and
-// nothing happens when it was already there. One script, so a crash never half-applies it.
-const APPLY = `
-if redis.call('SADD', KEYS[1], ARGV[1]) == 0 then return 0 end
-redis.call('EXPIRE', KEYS[1], ARGV[2])
-for i = 2, #KEYS do
-  local op = ARGV[i + 1]
-  local sep = string.find(op, ':', 1, true)
-  local kind, arg = string.sub(op, 1, sep - 1), string.sub(op, sep + 1)
-  if kind == 'h' then redis.call('HINCRBY', KEYS[i], arg, 1) else redis.call('SADD', KEYS[i], arg) end
-  redis.call('EXPIRE', KEYS[i], ARGV[2])
-end
-return 1
-`;
-
-// The same for many events in one call (one round trip, atomic as a whole). KEYS: every key the
-// batch names, once. ARGV: the TTL, then per event its `seen` key's index, its id, its number of
-// ops n, and n pairs (key index, op). Each key the applied events touched expires once, at the end.
-const APPLY_MANY = `
+// Applies events' counter changes once each: an event id joins its hour's `seen` set first, and
+// nothing happens when it was already there. One script for many events (one round trip, atomic
+// as a whole), so a crash never half-applies one. KEYS: every key the batch names, once. ARGV:
+// the TTL, then per event its `seen` key's index, its id, its number of ops n, and n pairs (key
+// index, op). Each key the applied events touched expires once, at the end.
+const APPLY_MANY = luaScript(`
 local ttl, touched, applied, i = ARGV[1], {}, 0, 2
 while i <= #ARGV do
   local seen, id, n = tonumber(ARGV[i]), ARGV[i + 1], tonumber(ARGV[i + 2])
@@ -45,7 +32,7 @@ while i <= #ARGV do
 end
 for k in pairs(touched) do redis.call('EXPIRE', KEYS[k], ttl) end
 return applied
-`;
+`);
 
 /** One event's counter changes, for `applyMany`. */
 export interface StatsApply {
@@ -66,17 +53,7 @@ export class LiveStatsRepository {
 
   /** True when applied now, false when this event id was applied before. */
   async apply(eventId: string, hour: string, ops: readonly StatsOp[]): Promise<boolean> {
-    const keys = [`stats:seen:${hour}`, ...ops.map((o) => o.key)].map((k) => this.redis.key(k));
-    const args = ops.map((o) => (o.op === 'hincr' ? `h:${o.field}` : `s:${o.member}`));
-    const applied = await this.redis.client.eval(
-      APPLY,
-      keys.length,
-      ...keys,
-      eventId,
-      TTL_SECONDS,
-      ...args,
-    );
-    return applied === 1;
+    return (await this.applyMany([{ eventId, hour, ops }])) === 1;
   }
 
   /** `apply` for many events in one script call; resolves to how many were applied now. */
@@ -99,7 +76,7 @@ export class LiveStatsRepository {
       for (const o of ops)
         args.push(keyIndex(o.key), o.op === 'hincr' ? `h:${o.field}` : `s:${o.member}`);
     }
-    const applied = await this.redis.client.eval(APPLY_MANY, keys.length, ...keys, ...args);
+    const applied = await APPLY_MANY.run(this.redis.client, keys, args);
     return Number(applied);
   }
 
