@@ -15,6 +15,11 @@ export interface Profile {
   groupMembers: number;
   groupRate: number;
   httpMs: number;
+  /**
+   * The smoke profile's HTTP rows count requests instead of time: a 1 s window served nothing on
+   * a busy machine (the smoke test only checks that both sides ran).
+   */
+  httpRequests?: number;
   historyMessages: number;
   planUsers: number;
   dueMessages: number;
@@ -83,6 +88,7 @@ export const PROFILES: Record<Profile['name'], Profile> = {
     groupMembers: 10,
     groupRate: 20,
     httpMs: 1_000,
+    httpRequests: 60,
     historyMessages: 60,
     planUsers: 200,
     dueMessages: 100,

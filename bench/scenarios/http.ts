@@ -14,21 +14,23 @@ interface CannonResult {
   p99Ms: number;
 }
 
+/** `length`: for so many milliseconds, or (`{ requests }`) until so many have been answered. */
 async function cannon(
   url: string,
   connections: number,
-  durationMs: number,
+  length: number | { requests: number },
   headers: Record<string, string> = {},
 ): Promise<CannonResult> {
   const result = await autocannon({
     url,
     connections,
-    duration: durationMs / 1000,
+    ...(typeof length === 'number' ? { duration: length / 1000 } : { amount: length.requests }),
     headers,
   });
   const requests = result.requests.total;
+  const seconds = typeof length === 'number' ? length / 1000 : result.duration;
   return {
-    perSecond: requests / (durationMs / 1000),
+    perSecond: requests / seconds,
     requests,
     bad: result.non2xx + result.errors + result.timeouts,
     p99Ms: result.latency.p99,
@@ -57,7 +59,12 @@ async function compare(
   await cannon(baseline.child.url + baseline.path, connections, warm, baseline.headers);
   const run = (t: Target) => () =>
     withCpu(pids(t.child), () =>
-      cannon(t.child.url + t.path, connections, ctx.profile.httpMs, t.headers),
+      cannon(
+        t.child.url + t.path,
+        connections,
+        ctx.profile.httpRequests ? { requests: ctx.profile.httpRequests } : ctx.profile.httpMs,
+        t.headers,
+      ),
     );
   return interleave(ctx.profile.reps, run(parley), run(baseline));
 }
