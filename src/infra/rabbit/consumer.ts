@@ -29,8 +29,10 @@ export interface ConsumeOptions<T> {
    * `multiple` ack when no earlier delivery is still open. A throw hands each job to `handler`
    * on its own, so retries and parking stay per job.
    */
-  readonly batch?: (payloads: readonly T[], signal: AbortSignal) => Promise<void>;
+  readonly batch?: Batch<T>;
 }
+
+type Batch<T> = (payloads: readonly T[], signal: AbortSignal) => Promise<void>;
 
 export interface ConsumerDeps {
   readonly topology: Topology;
@@ -151,7 +153,7 @@ export class JobConsumer<T> {
       return;
     }
     if (this.options.batch) {
-      this.collect(channel, msg);
+      this.collect(this.options.batch, channel, msg);
       return;
     }
     const abort = new AbortController();
@@ -166,7 +168,7 @@ export class JobConsumer<T> {
    * amqplib hands over every delivery of one socket read in the same tick: they are collected
    * until the next `setImmediate` (at most `prefetch` of them) and handled as one batch.
    */
-  private collect(channel: Channel, msg: ConsumeMessage): void {
+  private collect(handle: Batch<T>, channel: Channel, msg: ConsumeMessage): void {
     const current = this.collecting;
     if (current && current.channel === channel && current.msgs.length < this.options.prefetch) {
       current.msgs.push(msg);
@@ -179,7 +181,7 @@ export class JobConsumer<T> {
     job.done = new Promise<void>((resolve) => setImmediate(resolve))
       .then(() => {
         if (this.collecting === batch) this.collecting = null;
-        return this.processBatch(channel, batch.msgs, abort.signal);
+        return this.processBatch(handle, channel, batch.msgs, abort.signal);
       })
       .catch((err: unknown) => this.deps.logger.error({ err }, 'rabbit batch processing failed'))
       .finally(() => this.inFlight.delete(job));
@@ -187,11 +189,11 @@ export class JobConsumer<T> {
   }
 
   private async processBatch(
+    handle: Batch<T>,
     channel: Channel,
     msgs: readonly ConsumeMessage[],
     signal: AbortSignal,
   ): Promise<void> {
-    const batch = this.options.batch;
     const parsed: { msg: ConsumeMessage; payload: T }[] = [];
     const invalid: ConsumeMessage[] = [];
     for (const msg of msgs) {
@@ -204,8 +206,7 @@ export class JobConsumer<T> {
     // An invalid body is parked on its own (the single path parses it again and fails).
     const alone = invalid.map((msg) => this.process(channel, msg, signal));
     try {
-      if (!batch) throw new Error('no batch handler');
-      await batch(
+      await handle(
         parsed.map((p) => p.payload),
         signal,
       );
