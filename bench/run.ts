@@ -8,7 +8,7 @@ import { journaledInsertRow, restartRows } from './durability.js';
 import { runEmbeddedMongoBench } from './embedded-mongo.js';
 import { startChild, type BenchChild } from './lib/child.js';
 import { Fixtures } from './lib/fixtures.js';
-import { pidOf, pinning, pinSelf, type Machine } from './lib/proc.js';
+import { pidOf, pinning, pinSelf, settle, type Machine, type Settled } from './lib/proc.js';
 import { renderSection, renderTable, updateDoc, type SuiteResult } from './lib/report.js';
 import { PROFILES, type Context, type Profile, type RowResult } from './lib/types.js';
 import { httpRows } from './scenarios/http.js';
@@ -291,8 +291,17 @@ async function main(): Promise<number> {
     envFor: envFor(engine.url),
     log,
   };
+  const settled: Record<string, Settled> = {};
   const attempt = async (group: string, run: () => Promise<RowResult[]>): Promise<void> => {
     if (!groups.has(group)) return;
+    if (profile.settleMs > 0) {
+      const quiet = await settle(profile.settleMs);
+      settled[group] = quiet;
+      log(
+        `${group}: machine ${quiet.busyPercent} % busy after ${(quiet.waitedMs / 1000).toFixed(0)} s` +
+          (quiet.quiet ? '' : ' (NOT quiet: something else is running)'),
+      );
+    }
     try {
       rows.push(...(await run()));
     } catch (error) {
@@ -383,6 +392,7 @@ async function main(): Promise<number> {
     startedAt: new Date(started).toISOString(),
     durationS: (Date.now() - started) / 1000,
     machine: machine(),
+    settled,
     rows,
     failures,
     ...(embeddedMongo ? { embeddedMongo } : {}),

@@ -98,3 +98,47 @@ export function pinSelf(): void {
     stdio: 'ignore',
   });
 }
+
+/** Busy and total jiffies of every CPU together, from the first line of /proc/stat. */
+function cpuTimes(): { busy: number; total: number } {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0] ?? '';
+  const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] =
+    line.trim().split(/\s+/).slice(1).map(Number);
+  const busy = user + nice + system + irq + softirq + steal;
+  return { busy, total: busy + idle + iowait };
+}
+
+/** How busy the whole machine was (0 to 1, every core) over the next `ms`. */
+export async function machineBusy(ms: number): Promise<number> {
+  const before = cpuTimes();
+  await new Promise((resolve) => setTimeout(resolve, ms));
+  const after = cpuTimes();
+  const total = after.total - before.total;
+  return total > 0 ? (after.busy - before.busy) / total : 0;
+}
+
+export interface Settled {
+  /** How long it took until the machine was quiet (or the wait gave up). */
+  waitedMs: number;
+  /** The machine's load over the last second before going on, in % of all cores. */
+  busyPercent: number;
+  /** False: the wait gave up with the machine still busy. */
+  quiet: boolean;
+}
+
+/**
+ * Waits until the machine is quiet: under `threshold` busy over a whole second, at most `maxMs`.
+ * What a group leaves behind (an engine collecting a dropped database, a broker deleting queues
+ * with a backlog) must not land in the next group's rows; and a machine busy with something else
+ * is reported with the results instead of silently slowing them.
+ */
+export async function settle(maxMs = 60_000, threshold = 0.1): Promise<Settled> {
+  const started = Date.now();
+  let busy = await machineBusy(1000);
+  while (busy >= threshold && Date.now() - started < maxMs) busy = await machineBusy(1000);
+  return {
+    waitedMs: Date.now() - started,
+    busyPercent: Math.round(busy * 100),
+    quiet: busy < threshold,
+  };
+}

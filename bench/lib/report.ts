@@ -1,5 +1,5 @@
 import { readFile, writeFile } from 'node:fs/promises';
-import type { Machine } from './proc.js';
+import type { Machine, Settled } from './proc.js';
 import type { RowResult } from './types.js';
 
 export interface SuiteResult {
@@ -7,6 +7,8 @@ export interface SuiteResult {
   startedAt: string;
   durationS: number;
   machine: Machine;
+  /** Per group: the wait for a quiet machine before it, and the load when it started. */
+  settled?: Record<string, Settled>;
   rows: RowResult[];
   failures: { group: string; error: string }[];
   embeddedMongo?: Record<string, number | string> | { error: string };
@@ -52,6 +54,16 @@ function renderCpu(result: SuiteResult): string {
   return lines.join('\n');
 }
 
+/** The machine's load as each group started (after waiting up to a minute for it to be quiet). */
+function renderSettled(settled: SuiteResult['settled']): string[] {
+  if (!settled || Object.keys(settled).length === 0) return [];
+  const groups = Object.entries(settled).map(
+    ([group, s]) =>
+      `${group} ${s.busyPercent} %${s.quiet ? '' : ' (**not quiet**)'} after ${(s.waitedMs / 1000).toFixed(0)} s`,
+  );
+  return [`Machine load over the second before each group started: ${groups.join(', ')}.`, ''];
+}
+
 /** The generated part of docs/PERFORMANCE.md: machine, main table, CPU per operation, notes. */
 export function renderSection(result: SuiteResult, notes: string): string {
   const m = result.machine;
@@ -64,6 +76,7 @@ export function renderSection(result: SuiteResult, notes: string): string {
     `Machine: ${m.cores} cores, ${m.cpuModel}, ${m.totalMemGiB} GiB RAM, Node ${m.node} on ${m.platform}. ` +
       `Pinning: ${m.pinning}. The whole suite took ${Math.round(result.durationS)} s.`,
     '',
+    ...renderSettled(result.settled),
     renderTable(result),
     '',
     'Server CPU time per operation (user + system from `/proc/<pid>/stat`, every server process ' +

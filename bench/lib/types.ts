@@ -5,6 +5,8 @@ export interface Profile {
   name: 'full' | 'quick' | 'smoke';
   /** A/B pairs per row (each side measured this many times, alternating). */
   reps: number;
+  /** Longest wait for a quiet machine before each group (0: none, not even the load reading). */
+  settleMs: number;
   heavyReps: number;
   pairs: number;
   closedLoopMs: number;
@@ -35,6 +37,7 @@ export const PROFILES: Record<Profile['name'], Profile> = {
   full: {
     name: 'full',
     reps: 3,
+    settleMs: 60_000,
     heavyReps: 2,
     pairs: 50,
     closedLoopMs: 5_000,
@@ -57,6 +60,7 @@ export const PROFILES: Record<Profile['name'], Profile> = {
   quick: {
     name: 'quick',
     reps: 2,
+    settleMs: 10_000,
     heavyReps: 2,
     pairs: 20,
     closedLoopMs: 1_500,
@@ -77,6 +81,7 @@ export const PROFILES: Record<Profile['name'], Profile> = {
   smoke: {
     name: 'smoke',
     reps: 1,
+    settleMs: 0,
     heavyReps: 1,
     pairs: 2,
     // Long enough that a side delivers something on a busy machine: a 300 ms window measured

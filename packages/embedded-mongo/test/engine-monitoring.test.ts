@@ -132,4 +132,33 @@ void describe('engine: server monitoring (hello, topologyVersion)', { timeout: 6
       await client.close();
     }
   });
+
+  it('reports its own memory in serverStatus (mem, in MB, as mongod does)', async () => {
+    const client = new MongoClient(mongo.uri);
+    try {
+      const admin = client.db('admin').admin();
+      const mem = async () =>
+        (await admin.command({ serverStatus: 1 })).mem as Record<string, number>;
+      const before = await mem();
+      assert.ok(
+        before.resident! >= before.heapUsed! && before.heapUsed! > 0,
+        JSON.stringify(before),
+      );
+      // 24 MB the engine must keep: its heap grows by at least most of that, whatever the GC did.
+      const c = client.db('monitoring-mem').collection('big');
+      const text = 'x'.repeat(1024);
+      for (let i = 0; i < 4; i++)
+        await c.insertMany(
+          Array.from({ length: 6000 }, (_, j) => ({ i, j, text: `${i}-${j}${text}` })),
+        );
+      const loaded = await mem();
+      assert.ok(
+        loaded.heapUsed! - before.heapUsed! >= 16,
+        `${before.heapUsed} → ${loaded.heapUsed}`,
+      );
+    } finally {
+      await client.db('monitoring-mem').dropDatabase();
+      await client.close();
+    }
+  });
 });

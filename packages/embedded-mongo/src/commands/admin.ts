@@ -1,3 +1,4 @@
+import { getHeapStatistics } from 'node:v8';
 import { Long } from 'bson';
 import type { CommandContext, Handler } from '../args.js';
 
@@ -49,8 +50,21 @@ function serverStatus(ctx: CommandContext): Record<string, unknown> {
         scannedObjects: Long.fromNumber(scannedObjects),
       },
     },
-    embedded: { openCursors: ctx.store.cursors.size },
+    // mongod reports megabytes; the heap is this engine thread's own (the worker's isolate).
+    mem: memory(),
+    embedded: { openCursors: ctx.store.cursors.size, databases: ctx.store.databases.size },
     ok: 1,
+  };
+}
+
+function memory(): Record<string, number> {
+  const mb = (bytes: number) => Math.round(bytes / 2 ** 20);
+  const heap = getHeapStatistics();
+  return {
+    bits: 64,
+    resident: mb(process.memoryUsage.rss()),
+    heapUsed: mb(heap.used_heap_size),
+    heapTotal: mb(heap.total_heap_size),
   };
 }
 
