@@ -1,7 +1,8 @@
 import type { Db } from 'mongodb';
 import { loadConfig } from '../config.js';
 import { createLogger } from '../logger.js';
-import { connectMongo } from '../infra/mongo.js';
+import { runningEngineAddress } from '@parley/embedded-mongo';
+import { connectMongo, type MongoOptions } from '../infra/mongo.js';
 import { connectRedis } from '../infra/redis.js';
 import { bumpUserVersion } from '../modules/users/user.cache.js';
 import { UsersRepository } from '../modules/users/users.repository.js';
@@ -14,7 +15,7 @@ const USAGE = `usage: npm run cli -- promote <email>   make the user with this e
        npm run cli -- search reindex    rebuild the search index from MongoDB (docs/SEARCH.md)
 ${EVENTS_USAGE}`;
 
-/** Operator commands against the configured MongoDB (MONGODB_URI). */
+/** Operator commands against Parley's MongoDB (MONGODB_URI, or the embedded engine's data). */
 async function main(argv: string[]): Promise<number> {
   const [command, arg] = argv;
   if (command === 'events') return eventsCommand(argv.slice(1), loadConfig(), createLogger('warn'));
@@ -26,21 +27,8 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const config = loadConfig();
-  if (!config.MONGODB_URI) {
-    process.stderr.write(
-      'MONGODB_URI is not set: the embedded engine started by `npm start` lives inside that process.\n' +
-        'Run `npm run db:embedded -- --port 27027` and start Parley with MONGODB_URI=mongodb://127.0.0.1:27027,\n' +
-        'or use ADMIN_EMAILS, which promotes matching users at their next login.\n',
-    );
-    return 1;
-  }
   const logger = createLogger('warn');
-  const mongo = await connectMongo({
-    uri: config.MONGODB_URI,
-    dbName: config.MONGODB_DB,
-    embeddedDir: undefined,
-    logger,
-  });
+  const mongo = await connectMongo(await mongoTarget(config, logger));
   try {
     if (command === 'search') return await reindex(config, mongo.db);
     const email = arg;
@@ -59,6 +47,30 @@ async function main(argv: string[]): Promise<number> {
   } finally {
     await mongo.close();
   }
+}
+
+/**
+ * MONGODB_URI when set. Otherwise the embedded engine's data directory: the engine of the
+ * `npm start` that holds it (it names its address there), or, with none running, an engine
+ * of this command's own on the same directory.
+ */
+async function mongoTarget(
+  config: ReturnType<typeof loadConfig>,
+  logger: ReturnType<typeof createLogger>,
+): Promise<MongoOptions> {
+  const dir = config.EMBEDDED_MONGO_DIR;
+  const base = { dbName: config.MONGODB_DB, logger };
+  if (config.MONGODB_URI) return { ...base, uri: config.MONGODB_URI, embeddedDir: undefined };
+  if (!dir) {
+    throw new Error(
+      'EMBEDDED_MONGO_DIR=:memory: keeps the data inside the process that runs Parley; ' +
+        'there is nothing to reach from here',
+    );
+  }
+  const running = await runningEngineAddress(dir);
+  return running
+    ? { ...base, uri: running, embeddedDir: undefined }
+    : { ...base, uri: undefined, embeddedDir: dir };
 }
 
 async function reindex(config: ReturnType<typeof loadConfig>, db: Db): Promise<number> {

@@ -130,6 +130,13 @@ export async function cleanUpEnv(env: Record<string, string> | Readonly<Config>)
   await mongo.connect();
   await mongo.db(env.MONGODB_DB ?? '').dropDatabase();
   await mongo.close();
+  await cleanUpServices(env);
+}
+
+/** `cleanUpEnv` but for the database: for an app whose engine kept its data in a temporary dir. */
+export async function cleanUpServices(
+  env: Record<string, string> | Readonly<Config>,
+): Promise<void> {
   const redis = new Redis(env.REDIS_URL ?? '');
   await deleteKeys(redis, `${env.REDIS_KEY_PREFIX}*`);
   await redis.quit();

@@ -1,5 +1,5 @@
 import { closeSync, openSync } from 'node:fs';
-import { mkdir, open, readdir, readFile, rm, stat, truncate } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { idKey } from './bson-values.js';
 import { indexFor, type Collection, type FrozenCollection } from './collection.js';
@@ -415,6 +415,35 @@ async function acquireLock(dir: string): Promise<void> {
     }
     await rm(file, { force: true });
   }
+}
+
+const ADDRESS = 'ADDRESS';
+
+/**
+ * Names a running engine's address in its data directory (`ADDRESS`), for tools that want the
+ * data of a process that holds it (`npm run cli` beside `npm start`); removed at stop.
+ */
+export async function advertiseAddress(dir: string, uri: string): Promise<() => Promise<void>> {
+  const file = path.join(dir, ADDRESS);
+  await writeFile(file, `${uri}\n`);
+  return () => rm(file, { force: true });
+}
+
+/**
+ * The address of the engine running on `dir` (its LOCK's process is alive and it named one),
+ * or null: nothing runs there, or it crashed and left both files behind.
+ */
+export async function runningEngineAddress(dir: string): Promise<string | null> {
+  const [owner, address] = await Promise.all(
+    [LOCK, ADDRESS].map((f) =>
+      readFile(path.join(dir, f), 'utf8').then(
+        (s) => s.trim(),
+        () => '',
+      ),
+    ),
+  );
+  const pid = Number(owner);
+  return address && Number.isInteger(pid) && pid > 0 && alive(pid) ? address : null;
 }
 
 async function releaseLock(dir: string): Promise<void> {
