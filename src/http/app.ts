@@ -133,8 +133,8 @@ function headersOf(
 }
 
 /**
- * Express's default weak ETag (`W/"<length>-<sha1 base64, 27 chars>"`, the etag package's), with
- * one-shot hashing: no Hash object, no copy of a body Express already made a Buffer.
+ * Express's default weak ETag (`W/"<length>-<sha1 base64, 27 chars>"`, the etag package's, same
+ * value), hashed one-shot (`crypto.hash`) instead of through a Hash object per response.
  */
 function weakETag(body: Buffer | string, encoding?: BufferEncoding): string {
   const bytes = typeof body === 'string' ? Buffer.from(body, encoding) : body;
