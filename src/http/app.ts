@@ -14,6 +14,7 @@ import type { AuthContext } from '../contracts/auth.js';
 import { BinaryBody, type RouteDef } from './route.js';
 import { observeRequests, requestLog } from './observe.js';
 import { pipeline } from 'node:stream/promises';
+import { hash } from 'node:crypto';
 
 export interface HttpAppDeps {
   logger: Logger;
@@ -47,8 +48,8 @@ export function buildHttpApp(deps: HttpAppDeps): express.Express {
     const { registry, token } = deps.metrics;
     app.get('/metrics', (req, res) => serveMetrics(registry, token, req, res));
   }
-  app.use(securityHeaders());
-  app.use(cors({ origin: [...deps.corsOrigins], credentials: true }));
+  app.set('etag', weakETag);
+  app.use(standardHeaders(deps.corsOrigins));
   const json = express.json({ limit: deps.bodyLimit });
   // A request with neither header has no body (the parser's own test): most, every GET among
   // them, skip its checks and debug calls. `content-length: 0` still goes through, as before.
@@ -77,31 +78,67 @@ export function buildHttpApp(deps: HttpAppDeps): express.Express {
 }
 
 /**
- * Helmet's headers, worked out once: with these options they do not depend on the request (no
- * CSP nonces), so every response gets the same list without running helmet's thirteen
- * middlewares per request.
+ * Helmet's headers, and CORS's for a request without `Origin` (every native client and the
+ * benchmarks' load), worked out once: with these options they do not depend on the request (no
+ * CSP nonces), so such a response gets one prepared list instead of helmet's thirteen middlewares
+ * and the cors package's per-request option copies and callbacks. A request with `Origin`, a
+ * preflight, or one that already varies on something goes through `cors` itself.
  */
-function securityHeaders() {
+function standardHeaders(corsOrigins: readonly string[]) {
+  const security = headersOf(
+    helmet({
+      contentSecurityPolicy: {
+        // Helmet's strict defaults (scripts from this origin only, no inline scripts), plus
+        // blob: images: the web client shows attachments fetched with the bearer token as Blobs.
+        directives: { 'img-src': ["'self'", 'data:', 'blob:'] },
+      },
+    }),
+    {},
+  );
+  const corsFull = cors({ origin: [...corsOrigins], credentials: true });
+  const corsWithoutOrigin = headersOf(corsFull, { method: 'GET', headers: {} });
+  const prepared = [...security, ...corsWithoutOrigin];
+  return (req: Request, res: Response, next: NextFunction) => {
+    if (req.headers.origin !== undefined || req.method === 'OPTIONS' || res.hasHeader('vary')) {
+      for (const [name, value] of security) res.setHeader(name, value);
+      corsFull(req, res, next);
+      return;
+    }
+    for (const [name, value] of prepared) res.setHeader(name, value);
+    next();
+  };
+}
+
+/** The headers a request-independent middleware sets, run once against a stand-in request. */
+function headersOf(
+  middleware: (req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void) => void,
+  req: Partial<IncomingMessage>,
+): [string, string][] {
   const headers: [string, string][] = [];
   const collector = {
     setHeader: (name: string, value: string) => void headers.push([name, value]),
+    getHeader: () => undefined,
     removeHeader: () => undefined, // X-Powered-By: disabled on the app already
   };
+  let done = false;
   let failure: unknown = null;
-  helmet({
-    contentSecurityPolicy: {
-      // Helmet's strict defaults (scripts from this origin only, no inline scripts), plus
-      // blob: images: the web client shows attachments fetched with the bearer token as Blobs.
-      directives: { 'img-src': ["'self'", 'data:', 'blob:'] },
-    },
-  })({} as IncomingMessage, collector as unknown as ServerResponse, (error?: unknown) => {
+  middleware(req as IncomingMessage, collector as unknown as ServerResponse, (error?: unknown) => {
+    done = true;
     failure = error ?? null;
   });
-  if (failure !== null || headers.length === 0) throw new Error('helmet headers unavailable');
-  return (_req: Request, res: Response, next: NextFunction) => {
-    for (const [name, value] of headers) res.setHeader(name, value);
-    next();
-  };
+  if (!done || failure !== null || headers.length === 0) {
+    throw new Error('fixed response headers unavailable');
+  }
+  return headers;
+}
+
+/**
+ * Express's default weak ETag (`W/"<length>-<sha1 base64, 27 chars>"`, the etag package's, same
+ * value), hashed one-shot (`crypto.hash`) instead of through a Hash object per response.
+ */
+function weakETag(body: Buffer | string, encoding?: BufferEncoding): string {
+  const bytes = typeof body === 'string' ? Buffer.from(body, encoding) : body;
+  return `W/"${bytes.length.toString(16)}-${hash('sha1', bytes, 'base64').slice(0, 27)}"`;
 }
 
 /** auth → rate limits → validation → handler → response, the same for every route. */

@@ -12,6 +12,7 @@ interface Observed {
   id: string;
   root: Logger;
   log: Logger | null;
+  started: number;
 }
 
 type ObservedRequest = IncomingMessage & {
@@ -29,35 +30,35 @@ type ObservedRequest = IncomingMessage & {
  * default level.
  */
 export function observeRequests(logger: Logger, metrics: Metrics | undefined) {
+  // One listener for every response (`this` is the response), not a closure per request.
+  function done(this: ServerResponse) {
+    const req = this.req as ObservedRequest;
+    const state = req[observed];
+    if (!state) return;
+    const seconds = (performance.now() - state.started) / 1000;
+    const status = this.statusCode;
+    if (metrics) {
+      metrics.httpDuration.observe(
+        { method: req.method ?? '', route: routeOf(req), status: String(status) },
+        seconds,
+      );
+    }
+    const completed = this.writableFinished;
+    const level = !completed ? 'info' : status >= 500 ? 'error' : status >= 400 ? 'info' : 'debug';
+    if (!logger.isLevelEnabled(level)) return;
+    requestLog(req)[level](
+      { res: { statusCode: status }, responseTime: Math.round(seconds * 1000) },
+      completed ? 'request completed' : 'request aborted',
+    );
+  }
   return (req: IncomingMessage, res: ServerResponse, next: () => void): void => {
     const started = performance.now();
     const given = req.headers['x-request-id'];
     const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     res.setHeader('x-request-id', id);
-    (req as ObservedRequest)[observed] = { id, root: logger, log: null };
-    res.once('close', () => {
-      const seconds = (performance.now() - started) / 1000;
-      const status = res.statusCode;
-      if (metrics) {
-        metrics.httpDuration.observe(
-          { method: req.method ?? '', route: routeOf(req), status: String(status) },
-          seconds,
-        );
-      }
-      const completed = res.writableFinished;
-      const level = !completed
-        ? 'info'
-        : status >= 500
-          ? 'error'
-          : status >= 400
-            ? 'info'
-            : 'debug';
-      if (!logger.isLevelEnabled(level)) return;
-      requestLog(req)[level](
-        { res: { statusCode: status }, responseTime: Math.round(seconds * 1000) },
-        completed ? 'request completed' : 'request aborted',
-      );
-    });
+    (req as ObservedRequest)[observed] = { id, root: logger, log: null, started };
+    // 'close' is emitted once per response: `on`, without `once`'s wrapper.
+    res.on('close', done);
     next();
   };
 }

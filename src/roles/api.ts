@@ -1,12 +1,13 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Config } from '../config.js';
+import type { AuthContext } from '../contracts/auth.js';
 import { ownedQueues, type Infrastructure, type Services } from '../core.js';
 import type { Logger } from '../logger.js';
 import { buildHttpApp } from '../http/app.js';
 import { answerMalformedRequests } from '../http/malformed-requests.js';
 import { webRoutes } from '../http/web.js';
-import { RateLimits, type LimitKind } from '../infra/rate-limits.js';
+import { RateLimits, type Limit, type LimitKind } from '../infra/rate-limits.js';
 import { withTimeout } from '../infra/redis.js';
 import type { ErrorReporter } from '../infra/sentry.js';
 import { authRoutes } from '../modules/auth/auth.routes.js';
@@ -74,6 +75,13 @@ export async function startApi(
     { heartbeatMs: config.PRESENCE_HEARTBEAT_MS, staleMs: config.PRESENCE_STALE_MS },
   );
 
+  // A request or socket event counts its limits and, when signed in, checks its session in the
+  // same script call: one Redis command each.
+  const admit = (ctx: AuthContext | null, list: readonly Limit[]) =>
+    limits.consumeAll(
+      list,
+      ctx ? { session: sessions.accessProbe(ctx.tokenId, ctx.sessionId, ctx.userId) } : {},
+    );
   const httpApp = buildHttpApp({
     logger,
     routes: [
@@ -99,11 +107,7 @@ export async function startApi(
     bodyLimit: config.BODY_LIMIT,
     trustProxy: config.TRUST_PROXY,
     verifyToken: (token) => auth.verifyToken(token),
-    admit: (ctx, list) =>
-      limits.consumeAll(
-        list,
-        ctx ? { session: sessions.accessProbe(ctx.tokenId, ctx.sessionId, ctx.userId) } : {},
-      ),
+    admit,
     requireAdmin: (ctx) => auth.requireAdmin(ctx),
     metrics: { registry: infra.metrics, token: config.METRICS_TOKEN },
     web: webRoutes(),
@@ -128,14 +132,13 @@ export async function startApi(
   attachGateway(io, {
     logger,
     authenticate: (token) => auth.authenticate(token),
-    assertNotRevoked: (ctx) => auth.assertNotRevoked(ctx),
     presence,
     countHandshake: (ip) => rateLimit('handshake', `ip:${ip}`),
     trustProxy: config.TRUST_PROXY,
     notifier,
     conversations: services.conversations,
     messages: services.messages,
-    consumeLimits: (list) => limits.consumeAll(list),
+    admit,
   });
   await presence.start();
   shutdown.add('presence', async () => {

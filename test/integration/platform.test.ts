@@ -93,4 +93,21 @@ describe('platform', () => {
     });
     assert.equal(denied.headers.get('access-control-allow-origin'), null);
   });
+
+  test('a request without Origin gets the same security and CORS headers as one with it', async () => {
+    // Such requests take the prepared header list; the others run helmet's output and cors.
+    const names = (res: Response) =>
+      [...res.headers.keys()].filter((name) => !['date', 'x-request-id'].includes(name)).sort();
+    const without = await fetch(`${app.url}/health/live`);
+    const denied = await fetch(`${app.url}/health/live`, {
+      headers: { origin: 'https://evil.test' },
+    });
+    assert.deepEqual(names(without), names(denied));
+    for (const name of names(denied)) {
+      assert.equal(without.headers.get(name), denied.headers.get(name), name);
+    }
+    assert.equal(without.headers.get('vary'), 'Origin');
+    assert.equal(without.headers.get('access-control-allow-credentials'), 'true');
+    assert.match(without.headers.get('etag') ?? '', /^W\/"[0-9a-f]+-[\w+/]{27}"$/);
+  });
 });

@@ -85,10 +85,27 @@ describe('security: sockets do not outlive their credentials', () => {
     assert.equal(sent.ok && sent.message.senderId, alice.user.id);
   });
 
-  test('a socket whose session vanished is refused and disconnected at its next event', async () => {
+  /**
+   * What a user's rate-limit counters (RateLimits' keys) hold: a refused event must raise none.
+   * The per-minute message counter outlives the test; the per-second ones may only run out.
+   */
+  const countsOf = (user: Registered) =>
+    Promise.all(
+      ['sock', 'sockburst', 'msg'].map(async (limit) =>
+        Number((await app.redis.client.get(app.redis.key(`rl:${limit}:u:${user.user.id}`))) ?? 0),
+      ),
+    );
+  const assertNotCounted = (before: number[], after: number[]) =>
+    assert.ok(
+      after.every((count, i) => count <= (before[i] ?? 0)),
+      `the refused event was counted: ${before.join()} -> ${after.join()}`,
+    );
+
+  test('a socket whose session vanished is refused, counting nothing, and disconnected', async () => {
     const direct = await conversation();
     const token = await fresh(bob);
     const socket = await connectSocket(app.url, token);
+    const before = await countsOf(bob);
     const closed = closing(socket);
     // However a session ends (revoked elsewhere, expired, lost), its key is gone.
     await app.redis.client.del(app.redis.key(`session:${claimsOf(token).sid}`));
@@ -97,7 +114,25 @@ describe('security: sockets do not outlive their credentials', () => {
       content: 'ghost',
     });
     assert.equal(sent.ok, false, 'a socket without a session could still send');
+    assert.equal(!sent.ok && sent.error.code, 'unauthorized');
     assert.deepEqual(await closed, { reason: 'io server disconnect', told: { reason: 'revoked' } });
+    assertNotCounted(before, await countsOf(bob));
+  });
+
+  test('a socket whose token was denylisted is refused, counting nothing, and disconnected', async () => {
+    // Bob's session ended in the test before: a user of its own, just registered.
+    const carol = await registerUser(app.url);
+    const direct = await directConversation(app.url, carol, alice);
+    const token = carol.accessToken;
+    const socket = await connectSocket(app.url, token);
+    const before = await countsOf(carol);
+    const closed = closing(socket);
+    // The denylist entry alone (what logout writes for the token), the session still alive.
+    await app.redis.client.set(app.redis.key(`denylist:${claimsOf(token).jti}`), '1', 'EX', 60);
+    const sent = await request(socket, 'send_message', { conversationId: direct, content: 'out' });
+    assert.equal(!sent.ok && sent.error.code, 'unauthorized');
+    assert.deepEqual(await closed, { reason: 'io server disconnect', told: { reason: 'revoked' } });
+    assertNotCounted(before, await countsOf(carol));
   });
 });
 

@@ -36,12 +36,14 @@ export interface HandlerDeps {
   notifier: Notifier;
   conversations: ConversationsService;
   messages: MessagesService;
-  /** Counts one event against every limit given, in one Redis call (RateLimits.consumeAll). */
-  consumeLimits(limits: readonly (readonly [LimitKind, string])[]): Promise<void>;
+  /**
+   * Counts one event against every limit given, in one Redis call (RateLimits.consumeAll), as
+   * HTTP's `admit` does for a request. With `auth`, the same call first checks that its session
+   * was not revoked and, if it was, throws unauthorized counting nothing.
+   */
+  admit(auth: AuthContext | null, limits: readonly (readonly [LimitKind, string])[]): Promise<void>;
   /** Verifies a token and that its session lives and belongs to its user. */
   authenticate(token: string): Promise<AuthContext>;
-  /** The revocation half of `authenticate`, for credentials already verified. */
-  assertNotRevoked(auth: AuthContext): Promise<void>;
 }
 
 /** setTimeout's largest delay; a longer wait is re-armed when it fires. */
@@ -75,12 +77,11 @@ export function createHandlers(
     handle: (socket: ParleySocket, p: ParsedPayload<E>) => Promise<AckBody<E>>,
     limits: readonly LimitKind[],
   ) => {
-    const { userId } = socket.data;
-    // Limits and the credentials check go together: one pipelined Redis round trip.
-    await Promise.all([
-      deps.consumeLimits(limits.map((kind) => [kind, userKey(userId)])),
-      event === 'auth' ? null : credentials.check(socket),
-    ]);
+    const key = userKey(socket.data.userId);
+    const counted = limits.map((kind) => [kind, key] as const);
+    // `auth` brings its own token, checked whole by `renew`; every other event is admitted by the
+    // socket's credentials, checked in the same script call that counts the limits.
+    await (event === 'auth' ? deps.admit(null, counted) : credentials.admit(socket, counted));
     const parsed = contract[event].payload.safeParse(payload);
     if (!parsed.success) {
       throw errors.validation(
@@ -195,13 +196,17 @@ function credentialsGuard(deps: HandlerDeps) {
       clock.add(socket);
       socket.on('disconnect', forget);
     },
-    async check(socket: ParleySocket): Promise<void> {
+    /** Checks the socket's credentials and counts its event against `limits`, in one call. */
+    async admit(
+      socket: ParleySocket,
+      limits: readonly (readonly [LimitKind, string])[],
+    ): Promise<void> {
       if (isExpired(socket)) {
         endAfterAck(socket, 'expired');
         throw errors.unauthorized('Access token expired');
       }
       try {
-        await deps.assertNotRevoked(socket.data);
+        await deps.admit(socket.data, limits);
       } catch (error) {
         // Only a definite "no" ends the socket; an outage answers this event with an error.
         if (isAppError(error) && error.code === 'unauthorized') endAfterAck(socket, 'revoked');

@@ -45,12 +45,21 @@ export class UserCache {
     private readonly logger: Logger,
   ) {}
 
+  /** `getMany` for one user (every `/me`), without its arrays, maps and closures. */
   async get(userId: string, load: (id: string) => Promise<User | null>): Promise<User | null> {
-    const [found] = await this.getMany([userId], async () => {
-      const user = await load(userId);
-      return user ? [user] : [];
-    });
-    return found ?? null;
+    let version: string;
+    try {
+      version = (await this.redis.client.get(this.redis.key(versionKey(userId)))) ?? '0';
+    } catch (error) {
+      this.logger.warn({ err: error }, 'user versions unreadable; reading MongoDB');
+      return load(userId);
+    }
+    const now = Date.now();
+    const cached = this.current(userId, version, now);
+    if (cached) return cached;
+    const user = await load(userId);
+    if (user) this.store(user, version, now);
+    return user;
   }
 
   /** Users of `ids` in that order (unknown ids left out), loading only those not cached. */
@@ -67,13 +76,9 @@ export class UserCache {
     const found = new Map<string, User>();
     const missing: string[] = [];
     ids.forEach((id, i) => {
-      const entry = this.entries.get(id);
-      const version = versions[i] ?? '0';
-      if (entry && entry.version === version && now - entry.storedAt < ENTRY_TTL_MS) {
-        found.set(id, entry.user);
-      } else {
-        missing.push(id);
-      }
+      const cached = this.current(id, versions[i] ?? '0', now);
+      if (cached) found.set(id, cached);
+      else missing.push(id);
     });
     if (missing.length > 0) {
       const versionOf = new Map(ids.map((id, i) => [id, versions[i] ?? '0']));
@@ -86,6 +91,14 @@ export class UserCache {
       const user = found.get(id);
       return user ? [user] : [];
     });
+  }
+
+  /** The cached user if their entry carries `version` and is young enough, else null. */
+  private current(userId: string, version: string, now: number): User | null {
+    const entry = this.entries.get(userId);
+    return entry && entry.version === version && now - entry.storedAt < ENTRY_TTL_MS
+      ? entry.user
+      : null;
   }
 
   private store(user: User, version: string, now: number): void {
