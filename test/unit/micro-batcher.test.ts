@@ -101,7 +101,7 @@ describe('MicroBatcher', () => {
     finishes[0]?.([null]);
     await first;
     assert.deepEqual(batches, [['a'], ['b', 'c']], 'the waiting items leave once it settles');
-    // A failed flush frees its slot too.
+    // A batch with a refused item settles like any other and lets the next one go.
     (finishes[1] as (outcomes: (Error | null)[]) => void)([new Error('b failed'), null]);
     await Promise.allSettled(waiting.slice(0, 2));
     assert.deepEqual(batches, [['a'], ['b', 'c'], ['d']]);
