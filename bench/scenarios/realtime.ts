@@ -116,6 +116,12 @@ interface LoopDelay {
   p50Ms: number;
   p99Ms: number;
   maxMs: number;
+  /** The api's GC pauses over the same window. */
+  gcCount: number;
+  gcTotalMs: number;
+  gcMaxMs: number;
+  /** Of gcTotalMs, mark-compact (the rest is scavenges). */
+  gcMajorMs: number;
 }
 
 /** Runs `fn` while the server records its own event-loop delay (`loopDelay` on the result). */
@@ -178,6 +184,10 @@ function latencyRow(
       // The api process's own event-loop delay during Parley's runs (the raw relay is not measured).
       loopDelayP99Ms: medians(open, (v) => loopDelayOf(v)?.p99Ms ?? 0, 2).parley,
       loopDelayMaxMs: medians(open, (v) => loopDelayOf(v)?.maxMs ?? 0, 1).parley,
+      gcPauseTotalMs: medians(open, (v) => loopDelayOf(v)?.gcTotalMs ?? 0, 0).parley,
+      gcPauseMaxMs: medians(open, (v) => loopDelayOf(v)?.gcMaxMs ?? 0, 1).parley,
+      gcMarkCompactMs: medians(open, (v) => loopDelayOf(v)?.gcMajorMs ?? 0, 0).parley,
+      gcCount: medians(open, (v) => loopDelayOf(v)?.gcCount ?? 0, 0).parley,
       lost,
       errors,
     },

@@ -1,4 +1,9 @@
-import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+import {
+  constants,
+  monitorEventLoopDelay,
+  PerformanceObserver,
+  type IntervalHistogram,
+} from 'node:perf_hooks';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { startParley } from '../../src/app.js';
@@ -27,9 +32,21 @@ async function drained(args: unknown): Promise<{ ms: number }> {
   return { ms: Date.now() - started };
 }
 
-// The event loop's own delay over a measurement (loopDelayStart … loopDelayStop), in ms.
+// The event loop's own delay over a measurement (loopDelayStart … loopDelayStop), in ms, and
+// the main thread's GC pauses over the same window (what part of that delay GC explains).
 let loopDelay: IntervalHistogram | null = null;
 const ms = (ns: number) => Math.round(ns / 1e4) / 100;
+const gc = { count: 0, totalMs: 0, maxMs: 0, majorMs: 0 };
+const gcObserver = new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) {
+    gc.count += 1;
+    gc.totalMs += entry.duration;
+    // `detail` (Node ≥ 16) is missing from this @types/node version's PerformanceEntry.
+    const kind = (entry as unknown as { detail?: { kind?: number } }).detail?.kind;
+    if (kind === constants.NODE_PERFORMANCE_GC_MAJOR) gc.majorMs += entry.duration;
+    gc.maxMs = Math.max(gc.maxMs, entry.duration);
+  }
+});
 
 serveParent(
   { url: parley.url ?? '' },
@@ -39,6 +56,8 @@ serveParent(
       loopDelay?.disable();
       loopDelay = monitorEventLoopDelay({ resolution: 1 });
       loopDelay.enable();
+      Object.assign(gc, { count: 0, totalMs: 0, maxMs: 0, majorMs: 0 });
+      gcObserver.observe({ entryTypes: ['gc'] });
       return Promise.resolve(null);
     },
     loopDelayStop: () => {
@@ -46,10 +65,15 @@ serveParent(
       loopDelay = null;
       if (!h) return Promise.reject(new Error('loopDelayStart was not called'));
       h.disable();
+      gcObserver.disconnect();
       return Promise.resolve({
         p50Ms: ms(h.percentile(50)),
         p99Ms: ms(h.percentile(99)),
         maxMs: ms(h.max),
+        gcCount: gc.count,
+        gcTotalMs: Math.round(gc.totalMs),
+        gcMaxMs: Math.round(gc.maxMs * 10) / 10,
+        gcMajorMs: Math.round(gc.majorMs),
       });
     },
     sockets: () => Promise.resolve({ count: parley.io?.engine.clientsCount ?? 0 }),

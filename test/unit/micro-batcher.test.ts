@@ -81,4 +81,54 @@ describe('MicroBatcher', () => {
     );
     assert.equal(later, '#4');
   });
+
+  test('maxInFlight 1: what arrives during a flush waits for it and leaves together, in maxSize batches', async () => {
+    const batches: string[][] = [];
+    const finishes: ((outcomes: (Error | null)[]) => void)[] = [];
+    const batcher = new MicroBatcher<string>(
+      (items) => {
+        batches.push(items);
+        return new Promise((resolve) => finishes.push(resolve));
+      },
+      { maxSize: 2, maxWaitMs: 0, maxInFlight: 1 },
+    );
+    const first = batcher.add('a');
+    await nextTurn();
+    assert.deepEqual(batches, [['a']], 'alone and idle: flushed in the same turn');
+    const waiting = ['b', 'c', 'd'].map((item) => batcher.add(item));
+    await nextTurn();
+    assert.deepEqual(batches, [['a']], 'nothing else starts while a flush runs');
+    finishes[0]?.([null]);
+    await first;
+    assert.deepEqual(batches, [['a'], ['b', 'c']], 'the waiting items leave once it settles');
+    // A batch with a refused item settles like any other and lets the next one go.
+    (finishes[1] as (outcomes: (Error | null)[]) => void)([new Error('b failed'), null]);
+    await Promise.allSettled(waiting.slice(0, 2));
+    assert.deepEqual(batches, [['a'], ['b', 'c'], ['d']]);
+    finishes[2]?.([null]);
+    const outcomes = await Promise.allSettled(waiting);
+    assert.deepEqual(
+      outcomes.map((o) => (o.status === 'fulfilled' ? 'ok' : (o.reason as Error).message)),
+      ['b failed', 'ok', 'ok'],
+    );
+  });
+
+  test('maxInFlight: a flush that rejects as a whole frees its slot', async () => {
+    let calls = 0;
+    const batcher = new MicroBatcher<number>(
+      (items) => {
+        calls += 1;
+        return calls === 1
+          ? Promise.reject(new Error('down'))
+          : Promise.resolve(items.map(() => null));
+      },
+      { maxSize: 10, maxWaitMs: 0, maxInFlight: 1 },
+    );
+    await assert.rejects(batcher.add(1), /down/);
+    assert.equal(await batcher.add(2), null);
+  });
 });
+
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
