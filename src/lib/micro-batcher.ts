@@ -9,22 +9,15 @@ import { asError } from '../errors.js';
  *
  * `maxWaitMs: 0` flushes once the current turn of the event loop has run (setImmediate): what
  * arrived in the same I/O read goes together, and nothing waits for a timer (group commit).
- *
- * `maxInFlight` bounds the flushes running at once: while that many are unsettled, new items
- * wait and go together as soon as one settles. Idle, an item still leaves in the same turn; under
- * load the batches grow with the store's own round trip instead of one small flush per turn
- * (each with its own fixed cost, which is what filled the server's core at a steady rate).
  */
 export class MicroBatcher<T, R = null> {
   private pending: Pending<T, R>[] = [];
   /** Cancels the scheduled flush, if one is scheduled. */
   private cancel: (() => void) | null = null;
-  /** Flushes started and not yet settled. */
-  private inFlight = 0;
 
   constructor(
     private readonly flush: (items: T[]) => Promise<(R | Error)[]>,
-    private readonly options: { maxSize: number; maxWaitMs: number; maxInFlight?: number },
+    private readonly options: { maxSize: number; maxWaitMs: number },
   ) {}
 
   /**
@@ -67,32 +60,21 @@ export class MicroBatcher<T, R = null> {
   private flushNow(): void {
     this.cancel?.();
     this.cancel = null;
-    // At the limit: the flush that settles first takes what is pending (`settled`).
-    if (this.inFlight >= (this.options.maxInFlight ?? Infinity)) return;
-    const batch = this.pending.splice(0, this.options.maxSize);
+    const batch = this.pending;
+    this.pending = [];
     if (batch.length === 0) return;
     for (const p of batch) p.detach();
-    this.inFlight += 1;
     this.flush(batch.map((p) => p.item)).then(
-      (outcomes) => {
+      (outcomes) =>
         batch.forEach((p, i) => {
           const outcome = i < outcomes.length ? (outcomes[i] as R | Error) : missing();
           if (outcome instanceof Error) p.reject(outcome);
           else p.resolve(outcome);
-        });
-        this.settled();
-      },
+        }),
       (error: unknown) => {
         for (const p of batch) p.reject(asError(error));
-        this.settled();
       },
     );
-  }
-
-  /** One flush settled: what waited for it leaves now (it has already waited a round trip). */
-  private settled(): void {
-    this.inFlight -= 1;
-    if (this.pending.length > 0) this.flushNow();
   }
 }
 

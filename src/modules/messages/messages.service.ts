@@ -61,16 +61,11 @@ export class MessagesService {
   ) {
     const batch = { maxSize: GROUP_COMMIT_MAX, maxWaitMs: 0 };
     this.store = new MicroBatcher((items) => messages.insertManyOnce(items), batch);
-    // Moved in MongoDB, then the history and list caches of each conversation invalidated. No
-    // receiver waits for it (only the sender's ack does), so one batch at a time: under load the
-    // batches grow instead of costing an engine command and a Redis script per turn.
-    this.lastMessages = new MicroBatcher(
-      async (items) => {
-        await conversationsService.recordMessages(items);
-        return items.map(() => null);
-      },
-      { ...batch, maxInFlight: 1 },
-    );
+    // Moved in MongoDB, then the history and list caches of each conversation invalidated.
+    this.lastMessages = new MicroBatcher(async (items) => {
+      await conversationsService.recordMessages(items);
+      return items.map(() => null);
+    }, batch);
   }
 
   async send(
