@@ -109,7 +109,7 @@ function cpuTimes(): { busy: number; total: number } {
 }
 
 /** How busy the whole machine was (0 to 1, every core) over the next `ms`. */
-export async function machineBusy(ms: number): Promise<number> {
+async function machineBusy(ms: number): Promise<number> {
   const before = cpuTimes();
   await new Promise((resolve) => setTimeout(resolve, ms));
   const after = cpuTimes();

@@ -409,12 +409,18 @@ async function acquireLock(dir: string): Promise<void> {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
-    const owner = Number((await readFile(file, 'utf8').catch(() => '')).trim());
-    if (Number.isInteger(owner) && owner > 0 && alive(owner)) {
+    const owner = await liveLockOwner(dir);
+    if (owner !== null) {
       throw new Error(`data directory ${dir} is in use by process ${owner} (${file})`);
     }
     await rm(file, { force: true });
   }
+}
+
+/** The pid in `dir`'s LOCK if that process is alive; null when unlocked or left by a crash. */
+async function liveLockOwner(dir: string): Promise<number | null> {
+  const owner = Number((await readFile(path.join(dir, LOCK), 'utf8').catch(() => '')).trim());
+  return Number.isInteger(owner) && owner > 0 && alive(owner) ? owner : null;
 }
 
 const ADDRESS = 'ADDRESS';
@@ -434,16 +440,11 @@ export async function advertiseAddress(dir: string, uri: string): Promise<() => 
  * or null: nothing runs there, or it crashed and left both files behind.
  */
 export async function runningEngineAddress(dir: string): Promise<string | null> {
-  const [owner, address] = await Promise.all(
-    [LOCK, ADDRESS].map((f) =>
-      readFile(path.join(dir, f), 'utf8').then(
-        (s) => s.trim(),
-        () => '',
-      ),
-    ),
-  );
-  const pid = Number(owner);
-  return address && Number.isInteger(pid) && pid > 0 && alive(pid) ? address : null;
+  const [owner, address] = await Promise.all([
+    liveLockOwner(dir),
+    readFile(path.join(dir, ADDRESS), 'utf8').catch(() => ''),
+  ]);
+  return owner !== null && address.trim() ? address.trim() : null;
 }
 
 async function releaseLock(dir: string): Promise<void> {

@@ -137,7 +137,7 @@ export class AuthService {
   }
 
   /** The revocation part of `authenticate`: one Redis round trip. */
-  async assertNotRevoked(auth: AuthContext): Promise<void> {
+  private async assertNotRevoked(auth: AuthContext): Promise<void> {
     const { sessions } = this.deps;
     if (!(await sessions.isAccessAllowed(auth.tokenId, auth.sessionId, auth.userId))) {
       throw errors.unauthorized('Session revoked');
