@@ -45,6 +45,7 @@ const profile: Profile = {
   openLoopRate: sized('rate', base.openLoopRate),
   reps: sized('reps', base.reps),
   heavyReps: sized('reps', base.heavyReps),
+  variantReps: sized('reps', base.variantReps),
   deliverReps: sized('reps', base.deliverReps),
 };
 const groups = new Set(

@@ -58,13 +58,20 @@ export interface Comparison {
   parley: number;
   baseline: number;
   ratio: number;
-  reported: Pick<RowResult, 'parley' | 'baseline' | 'ratio' | 'samples' | 'cpuMsPerOp'>;
+  reported: Pick<
+    RowResult,
+    'parley' | 'baseline' | 'ratio' | 'ratioRange' | 'samples' | 'cpuMsPerOp'
+  >;
 }
 
 /**
  * What every row reports of its A/B runs: each side's samples (`figure` of each measurement)
  * and median, their ratio, and server CPU per operation (`opsOf` counts a measurement's ops).
- * The ratio is Parley ÷ baseline unless `inverse` (baseline ÷ Parley, for times).
+ * The ratio is Parley ÷ baseline unless `inverse` (baseline ÷ Parley, for times). With two or
+ * more pairs (`interleave`) it is the median of each pair's own ratio, not the ratio of the two
+ * medians: a pair runs back to back on the same machine, while this VM's speed drifts by 20 %
+ * and more between pairs, so a pair's ratio carries less of that drift. `ratioRange` is the
+ * lowest and highest pair ratio, the spread a reader should expect from a rerun.
  */
 export function compareRuns<T>(
   runs: { a: readonly Measured<T>[]; b: readonly Measured<T>[] },
@@ -75,7 +82,11 @@ export function compareRuns<T>(
   const p = runs.a.map((s) => figure(s.value));
   const b = runs.b.map((s) => figure(s.value));
   const [parley, baseline] = [median(p), median(b)];
-  const ratio = options.inverse ? baseline / parley : parley / baseline;
+  const ratioOf = (x: number, y: number) => (options.inverse ? y / x : x / y);
+  const paired = p.length >= 2 && p.length === b.length;
+  const pairRatios = paired ? p.map((x, i) => ratioOf(x, b[i] as number)) : [];
+  const ratio = paired ? median(pairRatios) : ratioOf(parley, baseline);
+  const ratioDigits = options.ratioDigits ?? 3;
   const pCpu = cpuPerOp(runs.a, opsOf);
   const bCpu = cpuPerOp(runs.b, opsOf);
   const shown = (x: number) => round(x, options.digits);
@@ -86,7 +97,15 @@ export function compareRuns<T>(
     reported: {
       parley: shown(parley),
       baseline: shown(baseline),
-      ratio: round(ratio, options.ratioDigits ?? 3),
+      ratio: round(ratio, ratioDigits),
+      ...(paired
+        ? {
+            ratioRange: [
+              round(Math.min(...pairRatios), ratioDigits),
+              round(Math.max(...pairRatios), ratioDigits),
+            ] as [number, number],
+          }
+        : {}),
       samples: { parley: p.map(shown), baseline: b.map(shown) },
       cpuMsPerOp: {
         parley: pCpu.total,

@@ -22,6 +22,12 @@ function fmt(n: number): string {
   return n >= 100 ? Math.round(n).toLocaleString('en-US') : String(n);
 }
 
+/** `0.84×`, with the spread of the pairs when there were three or more: `0.84× (0.78–0.91)`. */
+function ratioCell(r: RowResult): string {
+  const range = r.samples.parley.length >= 3 ? r.ratioRange : undefined;
+  return range ? `${r.ratio}× (${range[0]}–${range[1]})` : `${r.ratio}×`;
+}
+
 export function renderTable(result: SuiteResult): string {
   const lines = [
     '| scenario | Parley | baseline (same run) | ratio | budget | met? |',
@@ -29,7 +35,7 @@ export function renderTable(result: SuiteResult): string {
   ];
   for (const r of result.rows) {
     lines.push(
-      `| ${r.scenario} | ${fmt(r.parley)} ${r.unit} | ${fmt(r.baseline)} ${r.unit} | ${r.ratio}× | ${r.budget} | ${r.met ? 'yes' : '**no**'} |`,
+      `| ${r.scenario} | ${fmt(r.parley)} ${r.unit} | ${fmt(r.baseline)} ${r.unit} | ${ratioCell(r)} | ${r.budget} | ${r.met ? 'yes' : '**no**'} |`,
     );
   }
   return lines.join('\n');
@@ -77,6 +83,10 @@ export function renderSection(result: SuiteResult, notes: string): string {
       `Pinning: ${m.pinning}. The whole suite took ${Math.round(result.durationS)} s.`,
     '',
     ...renderSettled(result.settled),
+    'Each row measures Parley and its baseline in back-to-back pairs (the order alternating); ' +
+      'the figures are each side\'s median, the ratio is the median of the pairs\' own ratios, ' +
+      'with the lowest and highest pair in brackets when there were three or more pairs.',
+    '',
     renderTable(result),
     '',
     'Server CPU time per operation (user + system from `/proc/<pid>/stat`, every server process ' +

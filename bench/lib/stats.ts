@@ -21,8 +21,9 @@ export function sleep(ms: number): Promise<void> {
 }
 
 /**
- * Runs `a` and `b` alternately (A/B/A/B…), `reps` times each, so drift on a shared machine
- * hits both sides alike. Returns every sample of each side in run order.
+ * Runs `a` and `b` in pairs, `reps` pairs, the order swapping each time (A B, B A, A B…), so
+ * drift on a shared machine hits both sides alike and neither always goes first. Returns every
+ * sample of each side, indexed by pair.
  */
 export async function interleave<T>(
   reps: number,
@@ -31,8 +32,13 @@ export async function interleave<T>(
 ): Promise<{ a: T[]; b: T[] }> {
   const out: { a: T[]; b: T[] } = { a: [], b: [] };
   for (let rep = 0; rep < reps; rep += 1) {
-    out.a.push(await a(rep));
-    out.b.push(await b(rep));
+    if (rep % 2 === 0) {
+      out.a.push(await a(rep));
+      out.b.push(await b(rep));
+    } else {
+      out.b.push(await b(rep));
+      out.a.push(await a(rep));
+    }
   }
   return out;
 }

@@ -8,6 +8,11 @@ export interface Profile {
   /** Longest wait for a quiet machine before each group (0: none, not even the load reading). */
   settleMs: number;
   heavyReps: number;
+  /**
+   * A/B pairs of the feature on/off rows (events, journal): their budgets sit close to the ratio
+   * they measure, so they take more pairs than the other rows.
+   */
+  variantReps: number;
   pairs: number;
   closedLoopMs: number;
   openLoopRate: number;
@@ -39,6 +44,7 @@ export const PROFILES: Record<Profile['name'], Profile> = {
     reps: 3,
     settleMs: 60_000,
     heavyReps: 2,
+    variantReps: 5,
     pairs: 50,
     closedLoopMs: 5_000,
     openLoopRate: 1_000,
@@ -62,6 +68,7 @@ export const PROFILES: Record<Profile['name'], Profile> = {
     reps: 2,
     settleMs: 10_000,
     heavyReps: 2,
+    variantReps: 3,
     pairs: 20,
     closedLoopMs: 1_500,
     openLoopRate: 1_000,
@@ -83,6 +90,7 @@ export const PROFILES: Record<Profile['name'], Profile> = {
     reps: 1,
     settleMs: 0,
     heavyReps: 1,
+    variantReps: 1,
     pairs: 2,
     // Long enough that a side delivers something on a busy machine: a 300 ms window measured
     // 0 msg/s while another test file ran beside it (the smoke test only checks both sides ran).
@@ -113,6 +121,8 @@ export interface RowResult {
   parley: number;
   baseline: number;
   ratio: number;
+  /** The lowest and highest ratio of a single A/B pair, when `ratio` is their median. */
+  ratioRange?: [number, number];
   ratioNote: string;
   budget: string;
   met: boolean;
