@@ -3,6 +3,7 @@ import type { Channel, ConsumeMessage } from 'amqplib';
 import type { DomainEvent } from '../contracts/events.js';
 import { asError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import type { OutboxEntry } from '../modules/events/outbox.js';
 import type { Rabbit } from './rabbit.js';
 
 /**
@@ -56,17 +57,20 @@ export class EventBus {
     private readonly logger: Logger,
   ) {}
 
-  /** Confirmed and pipelined: all are written, then the confirms awaited together. */
-  async publish(events: readonly DomainEvent[]): Promise<(Error | null)[]> {
-    if (events.length === 0) return [];
+  /**
+   * Confirmed and pipelined: all are written, then the confirms awaited together. The entries
+   * come encoded from the outbox (outbox.ts `outboxEntry`); their JSON is the body.
+   */
+  async publish(entries: readonly OutboxEntry[]): Promise<(Error | null)[]> {
+    if (entries.length === 0) return [];
     return this.rabbit.publishToExchange(
       this.names.exchange,
-      events.map((event) => ({
-        routingKey: event.type,
-        content: Buffer.from(JSON.stringify(event)),
-        messageId: event.id,
-        type: event.type,
-        timestamp: Math.floor(Date.parse(event.occurredAt) / 1000),
+      entries.map((entry) => ({
+        routingKey: entry.type,
+        content: Buffer.from(entry.json),
+        messageId: entry.id,
+        type: entry.type,
+        timestamp: entry.ts,
       })),
     );
   }

@@ -4,6 +4,7 @@ import type { DomainEvent } from '../../src/contracts/events.js';
 import { MongoClient, ObjectId } from 'mongodb';
 import {
   domainEvent,
+  outboxEntry,
   outboxOnInsert,
   outboxPush,
   type OutboxFields,
@@ -235,5 +236,30 @@ describe("the relay's clear (outbox.repository.ts)", () => {
       (await outbox.pending(10)).map((d) => d.events.map((e) => e.id)),
       [[late.id]],
     );
+  });
+
+  test('publishes events stored before entries were encoded, as the same JSON', async () => {
+    const client = new MongoClient(await mongoUri());
+    await client.connect();
+    const db = client.db(`t_${uniqueId()}`);
+    atEnd(async () => {
+      await db.dropDatabase();
+      await client.close();
+    });
+    const outbox = new OutboxRepository(db);
+    const event = domainEvent('user.registered', 'old', null, {
+      userId: new ObjectId().toHexString(),
+      username: 'old',
+      displayName: 'Old',
+    });
+    // The outbox of a document written by an earlier version: the event object itself.
+    await db
+      .collection('users')
+      .insertOne({ _id: new ObjectId(), outbox: [event], outboxAt: new Date(), outboxSeq: 1 });
+    const [doc] = await outbox.pending(10);
+    assert.deepEqual(doc?.events, [outboxEntry(event)]);
+    assert.deepEqual(JSON.parse(doc?.events[0]?.json ?? ''), event);
+    await outbox.clear(doc ? [doc] : []);
+    assert.deepEqual(await outbox.pending(10), []);
   });
 });

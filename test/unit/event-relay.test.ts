@@ -7,9 +7,8 @@
 import assert from 'node:assert/strict';
 import { ObjectId } from 'mongodb';
 import { test } from 'node:test';
-import type { DomainEvent } from '../../src/contracts/events.js';
 import { silentLogger } from '../../src/logger.js';
-import { domainEvent } from '../../src/modules/events/outbox.js';
+import { domainEvent, outboxEntry, type OutboxEntry } from '../../src/modules/events/outbox.js';
 import type { LeaseState, PendingDoc } from '../../src/modules/events/outbox.repository.js';
 import {
   EventRelay,
@@ -30,7 +29,12 @@ class MemoryOutbox implements RelayStore {
         username: `u${i}`,
         displayName: `U ${i}`,
       });
-      this.docs.push({ collection: 'users', id: new ObjectId(), seq: 1, events: [event] });
+      this.docs.push({
+        collection: 'users',
+        id: new ObjectId(),
+        seq: 1,
+        events: [outboxEntry(event)],
+      });
     }
   }
   pending(limit: number, inFlight: readonly PendingDoc[] = []): Promise<PendingDoc[]> {
@@ -74,7 +78,7 @@ class MemoryLease implements RelayLease {
 
 /** The log: every append stamped with the clock; `dieAfter` appends, then publishes hang. */
 class MemoryLog implements RelayBus {
-  log: { at: number; event: DomainEvent }[] = [];
+  log: { at: number; event: OutboxEntry }[] = [];
   private dieAfter = Infinity;
   private died: (() => void) | null = null;
   /** Runs at the moment of death, before anything else the relay does. */
@@ -85,7 +89,7 @@ class MemoryLog implements RelayBus {
     this.dieAfter = count;
     return new Promise((resolve) => (this.died = resolve));
   }
-  publish(events: readonly DomainEvent[]): Promise<(Error | null)[]> {
+  publish(events: readonly OutboxEntry[]): Promise<(Error | null)[]> {
     now += 1; // time passes between batches: a batch recorded later must not hide an earlier one
     for (const event of events) {
       if (this.dieAfter === 0) {

@@ -1,6 +1,5 @@
 import type { Collection, Db, ObjectId } from 'mongodb';
-import type { DomainEvent } from '../../contracts/events.js';
-import { OUTBOX_COLLECTIONS, type OutboxFields } from './outbox.js';
+import { encodedEntry, OUTBOX_COLLECTIONS, type OutboxEntry, type OutboxFields } from './outbox.js';
 
 type OutboxDoc = OutboxFields & { _id: ObjectId };
 
@@ -9,7 +8,7 @@ export interface PendingDoc {
   readonly collection: (typeof OUTBOX_COLLECTIONS)[number];
   readonly id: ObjectId;
   readonly seq: number;
-  readonly events: readonly DomainEvent[];
+  readonly events: readonly OutboxEntry[];
 }
 
 /**
@@ -51,7 +50,7 @@ export class OutboxRepository {
           collection,
           id: doc._id,
           seq: doc.outboxSeq ?? 0,
-          events: doc.outbox ?? [],
+          events: (doc.outbox ?? []).map(encodedEntry),
         });
       }
     }

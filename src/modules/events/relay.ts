@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { DomainEvent } from '../../contracts/events.js';
 import type { Logger } from '../../logger.js';
+import type { OutboxEntry } from './outbox.js';
 import type { LeaseState, PendingDoc } from './outbox.repository.js';
 
 export interface RelayStore {
@@ -24,15 +24,15 @@ export interface RelayLease {
 }
 
 export interface RelayBus {
-  publish(events: readonly DomainEvent[]): Promise<(Error | null)[]>;
+  publish(events: readonly OutboxEntry[]): Promise<(Error | null)[]>;
   publishedAmong(ids: readonly string[], since: Date): Promise<Set<string>>;
 }
 
 interface Batch {
   readonly docs: readonly PendingDoc[];
-  readonly events: readonly DomainEvent[];
+  readonly events: readonly OutboxEntry[];
   /** Not found in the log by a takeover: to be published. */
-  readonly fresh: readonly DomainEvent[];
+  readonly fresh: readonly OutboxEntry[];
   /** When it was recorded as in flight: its events reached the log after that. */
   readonly began: Date;
 }
@@ -74,7 +74,7 @@ export class EventRelay {
     private readonly bus: RelayBus,
     private readonly options: RelayOptions,
     private readonly logger: Logger,
-    private readonly onPublished: (events: readonly DomainEvent[]) => void = () => undefined,
+    private readonly onPublished: (events: readonly OutboxEntry[]) => void = () => undefined,
   ) {}
 
   /** Events this relay published since it started. */

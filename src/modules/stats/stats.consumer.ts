@@ -2,9 +2,12 @@ import type { DomainEvent } from '../../contracts/events.js';
 import type { EventConsumer } from '../events/consumers.js';
 import type { LiveStatsRepository, StatsOp } from './live-stats.repository.js';
 
+/** What `toISOString` writes, as every event's `occurredAt` is: already UTC. */
+const UTC_ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/;
+
 /** `2026-12-01T09` and `2026-12-01`: the UTC hour and day an event occurred in. */
 export function hourOf(iso: string): string {
-  return new Date(iso).toISOString().slice(0, 13);
+  return (UTC_ISO.test(iso) ? iso : new Date(iso).toISOString()).slice(0, 13);
 }
 
 /**
