@@ -123,11 +123,14 @@ export class Collection {
   /**
    * Swaps a stored document for its updated copy (same _id). Indexes whose keys the update
    * left unchanged are not touched; the others are checked for duplicates before any change.
+   * With `touched` (the only paths the update may have changed), indexes that read none of
+   * them are not even asked for keys: most updates leave every indexed field alone.
    */
-  replace(oldDoc: Doc, newDoc: Doc): void {
+  replace(oldDoc: Doc, newDoc: Doc, touched?: readonly string[]): void {
     const changed: Array<[KeyIndex, unknown[][], unknown[][]]> = [];
     for (const index of this.indexes.values()) {
       if (index === this.idIndex) continue;
+      if (touched && !index.mayChange(touched)) continue;
       const oldKeys = index.keysFor(oldDoc);
       const newKeys = index.keysFor(newDoc);
       if (index.sameKeys(oldKeys, newKeys)) continue;
@@ -142,7 +145,8 @@ export class Collection {
     const ik = idKey(newDoc._id);
     this.remember(ik);
     this.docs.set(ik, newDoc);
-    this.textIndex?.replaced(newDoc);
+    // Whether or not its keys were checked, the text index must hand out the new version.
+    this.textIndex?.replaced(newDoc, ik);
     this.changes?.add({ op: 'put', db: this.db, coll: this.name, doc: newDoc });
   }
 

@@ -2,7 +2,7 @@ import type { Query } from 'mingo/query';
 import { compareValues, idKey, pathValues } from './bson-values.js';
 import { EntryList } from './entry-list.js';
 import { encodeEntry } from './sort-key.js';
-import { compileQuery } from './matcher.js';
+import { compileQuery, filterPaths } from './matcher.js';
 
 export type Doc = Record<string, unknown>;
 
@@ -28,6 +28,13 @@ export interface Entry {
   ik: string;
 }
 
+/** Whether two plain field paths overlap: equal, or one leads into the other (`a`, `a.b`). */
+export function pathsOverlap(a: string, b: string): boolean {
+  if (a.length === b.length) return a === b;
+  const [short, long] = a.length < b.length ? [a, b] : [b, a];
+  return long.startsWith(short) && long.charCodeAt(short.length) === 46; // '.'
+}
+
 /** Limit on keys per document for compound multikey indexes (MongoDB forbids parallel arrays). */
 const MAX_KEYS_PER_DOC = 10_000;
 
@@ -45,6 +52,8 @@ export class KeyIndex {
   private readonly partial: Query | undefined;
   /** Per field: no dot in the path, so its value is read directly. */
   private readonly topLevel: boolean[];
+  /** The paths `keysFor` reads (key fields and the partial filter's), if they can be told. */
+  private readonly keyPaths: readonly string[] | undefined;
 
   constructor(spec: IndexSpec) {
     this.spec = spec;
@@ -54,6 +63,27 @@ export class KeyIndex {
     this.partial = spec.partialFilterExpression
       ? compileQuery(spec.partialFilterExpression)
       : undefined;
+    const filtered = spec.partialFilterExpression ? filterPaths(spec.partialFilterExpression) : [];
+    // A `$` part (say a wildcard `a.$**`) is no plain path: any change may matter.
+    const plain = !this.fields.some((f) => f.split('.').some((part) => part.startsWith('$')));
+    this.keyPaths = plain && filtered ? [...this.fields, ...filtered] : undefined;
+  }
+
+  /** The document paths `keysFor` reads; undefined when any path may matter. */
+  protected pathsRead(): readonly string[] | undefined {
+    return this.keyPaths;
+  }
+
+  /**
+   * Whether an update that changed only the `touched` paths (plain paths, no array positions)
+   * may change this document's keys: false when none of them overlaps a path `keysFor` reads,
+   * so the update can leave this index alone.
+   */
+  mayChange(touched: readonly string[]): boolean {
+    const read = this.pathsRead();
+    if (read === undefined) return true;
+    for (const t of touched) for (const r of read) if (pathsOverlap(t, r)) return true;
+    return false;
   }
 
   /** Whether query plans may rely on this index holding every document. */

@@ -113,6 +113,30 @@ function needsFull(v: unknown): boolean {
   return false;
 }
 
+/**
+ * The field paths a filter's outcome depends on, or undefined when it cannot be told (an
+ * expression such as `$expr` or `$where` may read any field). Conditions under a field (an
+ * `$elemMatch`, say) only read within that field, so the field's path covers them.
+ */
+export function filterPaths(filter: Doc): string[] | undefined {
+  const out: string[] = [];
+  const walk = (f: Doc): boolean => {
+    for (const [k, v] of Object.entries(f)) {
+      if (k === '$and' || k === '$or' || k === '$nor') {
+        if (!Array.isArray(v) || !v.every((x) => isPlainObject(x) && walk(x))) return false;
+      } else if (k === '$comment') {
+        continue;
+      } else if (k.startsWith('$') || needsFull(v)) {
+        return false;
+      } else {
+        out.push(k);
+      }
+    }
+    return true;
+  };
+  return walk(filter) ? out : undefined;
+}
+
 /** A compiled mingo query using the engine's operators; build once per command, test many. */
 export function compileQuery(filter: Doc, withProjection = false): Query {
   const context = withProjection || needsFull(filter) ? FULL : LEAN;

@@ -34,6 +34,11 @@ export interface UpdateOptions {
 export interface UpdateOutcome {
   doc: Doc;
   changed: boolean;
+  /**
+   * Every path the update may have changed (plain paths, no array positions), when known:
+   * only the fast path tells; undefined means any path may have changed.
+   */
+  touched?: readonly string[];
 }
 
 /** Classifies an update argument and rejects shapes MongoDB rejects. */
@@ -85,6 +90,12 @@ function usesPositional(ops: Doc): boolean {
 type FastOp = '$set' | '$unset' | '$inc' | '$min' | '$max' | '$push';
 const FAST_OPS = new Set<string>(['$set', '$unset', '$inc', '$min', '$max', '$push']);
 
+interface FastUpdate {
+  steps: FastStep[];
+  /** The steps' paths. */
+  paths: string[];
+}
+
 interface FastStep {
   op: FastOp;
   parts: string[];
@@ -110,7 +121,7 @@ function pushedElements(value: unknown): unknown[] | undefined {
  * `$push` on plain field paths (no positional or numeric parts, no two paths overlapping), or
  * undefined for anything else, which mingo applies (and rejects) as before.
  */
-function fastSteps(ops: Doc): FastStep[] | undefined {
+function fastSteps(ops: Doc): FastUpdate | undefined {
   const steps: FastStep[] = [];
   const paths: string[] = [];
   for (const [op, fields] of Object.entries(ops)) {
@@ -131,7 +142,7 @@ function fastSteps(ops: Doc): FastStep[] | undefined {
       steps.push({ op: op as FastOp, parts, value });
     }
   }
-  return steps;
+  return { steps, paths };
 }
 
 /** Same-type values `$min`/`$max` compare here; others (type order) are left to mingo. */
@@ -181,7 +192,7 @@ function leafValue(step: FastStep, prev: unknown): unknown {
  * `$set` (no-op when equal), `$unset`, `$inc`, `$min`/`$max` and appending `$push`; undefined
  * when a path crosses an array or a scalar, or a type needs mingo's rules, which apply instead.
  */
-function applyFast(doc: Doc, steps: FastStep[]): UpdateOutcome | undefined {
+function applyFast(doc: Doc, { steps, paths }: FastUpdate): UpdateOutcome | undefined {
   const next: Doc = { ...doc };
   const fresh = new Set<Doc>([next]);
   let changed = false;
@@ -226,7 +237,7 @@ function applyFast(doc: Doc, steps: FastStep[]): UpdateOutcome | undefined {
     cur[leaf] = value;
     changed = true;
   }
-  return { doc: next, changed };
+  return { doc: next, changed, touched: paths };
 }
 
 function applyOperators(doc: Doc, ops: Doc, opts: UpdateOptions): boolean {
@@ -263,6 +274,7 @@ export function applyUpdate(doc: Doc, u: Doc | Doc[], opts: UpdateOptions): Upda
   const kind = classifyUpdate(u);
   let next: Doc;
   let changed: boolean;
+  let touched: readonly string[] | undefined;
   if (kind === 'pipeline') {
     next = new Aggregator(u as Doc[]).run([cloneDeep(doc)])[0] ?? {};
     changed = compareValues(doc, next) !== 0;
@@ -275,13 +287,14 @@ export function applyUpdate(doc: Doc, u: Doc | Doc[], opts: UpdateOptions): Upda
     if (fast) {
       next = fast.doc;
       changed = fast.changed;
+      touched = fast.touched;
     } else {
       next = cloneDeep(doc);
       changed = applyOperators(next, u as Doc, opts);
     }
   }
   if (doc._id !== undefined && compareValues(next._id, doc._id) !== 0) throw immutableId();
-  return { doc: next, changed };
+  return { doc: next, changed, touched };
 }
 
 function setPath(doc: Doc, path: string, value: unknown): void {

@@ -238,3 +238,144 @@ void describe('conformance: indexes stay consistent across updates', () => {
     });
   });
 });
+
+/**
+ * Updates that name only some paths (the common shape) must still move every index that reads
+ * one of them: through a parent, a sub-path, or a partial filter's field; and leave the others
+ * consistent.
+ */
+void describe('conformance: updates of some paths keep every index right', () => {
+  let t: Target;
+  before(async () => {
+    t = await openTarget('conf_idx_paths');
+  });
+  after(async () => t.close());
+
+  const idsOf = (docs: Array<{ _id: number }>) => docs.map((d) => d._id);
+
+  void it('moves keys when a sub-path or a parent of an indexed field changes', async () => {
+    const c = t.db.collection<{ _id: number } & Document>('paths');
+    await c.createIndexes([
+      { key: { a: 1 }, name: 'by_a' },
+      { key: { 'p.q': 1, n: 1 }, name: 'by_pq' },
+    ]);
+    await c.insertMany([
+      { _id: 1, a: { b: 1, c: 1 }, p: { q: 1 }, n: 1 },
+      { _id: 2, a: { b: 2, c: 1 }, p: { q: 2 }, n: 2 },
+    ]);
+    // A sub-path of the indexed subdocument `a`.
+    await c.updateOne({ _id: 1 }, { $set: { 'a.b': 5 } });
+    assert.deepEqual(idsOf(await sameAsScan(c, { a: { b: 5, c: 1 } })), [1]);
+    assert.deepEqual(idsOf(await sameAsScan(c, { a: { b: 1, c: 1 } })), []);
+    await c.updateOne({ _id: 1 }, { $unset: { 'a.c': '' } });
+    assert.deepEqual(idsOf(await sameAsScan(c, { a: { b: 5 } })), [1]);
+    const found = await c.findOneAndUpdate(
+      { _id: 2 },
+      { $inc: { 'a.b': 1 } },
+      { returnDocument: 'after' },
+    );
+    assert.deepEqual(found?.a, { b: 3, c: 1 });
+    assert.deepEqual(idsOf(await sameAsScan(c, { a: { b: 3, c: 1 } })), [2]);
+    assert.deepEqual(idsOf(await sameAsScan(c, { a: { b: 2, c: 1 } })), []);
+    // A parent of the indexed dotted field `p.q`.
+    await c.updateMany({}, { $set: { p: { q: 7 } } });
+    assert.deepEqual(idsOf(await sameAsScan(c, { 'p.q': 7 })), [1, 2]);
+    assert.deepEqual(idsOf(await sameAsScan(c, { 'p.q': { $in: [1, 2] } })), []);
+    await c.updateOne({ _id: 2 }, { $unset: { p: '' } });
+    assert.deepEqual(idsOf(await sameAsScan(c, { 'p.q': 7 })), [1]);
+    assert.deepEqual(idsOf(await sameAsScan(c, { 'p.q': null })), [2]);
+    await c.updateOne({ _id: 1 }, { $max: { 'p.q': 9 } });
+    assert.deepEqual(idsOf(await sameAsScan(c, { 'p.q': 9, n: 1 })), [1]);
+    // Fields no index reads: lookups return the updated documents.
+    const r = await c.updateMany({}, { $set: { other: 'x', 'a2.b': 1 }, $inc: { m: 1 } });
+    assert.equal(r.modifiedCount, 2);
+    assert.deepEqual(await c.find({ 'p.q': 9 }).toArray(), [
+      { _id: 1, a: { b: 5 }, p: { q: 9 }, n: 1, other: 'x', a2: { b: 1 }, m: 1 },
+    ]);
+    assert.deepEqual(await c.find({ a: { b: 3, c: 1 } }).toArray(), [
+      { _id: 2, a: { b: 3, c: 1 }, n: 2, other: 'x', a2: { b: 1 }, m: 1 },
+    ]);
+    assert.deepEqual(
+      idsOf(
+        await c
+          .find({ 'p.q': { $gte: 0 } })
+          .sort({ 'p.q': -1 })
+          .toArray(),
+      ),
+      [1],
+    );
+  });
+
+  void it('moves a document into and out of a partial index when a filter field changes', async () => {
+    const c = t.db.collection<{ _id: number } & Document>('partial');
+    await c.createIndexes([
+      {
+        key: { email: 1 },
+        name: 'active_email_unique',
+        unique: true,
+        partialFilterExpression: { 'state.active': true },
+      },
+      {
+        key: { code: 1 },
+        name: 'vip_code_unique',
+        unique: true,
+        partialFilterExpression: { $and: [{ kind: 'vip' }, { code: { $exists: true } }] },
+      },
+    ]);
+    await c.insertMany([
+      { _id: 1, email: 'x', state: { active: false }, kind: 'vip', code: 'c' },
+      { _id: 2, email: 'x', state: { active: true }, kind: 'std', code: 'c' },
+    ]);
+    // Only the filter field changes, by its own path and by its parent.
+    const dup1 = await c
+      .updateOne({ _id: 1 }, { $set: { 'state.active': true } })
+      .catch((e: unknown) => e);
+    assert.ok(isDup(dup1), 'joining the partial index collides');
+    const dup2 = await c
+      .updateOne({ _id: 1 }, { $set: { state: { active: true } } })
+      .catch((e: unknown) => e);
+    assert.ok(isDup(dup2), 'joining the partial index through a parent collides');
+    const dup3 = await c.updateOne({ _id: 2 }, { $set: { kind: 'vip' } }).catch((e: unknown) => e);
+    assert.ok(isDup(dup3), 'a field of an $and filter decides membership too');
+    assert.deepEqual(await c.findOne({ _id: 1 }), {
+      _id: 1,
+      email: 'x',
+      state: { active: false },
+      kind: 'vip',
+      code: 'c',
+    });
+    // Leaving the index frees the key; joining takes it.
+    await c.updateOne({ _id: 2 }, { $unset: { state: '' } });
+    await c.updateOne({ _id: 1 }, { $set: { 'state.active': true } });
+    const dup4 = await c
+      .insertOne({ _id: 3, email: 'x', state: { active: true } })
+      .catch((e: unknown) => e);
+    assert.ok(isDup(dup4), 'the key moved in with the document');
+    await c.updateOne({ _id: 1 }, { $set: { kind: 'std' } });
+    await c.updateOne({ _id: 2 }, { $set: { kind: 'vip' } });
+    const dup5 = await c.insertOne({ _id: 4, kind: 'vip', code: 'c' }).catch((e: unknown) => e);
+    assert.ok(isDup(dup5), 'the vip code moved to document 2');
+    await c.updateOne({ _id: 2 }, { $unset: { code: '' } });
+    await c.insertOne({ _id: 4, kind: 'vip', code: 'c' });
+    assert.deepEqual(idsOf(await sameAsScan(c, { email: 'x' })), [1, 2]);
+  });
+
+  void it('a sparse unique index follows $set and $unset of its field', async () => {
+    const c = t.db.collection<{ _id: number } & Document>('sparse');
+    await c.createIndex({ nick: 1 }, { unique: true, sparse: true, name: 'nick_unique' });
+    await c.insertMany([
+      { _id: 1, nick: 'n', n: 1 },
+      { _id: 2, n: 2 },
+    ]);
+    await c.updateMany({}, { $inc: { n: 1 } });
+    assert.ok(
+      isDup(await c.updateOne({ _id: 2 }, { $set: { nick: 'n' } }).catch((e: unknown) => e)),
+    );
+    await c.updateOne({ _id: 1 }, { $unset: { nick: '' } });
+    await c.updateOne({ _id: 2 }, { $set: { nick: 'n' } });
+    assert.deepEqual(await c.find({ nick: 'n' }).toArray(), [{ _id: 2, n: 3, nick: 'n' }]);
+    assert.ok(
+      isDup(await c.updateOne({ _id: 1 }, { $set: { nick: 'n' } }).catch((e: unknown) => e)),
+    );
+  });
+});

@@ -251,6 +251,57 @@ void describe('conformance: text indexes and $text', () => {
     assert.deepEqual(await ids(coll, { $search: 'juice' }), [7]);
   });
 
+  void it('follows updates of a text field by its path, its parent or the language', async () => {
+    const key = { title: 'text', 'body.text': 'text' };
+    const coll = await withDocs(
+      [
+        { title: 'alpha', body: { text: 'bravo' }, n: 0 },
+        { title: 'charlie', body: { text: 'delta' }, n: 1 },
+        { title: 'running', body: { text: 'fast' }, n: 2 },
+      ],
+      {},
+      key,
+    );
+    await coll.updateOne({ _id: 0 }, { $set: { title: 'echo' } });
+    assert.deepEqual(await ids(coll, { $search: 'alpha' }), []);
+    assert.deepEqual(await ids(coll, { $search: 'echo' }), [0]);
+    await coll.updateOne({ _id: 1 }, { $set: { body: { text: 'foxtrot' } } });
+    assert.deepEqual(await ids(coll, { $search: 'delta' }), []);
+    assert.deepEqual(await ids(coll, { $search: 'foxtrot' }), [1]);
+    await coll.findOneAndUpdate({ _id: 0 }, { $set: { 'body.text': 'golf' } });
+    assert.deepEqual(await ids(coll, { $search: 'bravo' }), []);
+    assert.deepEqual(await ids(coll, { $search: 'golf' }), [0]);
+    await coll.updateOne({ _id: 1 }, { $unset: { 'body.text': '' } });
+    assert.deepEqual(await ids(coll, { $search: 'foxtrot' }), []);
+    // The language override field decides stemming: "running" no longer matches "run".
+    assert.deepEqual(await ids(coll, { $search: 'run' }), [2]);
+    await coll.updateOne({ _id: 2 }, { $set: { language: 'none' } });
+    assert.deepEqual(await ids(coll, { $search: 'run' }), []);
+    assert.deepEqual(await ids(coll, { $search: 'running', $language: 'none' }), [2]);
+    // Fields the index does not read: search still finds the documents, in their new version.
+    const r = await coll.updateMany({}, { $inc: { n: 10 }, $set: { 'meta.seen': true } });
+    assert.equal(r.modifiedCount, 3);
+    const found = await coll
+      .find({ $text: { $search: 'echo golf fast' } }, { projection: { n: 1, meta: 1 } })
+      .sort({ _id: 1 })
+      .toArray();
+    assert.deepEqual(found, [
+      { _id: 0, n: 10, meta: { seen: true } },
+      { _id: 2, n: 12, meta: { seen: true } },
+    ]);
+    await coll.findOneAndUpdate({ _id: 0 }, { $unset: { meta: '' } });
+    assert.equal((await coll.findOne({ $text: { $search: 'echo' } }))?.meta, undefined);
+  });
+
+  void it('a wildcard text index follows updates of any field', async () => {
+    const coll = await withDocs([{ a: 'hotel', n: 0 }], {}, { '$**': 'text' });
+    await coll.updateOne({ _id: 0 }, { $set: { 'b.c': 'india' }, $inc: { n: 1 } });
+    assert.deepEqual(await ids(coll, { $search: 'india' }), [0]);
+    await coll.updateOne({ _id: 0 }, { $unset: { a: '' } });
+    assert.deepEqual(await ids(coll, { $search: 'hotel' }), []);
+    assert.equal((await coll.findOne({ $text: { $search: 'india' } }))?.n, 1);
+  });
+
   void it('combines $text with other conditions, count and aggregation', async () => {
     const coll = await withDocs([
       { content: 'coffee', kind: 'a' },

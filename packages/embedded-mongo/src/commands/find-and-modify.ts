@@ -43,7 +43,7 @@ function findAndModify(ctx: CommandContext): Doc {
     return reply(returnNew ? doc : null, lastErrorObject, fields, query);
   }
   const outcome = applyUpdate(found, u as Doc, { arrayFilters, query, isInsert: false });
-  if (outcome.changed) coll?.replace(found, outcome.doc);
+  if (outcome.changed) coll?.replace(found, outcome.doc, outcome.touched);
   return reply(returnNew ? outcome.doc : found, { n: 1, updatedExisting: true }, fields, query);
 }
 

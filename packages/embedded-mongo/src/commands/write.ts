@@ -94,7 +94,7 @@ export function updateStatement(
   for (const doc of matches) {
     const outcome = applyUpdate(doc, u as Doc, { arrayFilters, query: q, isInsert: false });
     if (!outcome.changed) continue;
-    (coll as Collection).replace(doc, outcome.doc);
+    (coll as Collection).replace(doc, outcome.doc, outcome.touched);
     nModified++;
   }
   return { n: matches.length, nModified };

@@ -46,7 +46,6 @@ function collectStrings(v: unknown, out: string[]): void {
   else if (isPlainObject(v)) for (const x of Object.values(v)) collectStrings(x, out);
 }
 
-/** The document's term → score map, carried through `KeyIndex`'s keys (one "key" per document). */
 /**
  * What `KeyIndex`'s keys are for a text index: one "key" per document holding its language
  * and its text values with their weights. Comparing them is cheap, so an update that leaves
@@ -80,6 +79,8 @@ export class TextIndex extends KeyIndex {
   private readonly inverted = new InvertedIndex<Doc>();
   /** Scratch term counts for one string value, reused across documents. */
   private readonly counts = new Map<string, number>();
+  /** What `keysFor` reads: the text fields and the language override; undefined for `$**`. */
+  private readonly textPaths: readonly string[] | undefined;
 
   constructor(spec: IndexSpec) {
     super(spec);
@@ -91,6 +92,12 @@ export class TextIndex extends KeyIndex {
     if (!found) throw unsupportedLanguage(language);
     this.defaultLanguage = found;
     this.languageOverride = spec.language_override ?? 'language';
+    const paths = this.weights.map(([path]) => path);
+    this.textPaths = paths.includes(WILDCARD) ? undefined : [...paths, this.languageOverride];
+  }
+
+  protected override pathsRead(): readonly string[] | undefined {
+    return this.textPaths;
   }
 
   override get complete(): boolean {
@@ -173,9 +180,12 @@ export class TextIndex extends KeyIndex {
     this.inverted.remove(idKey(doc._id));
   }
 
-  /** After an update that left the text alone: search must return the new version. */
-  replaced(doc: Doc): void {
-    this.inverted.update(idKey(doc._id), doc);
+  /**
+   * After an update that left the text alone (or that `Collection.replace` did not check the
+   * text of, as it touched no text field): search must return the new version.
+   */
+  replaced(doc: Doc, ik: string = idKey(doc._id)): void {
+    this.inverted.update(ik, doc);
   }
 
   /**
