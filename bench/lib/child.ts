@@ -30,16 +30,17 @@ export interface BenchChild {
 /**
  * Starts `bench/servers/<name>.js` as a child process pinned to the server cores (so the load
  * generator in this process never shares their CPU time), and waits for its `ready` message.
+ * `floating`: not pinned, scheduled wherever the OS finds room, like Redis and RabbitMQ.
  */
 export async function startChild(
   name: string,
   env: Record<string, string>,
-  options: { cpuProfileDir?: string; nodeArgs?: string[] } = {},
+  options: { cpuProfileDir?: string; nodeArgs?: string[]; floating?: boolean } = {},
 ): Promise<BenchChild> {
   const script = fileURLToPath(new URL(`../servers/${name}.js`, import.meta.url));
   const execArgv = ['--expose-gc', ...(options.nodeArgs ?? [])];
   if (options.cpuProfileDir) execArgv.push('--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`);
-  const pinned = pinning.serverCpus !== null;
+  const pinned = pinning.serverCpus !== null && options.floating !== true;
   const child: ChildProcess = pinned
     ? fork(script, [], {
         execPath: 'taskset',

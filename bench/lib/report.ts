@@ -84,7 +84,7 @@ export function renderSection(result: SuiteResult, notes: string): string {
     '',
     ...renderSettled(result.settled),
     'Each row measures Parley and its baseline in back-to-back pairs (the order alternating); ' +
-      'the figures are each side\'s median, the ratio is the median of the pairs\' own ratios, ' +
+      "the figures are each side's median, the ratio is the median of the pairs' own ratios, " +
       'with the lowest and highest pair in brackets when there were three or more pairs.',
     '',
     renderTable(result),

@@ -1,6 +1,6 @@
 import { connect } from 'node:net';
 import { createClient, type ParleyClient } from '@parley/client';
-import { promoteToAdmin, type TestNames } from './app.js';
+import type { TestNames } from './app.js';
 
 /** A thin real-HTTP client for tests: JSON in, status + parsed JSON out. */
 export interface HttpResult<T = Record<string, unknown>> {
@@ -81,6 +81,10 @@ export async function registerAdmin(
   overrides: Partial<{ username: string; email: string; password: string }> = {},
 ): Promise<Registered & { password: string }> {
   const admin = await registerUser(baseUrl, overrides);
+  // Loaded here, not at the top: app.ts imports node:test, whose harness tracks every promise
+  // of the process (async hooks) — the benchmark imports this module for `http` and must not
+  // pay for that.
+  const { promoteToAdmin } = await import('./app.js');
   await promoteToAdmin(names, admin.user.email ?? '');
   return { ...admin, user: { ...admin.user, role: 'admin' } };
 }
