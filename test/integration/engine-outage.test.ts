@@ -7,7 +7,7 @@ import { newClientMessageId, ParleyError } from '@parley/client';
 import { startEmbeddedMongo, type EmbeddedMongo } from '@parley/embedded-mongo';
 import { atEnd, isolatedEnv, startTestApp } from '../support/app.js';
 import { clientAs, directConversation, registerUser } from '../support/http.js';
-import { freePort } from '../support/redis-server.js';
+import { freePort } from '../support/ports.js';
 
 // Found by `npm run chaos`: a send while the database restarted was answered `internal`, which
 // the SDK takes as final and drops from its outbox, although resending it is safe.

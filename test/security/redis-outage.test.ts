@@ -3,7 +3,8 @@ import { describe, test } from 'node:test';
 import { atEnd, cleanUpEnv, isolatedEnv, startTestApp } from '../support/app.js';
 import { directConversation, http, registerUser } from '../support/http.js';
 import { startRoleProcess } from '../support/processes.js';
-import { freePort, startPrivateRedis } from '../support/redis-server.js';
+import { freePort } from '../support/ports.js';
+import { startPrivateRedis } from '../support/redis-server.js';
 import { connectSocket, eventually, nextEvent } from '../support/sockets.js';
 
 const OUTAGE_MS = 10_000;
