@@ -35,8 +35,8 @@ export class ConfirmPublisher {
 
   async publishAll(messages: readonly OutgoingMessage[]): Promise<PublishOutcome[]> {
     if (messages.length === 0) return [];
-    // One promise for the batch, settled by the last confirm: the relay publishes 1,000 at a
-    // time, and a promise and closure per message cost more than the publish itself.
+    // One promise for the batch, settled by the last confirm, rather than one per message and
+    // a Promise.all over them (the relay's batches are 1,000).
     const outcomes = new Array<PublishOutcome>(messages.length);
     let waiting = messages.length;
     let allConfirmed: () => void = () => undefined;
