@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
-import { http, registerAdmin, registerUser, type Registered } from '../support/http.js';
+import { registerAdmin } from '../support/app.js';
+import { http, registerUser, type Registered } from '../support/http.js';
 import { connectSocket, eventually, record } from '../support/sockets.js';
 import { skipWithoutNginx, startTestCluster, type TestCluster } from './support.js';
 

@@ -2,15 +2,9 @@ import assert from 'node:assert/strict';
 import type { TestContext } from 'node:test';
 import fc from 'fast-check';
 import { pino } from 'pino';
-import { isolatedEnv, startTestApp, type TestApp } from '../support/app.js';
+import { isolatedEnv, registerAdmin, startTestApp, type TestApp } from '../support/app.js';
 import { createGroup, registerUsers, sendText } from '../support/messaging.js';
-import {
-  directConversation,
-  http,
-  registerAdmin,
-  registerUser,
-  type Registered,
-} from '../support/http.js';
+import { directConversation, http, registerUser, type Registered } from '../support/http.js';
 import { connectSocket, nextEvent, type ClientSocket } from '../support/sockets.js';
 import { DatabaseSnapshots } from './db-snapshot.js';
 import type { OpenApiDocument } from './http-cases.js';

@@ -8,9 +8,16 @@ import { describe, test } from 'node:test';
 import amqp, { type Channel, type GetMessage } from 'amqplib';
 import { ObjectId, type Db } from 'mongodb';
 import type { MessageView } from '../../src/contracts/messages.js';
-import { atEnd, isolatedEnv, startTestApp, uniqueId, type TestApp } from '../support/app.js';
+import {
+  atEnd,
+  isolatedEnv,
+  registerAdmin,
+  startTestApp,
+  type TestApp,
+  uniqueId,
+} from '../support/app.js';
 import { startIsolatedBroker } from '../support/broker.js';
-import { http, registerAdmin, registerUser, type Registered } from '../support/http.js';
+import { http, registerUser, type Registered } from '../support/http.js';
 import { startRoleProcess } from '../support/processes.js';
 import { connectSocket, eventually, record } from '../support/sockets.js';
 

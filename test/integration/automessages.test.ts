@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { ObjectId } from 'mongodb';
-import { http, registerAdmin, registerUser, type Registered } from '../support/http.js';
-import { isolatedEnv, startTestApp, type TestApp } from '../support/app.js';
+import { http, registerUser, type Registered } from '../support/http.js';
+import { isolatedEnv, registerAdmin, startTestApp, type TestApp } from '../support/app.js';
 import { connectSocket, eventually, record } from '../support/sockets.js';
 
 interface AutoDoc {

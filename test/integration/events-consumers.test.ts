@@ -13,8 +13,8 @@ import { hourOf } from '../../src/modules/stats/stats.consumer.js';
 import { queueNames } from '../../src/infra/rabbit.js';
 import { startEventConsumers } from '../../src/roles/event-consumers.js';
 import { Shutdown } from '../../src/shutdown.js';
-import { atEnd, isolatedEnv, startTestApp, type TestApp } from '../support/app.js';
-import { directConversation, http, registerAdmin, registerUser } from '../support/http.js';
+import { atEnd, isolatedEnv, registerAdmin, startTestApp, type TestApp } from '../support/app.js';
+import { directConversation, http, registerUser } from '../support/http.js';
 import { sendText } from '../support/messaging.js';
 import { eventually } from '../support/sockets.js';
 

@@ -6,14 +6,8 @@ import { before, describe, test } from 'node:test';
 import { MongoClient, ObjectId } from 'mongodb';
 import sharp from 'sharp';
 import type { StatsHour } from '../../src/contracts/stats.js';
-import { isolatedEnv, startTestApp, type TestApp } from '../support/app.js';
-import {
-  directConversation,
-  http,
-  registerAdmin,
-  registerUser,
-  type Registered,
-} from '../support/http.js';
+import { isolatedEnv, registerAdmin, startTestApp, type TestApp } from '../support/app.js';
+import { directConversation, http, registerUser, type Registered } from '../support/http.js';
 import { sendText } from '../support/messaging.js';
 import { attachment, content, finishedTask, image, upload, type Upload } from '../support/media.js';
 

@@ -10,8 +10,8 @@ import { queueNames } from '../../src/infra/rabbit.js';
 import { ATTEMPT_HEADER } from '../../src/infra/rabbit/topology.js';
 import { silentLogger } from '../../src/logger.js';
 import { consumerRabbit } from '../../src/roles/event-consumers.js';
-import { atEnd, isolatedEnv, startTestApp, type TestApp } from '../support/app.js';
-import { http, registerAdmin, registerUser, type Registered } from '../support/http.js';
+import { atEnd, isolatedEnv, registerAdmin, startTestApp, type TestApp } from '../support/app.js';
+import { http, registerUser, type Registered } from '../support/http.js';
 import { eventually } from '../support/sockets.js';
 
 interface ParkedItem {

@@ -7,8 +7,8 @@ import { before, describe, test } from 'node:test';
 import { MongoClient, ObjectId } from 'mongodb';
 import type { TaskView } from '../../src/contracts/tasks.js';
 import { TaskFailedError, type TaskWork } from '../../src/modules/tasks/task-runner.js';
-import { atEnd, isolatedEnv, startTestApp, type TestApp } from '../support/app.js';
-import { http, registerAdmin, registerUser, type Registered } from '../support/http.js';
+import { atEnd, isolatedEnv, registerAdmin, startTestApp, type TestApp } from '../support/app.js';
+import { http, registerUser, type Registered } from '../support/http.js';
 import {
   connectSocket,
   eventually,

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import { pino } from 'pino';
-import { isolatedEnv, startTestApp, type TestApp } from '../support/app.js';
-import { http, rawHttp, registerAdmin, registerUser } from '../support/http.js';
+import { isolatedEnv, registerAdmin, startTestApp, type TestApp } from '../support/app.js';
+import { http, rawHttp, registerUser } from '../support/http.js';
 
 /** Client mistakes must be 4xx with the SPEC §7 body, logged at info at most, never reported. */
 describe('security: client mistakes are 4xx, not 500s in the error log', () => {

@@ -14,6 +14,7 @@ import { connectRedis } from '../../src/infra/redis.js';
 import { bumpUserVersion } from '../../src/modules/users/user.cache.js';
 import { UsersRepository } from '../../src/modules/users/users.repository.js';
 import { startEmbeddedMongo, type EmbeddedMongo } from '@parley/embedded-mongo';
+import { registerUser, type Registered } from './http.js';
 
 /** A short random suffix for the names tests isolate themselves by. */
 export function uniqueId(): string {
@@ -170,6 +171,21 @@ export async function promoteToAdmin(names: TestNames, email: string): Promise<v
     await mongo.close();
     await redis.close();
   }
+}
+
+/**
+ * Registers a user and promotes them as an operator would; `names` locate the database. Here,
+ * not in http.ts: that module stays free of this one (and of `node:test`, whose harness tracks
+ * every promise with async hooks), since the benchmark imports it for `http`.
+ */
+export async function registerAdmin(
+  baseUrl: string,
+  names: TestNames,
+  overrides: Partial<{ username: string; email: string; password: string }> = {},
+): Promise<Registered & { password: string }> {
+  const admin = await registerUser(baseUrl, overrides);
+  await promoteToAdmin(names, admin.user.email ?? '');
+  return { ...admin, user: { ...admin.user, role: 'admin' } };
 }
 
 /** Deletes every Redis key matching `pattern` (a test's prefix). */

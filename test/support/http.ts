@@ -1,6 +1,5 @@
 import { connect } from 'node:net';
 import { createClient, type ParleyClient } from '@parley/client';
-import type { TestNames } from './app.js';
 
 /** A thin real-HTTP client for tests: JSON in, status + parsed JSON out. */
 export interface HttpResult<T = Record<string, unknown>> {
@@ -72,21 +71,6 @@ export async function clientAs(baseUrl: string, who: Registered): Promise<Parley
   const client = createClient({ baseUrl, autoRefresh: false });
   await client.useAccessToken(who.accessToken);
   return client;
-}
-
-/** Registers a user and promotes them as an operator would; `names` locate the database. */
-export async function registerAdmin(
-  baseUrl: string,
-  names: TestNames,
-  overrides: Partial<{ username: string; email: string; password: string }> = {},
-): Promise<Registered & { password: string }> {
-  const admin = await registerUser(baseUrl, overrides);
-  // Loaded here, not at the top: app.ts imports node:test, whose harness tracks every promise
-  // of the process (async hooks) — the benchmark imports this module for `http` and must not
-  // pay for that.
-  const { promoteToAdmin } = await import('./app.js');
-  await promoteToAdmin(names, admin.user.email ?? '');
-  return { ...admin, user: { ...admin.user, role: 'admin' } };
 }
 
 /** Opens (or finds) the direct conversation between two users; returns its id. */
