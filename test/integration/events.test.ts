@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import type { DomainEvent } from '../../src/contracts/events.js';
-import { MongoClient, ObjectId } from 'mongodb';
+import { MongoClient, ObjectId, type Db } from 'mongodb';
 import {
   domainEvent,
   outboxEntry,
@@ -197,15 +197,21 @@ function find<T extends DomainEvent['type']>(
   return event as Extract<DomainEvent, { type: T }>;
 }
 
-describe("the relay's clear (outbox.repository.ts)", () => {
+/** A database of its own, dropped when the test ends. */
+async function scratchDb(): Promise<Db> {
+  const client = new MongoClient(await mongoUri());
+  await client.connect();
+  const db = client.db(`t_${uniqueId()}`);
+  atEnd(async () => {
+    await db.dropDatabase();
+    await client.close();
+  });
+  return db;
+}
+
+describe("the relay's read and clear (outbox.repository.ts)", () => {
   test('removes what was published and keeps what was written after the read', async () => {
-    const client = new MongoClient(await mongoUri());
-    await client.connect();
-    const db = client.db(`t_${uniqueId()}`);
-    atEnd(async () => {
-      await db.dropDatabase();
-      await client.close();
-    });
+    const db = await scratchDb();
     const outbox = new OutboxRepository(db);
     const tasks = db.collection<{ _id: ObjectId } & OutboxFields>('tasks');
     const event = (key: string) => domainEvent('user.registered', key, null, {} as never);
@@ -239,13 +245,7 @@ describe("the relay's clear (outbox.repository.ts)", () => {
   });
 
   test('publishes events stored before entries were encoded, as the same JSON', async () => {
-    const client = new MongoClient(await mongoUri());
-    await client.connect();
-    const db = client.db(`t_${uniqueId()}`);
-    atEnd(async () => {
-      await db.dropDatabase();
-      await client.close();
-    });
+    const db = await scratchDb();
     const outbox = new OutboxRepository(db);
     const event = domainEvent('user.registered', 'old', null, {
       userId: new ObjectId().toHexString(),
