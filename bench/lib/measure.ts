@@ -70,8 +70,8 @@ export interface Comparison {
  * The ratio is Parley ÷ baseline unless `inverse` (baseline ÷ Parley, for times). With two or
  * more pairs (`interleave`) it is the median of each pair's own ratio, not the ratio of the two
  * medians: a pair runs back to back on the same machine, while this VM's speed drifts by 20 %
- * and more between pairs, so a pair's ratio carries less of that drift. `ratioRange` is the
- * lowest and highest pair ratio, the spread a reader should expect from a rerun.
+ * and more between pairs, so a pair's ratio carries less of that drift. `ratioRange`, with three
+ * or more pairs, is the lowest and highest pair ratio: the spread to expect from a rerun.
  */
 export function compareRuns<T>(
   runs: { a: readonly Measured<T>[]; b: readonly Measured<T>[] },
@@ -98,7 +98,7 @@ export function compareRuns<T>(
       parley: shown(parley),
       baseline: shown(baseline),
       ratio: round(ratio, ratioDigits),
-      ...(paired
+      ...(pairRatios.length >= 3
         ? {
             ratioRange: [
               round(Math.min(...pairRatios), ratioDigits),

@@ -22,10 +22,9 @@ function fmt(n: number): string {
   return n >= 100 ? Math.round(n).toLocaleString('en-US') : String(n);
 }
 
-/** `0.84×`, with the spread of the pairs when there were three or more: `0.84× (0.78–0.91)`. */
-function ratioCell(r: RowResult): string {
-  const range = r.samples.parley.length >= 3 ? r.ratioRange : undefined;
-  return range ? `${r.ratio}× (${range[0]}–${range[1]})` : `${r.ratio}×`;
+/** `0.84×`, with the spread of the pairs when the row has one: `0.84× (0.78–0.91)`. */
+function ratioCell({ ratio, ratioRange }: RowResult): string {
+  return ratioRange ? `${ratio}× (${ratioRange[0]}–${ratioRange[1]})` : `${ratio}×`;
 }
 
 export function renderTable(result: SuiteResult): string {

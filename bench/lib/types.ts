@@ -121,7 +121,7 @@ export interface RowResult {
   parley: number;
   baseline: number;
   ratio: number;
-  /** The lowest and highest ratio of a single A/B pair, when `ratio` is their median. */
+  /** The lowest and highest ratio of a single A/B pair, with three or more pairs. */
   ratioRange?: [number, number];
   ratioNote: string;
   budget: string;
