@@ -128,13 +128,18 @@ function relay(outbox: MemoryOutbox, lease: MemoryLease, log: MemoryLog): EventR
   return new EventRelay(outbox, lease, log, options, silentLogger);
 }
 
+/** Polls `condition` every millisecond, failing after a few seconds. */
+async function until(condition: () => boolean, what: string): Promise<void> {
+  for (let polls = 0; !condition(); polls += 1) {
+    assert.ok(polls < 5000, what);
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+}
+
 /** Waits until the outbox is empty, then stops `relay`. */
 async function drained(outbox: MemoryOutbox, last: EventRelay): Promise<void> {
   last.start();
-  for (let polls = 0; outbox.docs.length > 0; polls += 1) {
-    assert.ok(polls < 5000, 'the last relay clears the outbox');
-    await new Promise((resolve) => setTimeout(resolve, 1));
-  }
+  await until(() => outbox.docs.length === 0, 'the last relay clears the outbox');
   await last.stop();
 }
 
@@ -198,3 +203,30 @@ for (const [dieAfter, label] of [
     assert.equal(next.publishedCount, 25 - dieAfter);
   });
 }
+
+test('a relay keeps running through a database outage and publishes once the database is back', async () => {
+  const outbox = new MemoryOutbox();
+  const log = new MemoryLog();
+  let down = false;
+  let failedCalls = 0;
+  // Every lease call fails while the database is down, the idle renewal included.
+  const lease = new (class extends MemoryLease {
+    override acquire(owner: string): Promise<LeaseState | null> {
+      if (down) {
+        failedCalls += 1;
+        return Promise.reject(new Error('connect ECONNREFUSED'));
+      }
+      return super.acquire(owner);
+    }
+  })();
+  const r = relay(outbox, lease, log);
+  r.start();
+  // Leading and idle: the outage starts between two polls, so the renewal is what fails.
+  await until(() => lease.owner !== null, 'the relay leads');
+  down = true;
+  await until(() => failedCalls >= 3, 'the relay keeps trying through the outage');
+  outbox.add(12);
+  down = false;
+  await drained(outbox, r);
+  assertOnce(log, 12);
+});

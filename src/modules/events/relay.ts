@@ -234,9 +234,15 @@ export class EventRelay {
     });
     this.wakeUp = null;
     this.woken = false;
-    // A leader renews its lease at every poll, even with nothing to publish.
+    // A leader renews its lease at every poll, even with nothing to publish. A renewal that
+    // fails (the database is down) is not fatal: the next pass tries to lead again.
     if (this.leader && !this.stopping) {
-      this.leader = (await this.lease.acquire(this.owner, this.options.leaseMs)) !== null;
+      try {
+        this.leader = (await this.lease.acquire(this.owner, this.options.leaseMs)) !== null;
+      } catch (err) {
+        this.logger.warn({ err }, 'event relay: lease renewal failed');
+        this.leader = false;
+      }
     }
   }
 }
