@@ -18,10 +18,11 @@ describe('domain events survive kill -9 of the relay (SPEC §10)', () => {
     const env = await isolatedEnv({
       EVENTS_RELAY_POLL_MS: '50',
       EVENTS_RELAY_LEASE_MS: '1000',
-      // Small batches: a round's backlog takes 15 of them, so a kill that follows the first events
+      // Small batches: a round's backlog takes 60 of them, so a kill that follows the first events
       // seen lands before the backlog is through even when the machine is idle and the relay fast
-      // (with 1,000-event batches an idle run published the whole round before the kill).
-      EVENTS_RELAY_BATCH: '100',
+      // (with 1,000-event batches an idle run published the whole round before the kill; with
+      // 100, once recording a batch got cheaper, 2 runs in 10 did so in all eight rounds).
+      EVENTS_RELAY_BATCH: '25',
     });
     // The api writes (and owns no relay); the relay runs in worker processes that get killed.
     const api = await startTestApp({ ...env, ROLE: 'api' });

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { before, describe, test } from 'node:test';
 import type { DomainEvent } from '../../src/contracts/events.js';
 import { MongoClient, ObjectId, type Db } from 'mongodb';
@@ -9,7 +10,10 @@ import {
   outboxPush,
   type OutboxFields,
 } from '../../src/modules/events/outbox.js';
-import { OutboxRepository } from '../../src/modules/events/outbox.repository.js';
+import {
+  OutboxRepository,
+  RelayLeaseRepository,
+} from '../../src/modules/events/outbox.repository.js';
 import {
   atEnd,
   isolatedEnv,
@@ -261,5 +265,35 @@ describe("the relay's read and clear (outbox.repository.ts)", () => {
     assert.deepEqual(JSON.parse(doc?.events[0]?.json ?? ''), event);
     await outbox.clear(doc ? [doc] : []);
     assert.deepEqual(await outbox.pending(10), []);
+  });
+});
+
+describe("the relay's lease (outbox.repository.ts)", () => {
+  test('a successor inherits the in-flight ids its predecessor recorded', async () => {
+    const leases = new RelayLeaseRepository(await scratchDb());
+    const ids = Array.from({ length: 2000 }, () => randomUUID());
+    assert.deepEqual(await leases.acquire('first', 60_000), { inflight: null });
+    const began = await leases.begin('first', 60_000, ids);
+    assert.ok(began);
+    assert.equal(await leases.acquire('second', 60_000), null, 'held while unexpired');
+    assert.equal(await leases.begin('second', 60_000, ['x']), null, 'only the owner records');
+    // The first relay dies; its lease expires (a ttl of 0 is already past).
+    await leases.begin('first', -1, ids, began);
+    assert.deepEqual(await leases.acquire('second', 60_000), { inflight: { since: began, ids } });
+    await leases.settled('second');
+    assert.deepEqual(await leases.acquire('second', 60_000), { inflight: null });
+  });
+
+  test('reads in-flight ids recorded by an earlier version (an array)', async () => {
+    const db = await scratchDb();
+    const since = new Date(Date.now() - 5_000);
+    await db.collection<{ _id: string } & Record<string, unknown>>('event_relay').insertOne({
+      _id: 'relay',
+      owner: 'old',
+      until: new Date(0),
+      inflight: { since, ids: ['a', 'b'] },
+    });
+    const state = await new RelayLeaseRepository(db).acquire('new', 60_000);
+    assert.deepEqual(state, { inflight: { since, ids: ['a', 'b'] } });
   });
 });

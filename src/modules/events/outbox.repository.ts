@@ -41,7 +41,14 @@ export class OutboxRepository {
       const docs = await coll
         .find(
           { outboxAt: { $gte: new Date(0) } },
-          { projection: { outbox: 1, outboxSeq: 1 }, sort: { outboxAt: 1 }, skip, limit: left },
+          {
+            projection: { outbox: 1, outboxSeq: 1 },
+            sort: { outboxAt: 1 },
+            skip,
+            limit: left,
+            // One reply: the default first batch is 101 documents, the rest a getMore.
+            batchSize: left,
+          },
         )
         .toArray();
       for (const doc of docs) {
@@ -98,8 +105,13 @@ interface LeaseDoc {
   _id: string;
   owner: string;
   until: Date;
-  /** Events being published by the owner: in doubt if it dies before clearing them. */
-  inflight?: { since: Date; ids: string[] };
+  /**
+   * Events being published by the owner: in doubt if it dies before clearing them. `ids` is
+   * their ids joined by spaces: one string of two batches' ids (~75 kB) costs the driver and
+   * the database one copy each, where an array of 2,000 strings cost a per-element encode,
+   * decode and store on every batch. Leases written before hold an array.
+   */
+  inflight?: { since: Date; ids: string | string[] };
 }
 
 /** What a relay that takes the lease inherits. */
@@ -128,7 +140,11 @@ export class RelayLeaseRepository {
         { $set: { owner, until: new Date(now.getTime() + ttlMs) } },
         { upsert: true, returnDocument: 'after' },
       );
-      return doc ? { inflight: doc.inflight ?? null } : null;
+      if (!doc) return null;
+      const { inflight } = doc;
+      if (!inflight) return { inflight: null };
+      const { since, ids } = inflight;
+      return { inflight: { since, ids: typeof ids === 'string' ? ids.split(' ') : ids } };
     } catch (error) {
       // The upsert lost to an existing, unexpired lease: its _id is taken.
       if ((error as { code?: number }).code === 11000) return null;
@@ -144,7 +160,7 @@ export class RelayLeaseRepository {
     since?: Date,
   ): Promise<Date | null> {
     const now = new Date();
-    const inflight = { since: since ?? now, ids: [...ids] };
+    const inflight = { since: since ?? now, ids: ids.join(' ') };
     const result = await this.leases.updateOne(
       { _id: 'relay', owner },
       { $set: { until: new Date(now.getTime() + ttlMs), inflight } },
