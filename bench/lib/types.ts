@@ -9,8 +9,8 @@ export interface Profile {
   settleMs: number;
   heavyReps: number;
   /**
-   * A/B pairs of the feature on/off rows (events, journal): their budgets sit close to the ratio
-   * they measure, so they take more pairs than the other rows.
+   * A/B pairs of the feature on/off rows (events, journal) and the relay row: their budgets sit
+   * close to what they measure, so they take more pairs than the other rows.
    */
   variantReps: number;
   pairs: number;
