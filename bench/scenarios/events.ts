@@ -113,9 +113,9 @@ export async function relayRow(ctx: Context, variant: Variant): Promise<RowResul
     };
     const pids = { bench: process.pid, engine: variant.enginePid, ...ctx.servicePids };
     // A relay runs for as long as its worker: the row measures it warm. Here the relay, the
-    // engine and RabbitMQ take about 80,000 events to reach their steady rate (the first
-    // backlogs of 20,000 ran 25-35 % slower, on both sides), so the full profile warms each
-    // side that long before its pairs.
+    // engine and RabbitMQ take about 80,000 events to reach their steady rate (a fresh relay's
+    // backlogs of 20,000: the 2nd to 4th at 9,600-10,400 events/s, the 5th to 9th at
+    // 12,500-13,000), so the full profile warms each side that long before its pairs.
     const warmups = { smoke: 1, quick: 1, full: 4 }[ctx.profile.name];
     ctx.log(`events-relay: warm-up, ${warmups} × ${events} events each side`);
     for (let i = 0; i < warmups; i += 1) {
