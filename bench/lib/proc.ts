@@ -100,21 +100,47 @@ export function pinSelf(): void {
 }
 
 /** Busy and total jiffies of every CPU together, from the first line of /proc/stat. */
-function cpuTimes(): { busy: number; total: number } {
-  const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0] ?? '';
-  const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] =
-    line.trim().split(/\s+/).slice(1).map(Number);
-  const busy = user + nice + system + irq + softirq + steal;
-  return { busy, total: busy + idle + iowait };
+/** Busy and total ticks of the whole machine (`cpu`) and of each core (`cpu0`, `cpu1`, …). */
+function cpuTimes(): Map<string, { busy: number; total: number }> {
+  const times = new Map<string, { busy: number; total: number }>();
+  for (const line of readFileSync('/proc/stat', 'utf8').split('\n')) {
+    if (!line.startsWith('cpu')) break; // the cpu lines come first
+    const [name = '', ...fields] = line.trim().split(/\s+/);
+    const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] =
+      fields.map(Number);
+    const busy = user + nice + system + irq + softirq + steal;
+    times.set(name, { busy, total: busy + idle + iowait });
+  }
+  return times;
+}
+
+/** How busy the machine (`cpu`) and each core were between two `cpuTimes()`, 0 to 1. */
+function busyBetween(
+  before: ReturnType<typeof cpuTimes>,
+  after: ReturnType<typeof cpuTimes>,
+): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [name, end] of after) {
+    const start = before.get(name) ?? { busy: 0, total: 0 };
+    const total = end.total - start.total;
+    out[name] = total > 0 ? (end.busy - start.busy) / total : 0;
+  }
+  return out;
+}
+
+/** How busy each core was (`cpu0`, `cpu1`, …; `cpu`: the machine) while `run` ran, 0 to 1. */
+export async function withCoreBusy<T>(
+  run: () => Promise<T>,
+): Promise<{ value: T; busy: Record<string, number> }> {
+  const before = cpuTimes();
+  const value = await run();
+  return { value, busy: busyBetween(before, cpuTimes()) };
 }
 
 /** How busy the whole machine was (0 to 1, every core) over the next `ms`. */
 async function machineBusy(ms: number): Promise<number> {
-  const before = cpuTimes();
-  await new Promise((resolve) => setTimeout(resolve, ms));
-  const after = cpuTimes();
-  const total = after.total - before.total;
-  return total > 0 ? (after.busy - before.busy) / total : 0;
+  const { busy } = await withCoreBusy(() => new Promise((resolve) => setTimeout(resolve, ms)));
+  return busy.cpu ?? 0;
 }
 
 export interface Settled {

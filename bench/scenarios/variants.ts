@@ -1,10 +1,11 @@
 import type { Config } from '../../src/config.js';
 import type { BenchChild } from '../lib/child.js';
 import type { Fixtures } from '../lib/fixtures.js';
-import { compareRuns, withCpu, type Measured } from '../lib/measure.js';
+import { compareRuns, medians, withCpu, type Measured } from '../lib/measure.js';
 import { closedLoop, disconnectAll, type ClosedLoopResult } from '../lib/sockets.js';
 import { interleave } from '../lib/stats.js';
 import type { Context, RowResult } from '../lib/types.js';
+import { withCoreBusy } from '../lib/proc.js';
 import { parleyPairs } from './realtime.js';
 
 /** One configuration of Parley under load: its server, its database's fixtures, its engine. */
@@ -23,6 +24,16 @@ export interface VariantSpec {
   scenario: string;
   ratioNote: string;
   minRatio: number;
+}
+
+type LoadedResult = ClosedLoopResult & { loadCpuMs: number; coreBusy: Record<string, number> };
+
+/** `run`, with this process's own CPU over it (the load generator's) and how busy each core was. */
+async function withLoadCpu(run: () => Promise<ClosedLoopResult>): Promise<LoadedResult> {
+  const before = process.cpuUsage();
+  const { value, busy } = await withCoreBusy(run);
+  const used = process.cpuUsage(before);
+  return { ...value, loadCpuMs: (used.user + used.system) / 1000, coreBusy: busy };
 }
 
 /**
@@ -54,10 +65,10 @@ export async function variantThroughputRow(
     ctx.log(
       `${spec.id}: closed loop, ${profile.pairs} pairs, ${profile.closedLoopMs} ms × ${profile.variantReps} each`,
     );
-    const closed = await interleave<Measured<ClosedLoopResult>>(
+    const closed = await interleave<Measured<LoadedResult>>(
       profile.variantReps,
-      () => withCpu(pids(on), () => closedLoop(a.pairs, profile.closedLoopMs)),
-      () => withCpu(pids(off), () => closedLoop(b.pairs, profile.closedLoopMs)),
+      () => withCpu(pids(on), () => withLoadCpu(() => closedLoop(a.pairs, profile.closedLoopMs))),
+      () => withCpu(pids(off), () => withLoadCpu(() => closedLoop(b.pairs, profile.closedLoopMs))),
     );
     const m = compareRuns(
       closed,
@@ -74,7 +85,19 @@ export async function variantThroughputRow(
       ratioNote: spec.ratioNote,
       budget: `≥ ${spec.minRatio}× off`,
       met: m.ratio >= spec.minRatio && errors === 0,
-      details: { errors },
+      details: {
+        errors,
+        // The load generator shares the machine's cores with both sides: what it spends per
+        // message is part of what the closed loop is bound by.
+        loadGeneratorCpuMsPerMsg: medians(closed, (v) => v.loadCpuMs / Math.max(1, v.delivered), 4),
+        // Servers are pinned to some cores, the load generator to another: which one ran full.
+        coreBusy: Object.fromEntries(
+          Object.keys(closed.a[0]?.value.coreBusy ?? {}).map((core) => [
+            core,
+            medians(closed, (v) => v.coreBusy[core] ?? 0, 2),
+          ]),
+        ),
+      },
     };
   } finally {
     disconnectAll(a.sockets);
