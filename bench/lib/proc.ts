@@ -99,7 +99,6 @@ export function pinSelf(): void {
   });
 }
 
-/** Busy and total jiffies of every CPU together, from the first line of /proc/stat. */
 /** Busy and total ticks of the whole machine (`cpu`) and of each core (`cpu0`, `cpu1`, …). */
 function cpuTimes(): Map<string, { busy: number; total: number }> {
   const times = new Map<string, { busy: number; total: number }>();

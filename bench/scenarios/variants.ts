@@ -2,10 +2,10 @@ import type { Config } from '../../src/config.js';
 import type { BenchChild } from '../lib/child.js';
 import type { Fixtures } from '../lib/fixtures.js';
 import { compareRuns, medians, withCpu, type Measured } from '../lib/measure.js';
+import { withCoreBusy } from '../lib/proc.js';
 import { closedLoop, disconnectAll, type ClosedLoopResult } from '../lib/sockets.js';
 import { interleave } from '../lib/stats.js';
 import type { Context, RowResult } from '../lib/types.js';
-import { withCoreBusy } from '../lib/proc.js';
 import { parleyPairs } from './realtime.js';
 
 /** One configuration of Parley under load: its server, its database's fixtures, its engine. */

@@ -107,9 +107,9 @@ interface LeaseDoc {
   until: Date;
   /**
    * Events being published by the owner: in doubt if it dies before clearing them. `ids` is
-   * their ids joined by spaces: one string of two batches' ids (~75 kB) costs the driver and
-   * the database one copy each, where an array of 2,000 strings cost a per-element encode,
-   * decode and store on every batch. Leases written before hold an array.
+   * their ids (UUIDs) joined by spaces: one string of two batches' ids (~75 kB) costs the
+   * driver and the database one copy each, where an array of 2,000 strings cost a per-element
+   * encode, decode and store on every batch. Leases written before hold an array.
    */
   inflight?: { since: Date; ids: string | string[] };
 }
