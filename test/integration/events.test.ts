@@ -277,7 +277,7 @@ describe("the relay's lease (outbox.repository.ts)", () => {
     assert.ok(began);
     assert.equal(await leases.acquire('second', 60_000), null, 'held while unexpired');
     assert.equal(await leases.begin('second', 60_000, ['x']), null, 'only the owner records');
-    // The first relay dies; its lease expires (a ttl of 0 is already past).
+    // The first relay dies; its lease expires (a negative ttl is already past).
     await leases.begin('first', -1, ids, began);
     assert.deepEqual(await leases.acquire('second', 60_000), { inflight: { since: began, ids } });
     await leases.settled('second');

@@ -16,6 +16,7 @@ import {
   type RelayLease,
   type RelayStore,
 } from '../../src/modules/events/relay.js';
+import { eventually } from '../support/wait.js';
 
 /** A clock the test moves: publishes and lease records are stamped with it. */
 let now = 0;
@@ -128,18 +129,10 @@ function relay(outbox: MemoryOutbox, lease: MemoryLease, log: MemoryLog): EventR
   return new EventRelay(outbox, lease, log, options, silentLogger);
 }
 
-/** Polls `condition` every millisecond, failing after a few seconds. */
-async function until(condition: () => boolean, what: string): Promise<void> {
-  for (let polls = 0; !condition(); polls += 1) {
-    assert.ok(polls < 5000, what);
-    await new Promise((resolve) => setTimeout(resolve, 1));
-  }
-}
-
 /** Waits until the outbox is empty, then stops `relay`. */
 async function drained(outbox: MemoryOutbox, last: EventRelay): Promise<void> {
   last.start();
-  await until(() => outbox.docs.length === 0, 'the last relay clears the outbox');
+  await eventually(() => outbox.docs.length === 0, 5000, 'the last relay to clear the outbox', 1);
   await last.stop();
 }
 
@@ -222,9 +215,9 @@ test('a relay keeps running through a database outage and publishes once the dat
   const r = relay(outbox, lease, log);
   r.start();
   // Leading and idle: the outage starts between two polls, so the renewal is what fails.
-  await until(() => lease.owner !== null, 'the relay leads');
+  await eventually(() => lease.owner !== null, 5000, 'the relay to lead', 1);
   down = true;
-  await until(() => failedCalls >= 3, 'the relay keeps trying through the outage');
+  await eventually(() => failedCalls >= 3, 5000, 'the relay to keep trying through the outage', 1);
   outbox.add(12);
   down = false;
   await drained(outbox, r);

@@ -106,15 +106,16 @@ export class EventRelay {
 
   private async loop(): Promise<void> {
     while (!this.stopping) {
-      let worked = false;
       try {
-        worked = await this.pass();
+        if (!(await this.pass()) && !this.stopping) await this.idle();
       } catch (err) {
-        // Publish or clear failed: the in-flight ids stay recorded; recover before going on.
-        this.logger.warn({ err }, 'event relay pass failed; retrying after a pause');
+        // A pass or an idle lease renewal failed (database or broker down): the in-flight ids
+        // stay recorded; recover by leading again after a pause (no longer the leader, the
+        // pause renews nothing and cannot fail).
+        this.logger.warn({ err }, 'event relay failed; retrying after a pause');
         this.leader = false;
+        if (!this.stopping) await this.idle();
       }
-      if (!worked && !this.stopping) await this.idle();
     }
   }
 
@@ -234,15 +235,9 @@ export class EventRelay {
     });
     this.wakeUp = null;
     this.woken = false;
-    // A leader renews its lease at every poll, even with nothing to publish. A renewal that
-    // fails (the database is down) is not fatal: the next pass tries to lead again.
+    // A leader renews its lease at every poll, even with nothing to publish.
     if (this.leader && !this.stopping) {
-      try {
-        this.leader = (await this.lease.acquire(this.owner, this.options.leaseMs)) !== null;
-      } catch (err) {
-        this.logger.warn({ err }, 'event relay: lease renewal failed');
-        this.leader = false;
-      }
+      this.leader = (await this.lease.acquire(this.owner, this.options.leaseMs)) !== null;
     }
   }
 }
