@@ -28,12 +28,13 @@ export interface VariantSpec {
 
 type LoadedResult = ClosedLoopResult & { loadCpuMs: number; coreBusy: Record<string, number> };
 
-/** `run`, with this process's own CPU over it (the load generator's) and how busy each core was. */
+/**
+ * `run`, with this process's own CPU over it (the load generator's, read like every other
+ * process's: `withCpu` on its pid) and how busy each core was.
+ */
 async function withLoadCpu(run: () => Promise<ClosedLoopResult>): Promise<LoadedResult> {
-  const before = process.cpuUsage();
-  const { value, busy } = await withCoreBusy(run);
-  const used = process.cpuUsage(before);
-  return { ...value, loadCpuMs: (used.user + used.system) / 1000, coreBusy: busy };
+  const { value, cpu } = await withCpu({ bench: process.pid }, () => withCoreBusy(run));
+  return { ...value.value, loadCpuMs: cpu.bench ?? 0, coreBusy: value.busy };
 }
 
 /**
